@@ -1,0 +1,162 @@
+/* The compute backend contract.
+ *
+ * A backend owns its memory: every tensor pointer passed to an op below was returned by
+ * that backend's alloc (or points inside such a block). Host data crosses only through
+ * upload/download, so a device backend (CUDA) can implement every op on the device and a
+ * training step never copies activations to the host.
+ *
+ * All tensors are row-major float32 unless named otherwise; token ids are int32.
+ * CPU backends share one OpenMP implementation of every non-matmul op (cpu_ops.c) and
+ * differ only in matmul. Every op is deterministic: for a fixed backend and thread count
+ * the same inputs give bit-identical outputs (reductions use a fixed partition and order).
+ */
+#ifndef MDMLAB_BACKEND_H
+#define MDMLAB_BACKEND_H
+
+#include <stddef.h>
+#include "../harness/util.h"
+
+typedef struct Backend Backend;
+
+/* C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b in [0, batch).
+ * op(A) is m x k: A stored m x k (lda >= k), or k x m when trans_a (lda >= m).
+ * op(B) is k x n: B stored k x n (ldb >= n), or n x k when trans_b (ldb >= k).
+ * C is m x n with ldc >= n. stride_* are element offsets between batch items.
+ * beta == 0 means C is overwritten (its old contents, even NaN, are ignored). */
+typedef struct MatmulArgs {
+    int trans_a, trans_b;
+    int m, n, k;
+    const float *a;
+    int lda;
+    long stride_a;
+    const float *b;
+    int ldb;
+    long stride_b;
+    float *c;
+    int ldc;
+    long stride_c;
+    int batch;
+    float alpha, beta;
+} MatmulArgs;
+
+typedef struct BackendOps {
+    const char *name;
+    const char *description;
+    /* Set up be->impl; threads > 0 (the caller resolves 0 to the core count). */
+    int (*create)(Backend *be, Err *err);
+    void (*destroy)(Backend *be);
+
+    /* Memory. alloc returns zeroed memory aligned to 64 bytes, or NULL. */
+    void *(*alloc)(Backend *be, size_t bytes);
+    void (*free)(Backend *be, void *p);
+    void (*upload)(Backend *be, void *dst, const void *src, size_t bytes);
+    void (*download)(Backend *be, void *dst, const void *src, size_t bytes);
+    void (*copy)(Backend *be, void *dst, const void *src, size_t bytes);
+    void (*zero)(Backend *be, void *p, size_t bytes);
+    void (*sync)(Backend *be);
+
+    void (*matmul)(Backend *be, const MatmulArgs *args);
+
+    /* out[i, :] = wte[tokens[i], :] for i < n; d columns. */
+    void (*embedding_forward)(Backend *be, float *out, const int *tokens, const float *wte, int n,
+                              int d);
+    /* dwte[tokens[i], :] += dout[i, :]. Deterministic (no racing scatter). */
+    void (*embedding_backward)(Backend *be, float *dwte, const int *tokens, const float *dout,
+                               int n, int d, int vocab);
+
+    /* rstd[i] = 1/sqrt(mean(x[i,:]^2) + eps); out[i,:] = x[i,:] * rstd[i] * w. */
+    void (*rmsnorm_forward)(Backend *be, float *out, float *rstd, const float *x, const float *w,
+                            int n, int d, float eps);
+    /* dx += d/dx, dw += d/dw (both ACCUMULATE), given rstd saved by the forward. */
+    void (*rmsnorm_backward)(Backend *be, float *dx, float *dw, const float *dout, const float *x,
+                             const float *w, const float *rstd, int n, int d);
+
+    /* x[i, j] += bias[j] for an n x d matrix. */
+    void (*bias_forward)(Backend *be, float *x, const float *bias, int n, int d);
+    /* dbias[j] += sum_i dout[i, j]. */
+    void (*bias_backward)(Backend *be, float *dbias, const float *dout, int n, int d);
+
+    /* Split the fused projection qkv (B, T, 3*H*hd; each row is [q | k | v], head h at columns
+     * h*hd) into q, k, v laid out (B, H, T, hd), applying RoPE to q and k.
+     * RoPE is the standard rotation on the half-split pairs (i, i + hd/2), i < hd/2:
+     *   out_i = x_i cos(t, i) - x_{i+hd/2} sin(t, i);  out_{i+hd/2} = x_i sin(t, i) + x_{i+hd/2} cos(t, i)
+     * with cos/sin tables of shape (T, hd/2) (backend memory, filled by the caller). */
+    void (*qkv_split_rope_forward)(Backend *be, float *q, float *k, float *v, const float *qkv,
+                                   const float *rope_cos, const float *rope_sin, int B, int T,
+                                   int H, int hd);
+    /* The adjoint: dqkv = split^T(rope^T(dq), rope^T(dk), dv). OVERWRITES dqkv. */
+    void (*qkv_split_rope_backward)(Backend *be, float *dqkv, const float *dq, const float *dk,
+                                    const float *dv, const float *rope_cos, const float *rope_sin,
+                                    int B, int T, int H, int hd);
+    /* out (B, T, H*hd) <- y (B, H, T, hd), a permutation; backward is the inverse permutation.
+     * Both OVERWRITE their output. */
+    void (*heads_merge_forward)(Backend *be, float *out, const float *y, int B, int T, int H,
+                                int hd);
+    void (*heads_merge_backward)(Backend *be, float *dy, const float *dout, int B, int T, int H,
+                                 int hd);
+
+    /* In-place row softmax over `rows` rows of length T (attention scores already scaled).
+     * Row r is query position t = r % T. When causal, entries with key > t become exactly 0. */
+    void (*softmax_forward)(Backend *be, float *att, long rows, int T, int causal);
+    /* In-place: datt <- att * (datt - sum_j att_j * datt_j), row by row. */
+    void (*softmax_backward)(Backend *be, float *datt, const float *att, long rows, int T);
+
+    /* out = silu(a) * b elementwise, silu(x) = x / (1 + exp(-x)). */
+    void (*swiglu_forward)(Backend *be, float *out, const float *a, const float *b, long n);
+    /* da = dout * b * silu'(a), db = dout * silu(a). OVERWRITES da and db. */
+    void (*swiglu_backward)(Backend *be, float *da, float *db, const float *dout, const float *a,
+                            const float *b, long n);
+
+    /* out = x + y elementwise; out may alias x or y. */
+    void (*add)(Backend *be, float *out, const float *x, const float *y, long n);
+
+    /* Weighted cross-entropy over n rows of V logits, fused with its gradient.
+     * For each row i with weight w = weights[i]:
+     *   loss_rows[i] = w * (logsumexp(logits[i]) - logits[i, targets[i]])   (0 when w == 0)
+     *   dlogits[i, :] = w * (softmax(logits[i]) - onehot(targets[i]))        (0 when w == 0)
+     * dlogits may be NULL (evaluation). dlogits may alias logits. */
+    void (*xent_forward_backward)(Backend *be, float *loss_rows, float *dlogits,
+                                  const float *logits, const int *targets, const float *weights,
+                                  int n, int V);
+
+    /* Returns sum of x[i]^2 in double, reduced in a fixed order (deterministic). */
+    double (*sumsq)(Backend *be, const float *x, long n);
+    /* x *= s */
+    void (*scale)(Backend *be, float *x, float s, long n);
+
+    /* One AdamW step (decoupled weight decay), t is the 1-based step count:
+     *   g = grads * grad_scale; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2
+     *   p -= lr * ( (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps) + wd * p ) */
+    void (*adamw)(Backend *be, float *params, const float *grads, float *m, float *v, long n,
+                  float lr, float beta1, float beta2, float eps, float weight_decay,
+                  float grad_scale, int t);
+    /* ema = decay * ema + (1 - decay) * params */
+    void (*ema_update)(Backend *be, float *ema, const float *params, long n, float decay);
+} BackendOps;
+
+struct Backend {
+    const BackendOps *ops;
+    void *impl;  /* backend-private state (primitive caches, handles) */
+    int threads; /* threads the backend may use */
+};
+
+/* Registry: backends compiled into this build, in order of preference for "auto". */
+int backend_count(void);
+const BackendOps *backend_at(int i);
+const BackendOps *backend_find(const char *name); /* NULL if unknown or not built */
+/* Create by name ("auto" = the fastest built backend). threads <= 0 means all cores. */
+int backend_create(Backend *be, const char *name, int threads, Err *err);
+void backend_destroy(Backend *be);
+/* Comma-separated names of built backends, for --help and error messages. */
+const char *backend_names(void);
+
+/* Backend registry entry points implemented by each backend file. */
+extern const BackendOps backend_ref_ops;
+#ifdef MDMLAB_HAVE_OPENBLAS
+extern const BackendOps backend_openblas_ops;
+#endif
+#ifdef MDMLAB_HAVE_ONEDNN
+extern const BackendOps backend_onednn_ops;
+#endif
+
+#endif

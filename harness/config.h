@@ -1,0 +1,97 @@
+/* Typed run configuration. Every key lives in one table (config.c: name, type, default,
+ * bounds, help) that drives YAML loading, key=value overrides, --help output, the resolved
+ * config written to run directories and the canonical form hashed into run ids.
+ * YAML nesting maps to dotted names: `model: {d: 64}` is the key `model.d`. */
+#ifndef MDMLAB_CONFIG_H
+#define MDMLAB_CONFIG_H
+
+#include "util.h"
+
+#define CFG_STR 128
+#define CFG_PATH 512
+
+typedef struct Config {
+    char name[CFG_STR];       /* run name (default: derived from the config file name) */
+    char task_name[CFG_STR];  /* key "task": sudoku */
+    char backend[CFG_STR];    /* auto | ref | openblas | onednn */
+    int threads;              /* 0 = all cores */
+    long seed;                /* run seed: init, data order, masks */
+    char process[CFG_STR];    /* forward process: random (more in forward/) */
+    char out_dir[CFG_PATH];   /* run directory; "" = runs/<name>-s<seed> */
+
+    struct {
+        char layout[CFG_STR];    /* sudoku: "prompt" (162 tokens) | "inplace" (81) */
+        int box;                 /* sudoku box size: 2 (4x4 grid) or 3 (9x9) */
+        char train_file[CFG_PATH]; /* CSV puzzle,solution; "" = generate */
+        char eval_file[CFG_PATH];
+        long train_count;        /* generated training puzzles */
+        long eval_count;         /* generated (or first N loaded) eval puzzles */
+        int min_clues, max_clues;
+        long data_seed;          /* seed of generated data, independent of the run seed */
+    } task;
+
+    struct {
+        int d, layers, heads, ffn;
+        int tied_head;      /* bool */
+        int causal;         /* bool: causal attention (AR) */
+        double rope_theta;
+        double norm_eps;
+        double init_std;
+    } model;
+
+    struct {
+        long steps;
+        int batch;
+        double lr, min_lr_frac; /* cosine decays lr to lr * min_lr_frac */
+        long warmup_steps;
+        double weight_decay, beta1, beta2, adam_eps, grad_clip;
+        int ema;                /* bool: keep EMA weights, decay min(0.9999, (1+n)/(10+n)) */
+        long log_every, eval_every, ckpt_every;
+        char resume[CFG_PATH];  /* checkpoint to resume from ("" = fresh, "auto" = run dir's) */
+    } train;
+
+    struct {
+        long count;           /* eval examples per evaluation (0 = all) */
+        int batch;
+        char policy[CFG_STR]; /* topk | margin | entropy | random */
+        int tokens_per_step;  /* k tokens unmasked per step */
+        double threshold;     /* >0: unmask all with p>threshold (at least one per step) */
+        double temperature;   /* 0 = argmax, >0 = Gumbel sampling */
+        int use_ema;          /* bool */
+    } eval;
+} Config;
+
+typedef enum { CFG_T_INT, CFG_T_LONG, CFG_T_DOUBLE, CFG_T_BOOL, CFG_T_STRING } ConfigType;
+
+typedef struct ConfigKey {
+    const char *name; /* dotted */
+    ConfigType type;
+    size_t offset;
+    size_t size; /* strings: buffer size */
+    const char *def;
+    double min, max; /* numeric bounds (inclusive) */
+    const char *help;
+} ConfigKey;
+
+extern const ConfigKey config_keys[];
+extern const int config_key_count;
+
+void config_defaults(Config *cfg);
+/* Load a YAML mapping (nested mappings of scalars) over the current values. Errors:
+ * "FILE:LINE: key 'model.d': expected an integer, got 'x'", unknown keys, duplicate keys,
+ * malformed YAML, non-scalar values. */
+int config_load_yaml(Config *cfg, const char *path, Err *err);
+/* Apply one "key=value" override (value parsed with the same rules as YAML scalars). */
+int config_apply_override(Config *cfg, const char *assignment, Err *err);
+/* Cross-key checks (heads divide d, even head dim, batch >= 1, ...). */
+int config_validate(const Config *cfg, Err *err);
+/* Canonical resolved YAML: every key, sorted, nested, one value each; used for run dirs,
+ * checkpoints and hashing. Appends to sb. */
+void config_write_yaml(const Config *cfg, StrBuf *sb);
+/* Load config from YAML text held in memory (e.g. a checkpoint); `origin` names it in errors. */
+int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
+                            Err *err);
+/* Print the key table (name, type, default, help) for --help. */
+void config_print_keys(FILE *f);
+
+#endif

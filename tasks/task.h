@@ -1,0 +1,49 @@
+/* The task contract: a task turns its data into fixed-length token sequences, says which
+ * positions are prompt (never masked, never predicted) and scores model answers.
+ * Tasks never see the backend or the model. Adding a task = one file + one registry line. */
+#ifndef MDMLAB_TASK_H
+#define MDMLAB_TASK_H
+
+#include "../harness/util.h"
+
+typedef struct Config Config;
+typedef struct Task Task;
+
+enum { SPLIT_TRAIN = 0, SPLIT_EVAL = 1 };
+
+typedef struct TaskOps {
+    const char *name;
+    const char *description;
+    /* Read cfg->task.* , generate or load data (errors name the file and line), and fill
+     * task->seq_len, vocab_size, mask_id, n_train, n_eval. */
+    int (*create)(Task *task, const Config *cfg, Err *err);
+    void (*destroy)(Task *task);
+    /* Example `index` of a split: tokens[seq_len] is the clean sequence (prompt positions
+     * hold the prompt, the rest the reference answer); is_prompt[seq_len] is 1 on prompt
+     * positions. */
+    void (*example)(const Task *task, int split, long index, int *tokens,
+                    unsigned char *is_prompt);
+    /* 1 if `tokens` (a full sequence whose non-prompt positions hold the model's answer,
+     * no MASK left) solves example `index` of `split`, else 0. */
+    int (*score)(const Task *task, int split, long index, const int *tokens);
+    /* Human-readable rendering of a sequence (for logs and samples); writes at most n bytes. */
+    void (*render)(const Task *task, const int *tokens, char *out, size_t n);
+} TaskOps;
+
+struct Task {
+    const TaskOps *ops;
+    void *impl;
+    int seq_len;    /* tokens per sequence */
+    int vocab_size; /* including the MASK token */
+    int mask_id;
+    long n_train, n_eval;
+};
+
+const TaskOps *task_find(const char *name);
+const char *task_names(void);
+int task_create(Task *task, const Config *cfg, Err *err);
+void task_destroy(Task *task);
+
+extern const TaskOps task_sudoku_ops;
+
+#endif
