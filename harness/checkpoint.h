@@ -28,7 +28,8 @@
 
 typedef struct CkptSection {
     char name[CKPT_NAME_LEN];
-    void *data; /* owned by the Checkpoint when read; borrowed when writing */
+    void *data; /* owned by the Checkpoint when read (points into blob at any offset, so
+                   possibly unaligned: memcpy out, never cast to float *); borrowed when writing */
     uint64_t bytes;
 } CkptSection;
 

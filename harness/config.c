@@ -1,1 +1,811 @@
-/* placeholder: being written */
+/* Typed run configuration: one key table drives defaults, YAML loading, overrides, --help
+ * and the canonical resolved YAML. */
+#include "config.h"
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#define FIELD(f) offsetof(Config, f), sizeof(((Config *)0)->f)
+#define K_INT(name, f, def, lo, hi, help)                                                          \
+    { name, CFG_T_INT, FIELD(f), def, lo, hi, help }
+#define K_LONG(name, f, def, lo, hi, help)                                                         \
+    { name, CFG_T_LONG, FIELD(f), def, lo, hi, help }
+#define K_DBL(name, f, def, lo, hi, help)                                                          \
+    { name, CFG_T_DOUBLE, FIELD(f), def, lo, hi, help }
+#define K_BOOL(name, f, def, help)                                                                 \
+    { name, CFG_T_BOOL, FIELD(f), def, 0, 0, help }
+#define K_STR(name, f, def, help)                                                                  \
+    { name, CFG_T_STRING, FIELD(f), def, 0, 0, help }
+
+/* Inclusive bounds cannot say "> 0"; this is the smallest value a positive-only key takes. */
+#define POSITIVE  1e-30
+#define BELOW_ONE 0.99999999999999989 /* largest double < 1 */
+#define BIG       1e15
+
+const ConfigKey config_keys[] = {
+    K_STR("name", name, "", "run name (default: the config file's name)"),
+    K_STR("backend", backend, "auto", "compute backend: auto | ref | openblas | onednn"),
+    K_INT("threads", threads, "0", 0, 1024, "worker threads (0 = all cores)"),
+    K_LONG("seed", seed, "1", 0, (double)LONG_MAX, "run seed: init, data order, masks"),
+    K_STR("process", process, "random", "forward process (training noise): random"),
+    K_STR("out_dir", out_dir, "", "run directory (\"\" = runs/<name>-s<seed>)"),
+
+    K_STR("task.name", task_name, "sudoku", "task: sudoku"),
+    K_STR("task.layout", task.layout, "prompt",
+          "sudoku layout: prompt (clues then answer) | inplace"),
+    K_INT("task.box", task.box, "3", 2, 3, "sudoku box size: 2 (4x4 grid) or 3 (9x9)"),
+    K_STR("task.train_file", task.train_file, "", "training CSV puzzle,solution (\"\" = generate)"),
+    K_STR("task.eval_file", task.eval_file, "", "evaluation CSV puzzle,solution (\"\" = generate)"),
+    K_LONG("task.train_count", task.train_count, "20000", 0, BIG, "generated training puzzles"),
+    K_LONG("task.eval_count", task.eval_count, "256", 0, BIG,
+           "generated (or first N loaded) eval puzzles"),
+    K_INT("task.min_clues", task.min_clues, "28", 0, 1024, "fewest clues of a generated puzzle"),
+    K_INT("task.max_clues", task.max_clues, "36", 0, 1024, "most clues of a generated puzzle"),
+    K_LONG("task.data_seed", task.data_seed, "1234", 0, (double)LONG_MAX,
+           "seed of generated data (independent of the run seed)"),
+
+    K_INT("model.d", model.d, "256", 1, 65536, "model width"),
+    K_INT("model.layers", model.layers, "8", 1, 1024, "transformer blocks"),
+    K_INT("model.heads", model.heads, "8", 1, 1024, "attention heads (must divide model.d)"),
+    K_INT("model.ffn", model.ffn, "768", 1, 1048576, "SwiGLU hidden width"),
+    K_BOOL("model.tied_head", model.tied_head, "false", "output head shares the embedding"),
+    K_BOOL("model.causal", model.causal, "false", "causal attention (autoregressive)"),
+    K_DBL("model.rope_theta", model.rope_theta, "10000", 1, 1e12, "RoPE base frequency"),
+    K_DBL("model.norm_eps", model.norm_eps, "1e-6", POSITIVE, 1, "RMSNorm epsilon"),
+    K_DBL("model.init_std", model.init_std, "0.02", 0, 10, "std of the normal weight init"),
+
+    K_LONG("train.steps", train.steps, "20000", 0, BIG, "optimizer steps"),
+    K_INT("train.batch", train.batch, "32", 1, 1048576, "sequences per step"),
+    K_DBL("train.lr", train.lr, "3e-4", POSITIVE, 10, "peak learning rate (AdamW)"),
+    K_DBL("train.min_lr_frac", train.min_lr_frac, "0", 0, 1,
+          "cosine decays the lr to lr * min_lr_frac"),
+    K_LONG("train.warmup_steps", train.warmup_steps, "500", 0, BIG, "linear warmup steps"),
+    K_DBL("train.weight_decay", train.weight_decay, "0.01", 0, 10, "AdamW weight decay"),
+    K_DBL("train.beta1", train.beta1, "0.9", 0, BELOW_ONE, "AdamW beta1"),
+    K_DBL("train.beta2", train.beta2, "0.999", 0, BELOW_ONE, "AdamW beta2"),
+    K_DBL("train.adam_eps", train.adam_eps, "1e-8", POSITIVE, 1, "AdamW epsilon"),
+    K_DBL("train.grad_clip", train.grad_clip, "1.0", 0, 1e12,
+          "clip the global gradient norm (0 = off)"),
+    K_BOOL("train.ema", train.ema, "true", "keep EMA weights, decay min(0.9999, (1+n)/(10+n))"),
+    K_LONG("train.log_every", train.log_every, "10", 1, BIG, "log metrics every N steps"),
+    K_LONG("train.eval_every", train.eval_every, "500", 0, BIG, "evaluate every N steps (0 = off)"),
+    K_LONG("train.ckpt_every", train.ckpt_every, "500", 0, BIG,
+           "write a checkpoint every N steps (0 = only at the end)"),
+    K_BOOL("train.keep_checkpoints", train.keep_checkpoints, "false",
+           "also keep each periodic checkpoint as step-N.bin"),
+    K_STR("train.resume", train.resume, "",
+          "checkpoint to resume from (\"\" = fresh, auto = the run dir's own)"),
+
+    K_LONG("eval.count", eval.count, "256", 0, BIG, "eval examples per evaluation (0 = all)"),
+    K_INT("eval.batch", eval.batch, "64", 1, 1048576, "sequences per eval batch"),
+    K_STR("eval.policy", eval.policy, "margin",
+          "unmasking policy: topk | margin | entropy | random"),
+    K_INT("eval.tokens_per_step", eval.tokens_per_step, "1", 1, 1048576,
+          "tokens unmasked per decoding step"),
+    K_DBL("eval.threshold", eval.threshold, "0", 0, 1,
+          ">0: unmask every position with p > threshold (at least one per step)"),
+    K_DBL("eval.temperature", eval.temperature, "0", 0, 100, "0 = argmax, >0 = Gumbel sampling"),
+    K_BOOL("eval.use_ema", eval.use_ema, "true", "evaluate the EMA weights"),
+};
+
+enum { N_KEYS = sizeof config_keys / sizeof config_keys[0] };
+const int config_key_count = N_KEYS;
+
+#define NAME_MAX_LEN 256 /* longest dotted key name the loader builds */
+#define SHOWN_LEN    128 /* a value quoted in an error message */
+#define WHY_LEN      512 /* what was wrong with a value */
+
+/* ---- key lookup and suggestions --------------------------------------------------------- */
+
+static const ConfigKey *find_key(const char *name) {
+    for (int i = 0; i < N_KEYS; i++)
+        if (strcmp(config_keys[i].name, name) == 0) return &config_keys[i];
+    return NULL;
+}
+
+/* The first key of a section ("model.d" for "model"), or NULL when name is no section. */
+static const char *first_key_of_section(const char *name) {
+    size_t n = strlen(name);
+    for (int i = 0; i < N_KEYS; i++)
+        if (strncmp(config_keys[i].name, name, n) == 0 && config_keys[i].name[n] == '.')
+            return config_keys[i].name;
+    return NULL;
+}
+
+/* A section is a dotted prefix of some key: "model" for "model.d". */
+static int is_section(const char *name) {
+    return first_key_of_section(name) != NULL;
+}
+
+/* Optimal string alignment distance: Levenshtein plus adjacent transpositions, so that
+ * "modle" is one edit from "model". */
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb) {
+    size_t rows[3][NAME_MAX_LEN + 1];
+    if (nb > NAME_MAX_LEN) return (size_t)-1;
+    size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+    for (size_t j = 0; j <= nb; j++) prev[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < best) best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
+        }
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[nb];
+}
+
+static const char *leaf_of(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot ? dot + 1 : name;
+}
+
+/* The closest key or section name to an unknown name, or "" when nothing is close. A typo
+ * (small edit distance) wins; otherwise a key whose last component matches ("lr" ->
+ * "train.lr"). */
+static void suggest_name(const char *name, char *out, size_t outsz) {
+    size_t n = strlen(name), best = (size_t)-1;
+    size_t limit = (n + 2) / 3; /* edits allowed: about a third of the name, 1 to 3 */
+    if (limit < 1) limit = 1;
+    if (limit > 3) limit = 3;
+    out[0] = '\0';
+    for (int i = 0; i < N_KEYS; i++) {
+        const char *key = config_keys[i].name;
+        /* Every dotted prefix of the key and the key itself are candidates. */
+        for (const char *end = key;; end++) {
+            if (*end == '.' || *end == '\0') {
+                size_t d = edit_distance(name, n, key, (size_t)(end - key));
+                if (d < best && d <= limit) {
+                    best = d;
+                    snprintf(out, outsz, "%.*s", (int)(end - key), key);
+                }
+            }
+            if (*end == '\0') break;
+        }
+    }
+    if (out[0]) return;
+    for (int i = 0; i < N_KEYS; i++) {
+        if (strcmp(leaf_of(config_keys[i].name), leaf_of(name)) == 0) {
+            snprintf(out, outsz, "%s", config_keys[i].name);
+            return;
+        }
+    }
+}
+
+static int unknown_key_error(Err *err, const char *where, const char *name) {
+    char hint[NAME_MAX_LEN];
+    suggest_name(name, hint, sizeof hint);
+    if (hint[0]) return err_set(err, "%sunknown key '%s' (did you mean '%s'?)", where, name, hint);
+    return err_set(err, "%sunknown key '%s'", where, name);
+}
+
+/* ---- scalar values ---------------------------------------------------------------------- */
+
+static void *field_ptr(Config *cfg, const ConfigKey *k) {
+    return (char *)cfg + k->offset;
+}
+static const void *field_cptr(const Config *cfg, const ConfigKey *k) {
+    return (const char *)cfg + k->offset;
+}
+
+/* Shortest "%.Ng" that reads back as the same double; whole numbers print without an
+ * exponent ("10000", not "1e+04"). */
+static void format_double(double v, char *buf, size_t n) {
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, n, "%.0f", v);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+/* Quote a value for a one-line error message: shortened when long, control characters
+ * escaped. */
+static void quote_for_message(const char *text, size_t len, char *out, size_t outsz) {
+    const size_t max_shown = 60;
+    size_t o = 0, i;
+    out[o++] = '\'';
+    for (i = 0; i < len && i < max_shown && o + 8 < outsz; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n')
+            out[o++] = '\\', out[o++] = 'n';
+        else if (c == '\t')
+            out[o++] = '\\', out[o++] = 't';
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    if (i < len) out[o++] = '.', out[o++] = '.', out[o++] = '.';
+    out[o++] = '\'';
+    out[o] = '\0';
+}
+
+static int check_bounds(const ConfigKey *k, double v, const char *shown, char *why, size_t wsz) {
+    char bound[32];
+    if (v < k->min) {
+        format_double(k->min, bound, sizeof bound);
+        snprintf(why, wsz, "%s is below the minimum %s", shown, bound);
+        return -1;
+    }
+    if (v > k->max) {
+        format_double(k->max, bound, sizeof bound);
+        snprintf(why, wsz, "%s is above the maximum %s", shown, bound);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_integer(const ConfigKey *k, const char *text, size_t len, long *out, char *why,
+                         size_t wsz) {
+    char shown[SHOWN_LEN];
+    quote_for_message(text, len, shown, sizeof shown);
+    if (len == 0 || !(text[0] == '-' || text[0] == '+' || (text[0] >= '0' && text[0] <= '9'))) {
+        snprintf(why, wsz, "expected an integer, got %s", shown);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end != text + len || end == text) {
+        snprintf(why, wsz, "expected an integer, got %s", shown);
+        return -1;
+    }
+    if (errno == ERANGE) {
+        snprintf(why, wsz, "expected an integer, got %s (out of range)", shown);
+        return -1;
+    }
+    char num[32];
+    snprintf(num, sizeof num, "%ld", v);
+    if (check_bounds(k, (double)v, num, why, wsz)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const ConfigKey *k, const char *text, size_t len, double *out, char *why,
+                        size_t wsz) {
+    char shown[SHOWN_LEN];
+    quote_for_message(text, len, shown, sizeof shown);
+    if (len == 0 || text[0] == ' ' || text[0] == '\t' || text[0] == '\n') {
+        snprintf(why, wsz, "expected a number, got %s", shown);
+        return -1;
+    }
+    char *end;
+    double v = strtod(text, &end);
+    if (end != text + len || end == text) {
+        snprintf(why, wsz, "expected a number, got %s", shown);
+        return -1;
+    }
+    if (!isfinite(v)) {
+        snprintf(why, wsz, "expected a finite number, got %s", shown);
+        return -1;
+    }
+    char num[32];
+    format_double(v, num, sizeof num);
+    if (check_bounds(k, v, num, why, wsz)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *text, size_t len, int *out, char *why, size_t wsz) {
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    for (int i = 0; i < 3; i++) {
+        if (strlen(yes[i]) == len && strncasecmp(text, yes[i], len) == 0) return *out = 1, 0;
+        if (strlen(no[i]) == len && strncasecmp(text, no[i], len) == 0) return *out = 0, 0;
+    }
+    char shown[SHOWN_LEN];
+    quote_for_message(text, len, shown, sizeof shown);
+    snprintf(why, wsz, "expected true or false, got %s", shown);
+    return -1;
+}
+
+static int parse_string(const ConfigKey *k, const char *text, size_t len, char *out, char *why,
+                        size_t wsz) {
+    if (len >= k->size) {
+        snprintf(why, wsz, "value is too long (%zu characters, at most %zu)", len, k->size - 1);
+        return -1;
+    }
+    if (memchr(text, '\0', len)) {
+        snprintf(why, wsz, "value contains a NUL character");
+        return -1;
+    }
+    memcpy(out, text, len);
+    out[len] = '\0';
+    return 0;
+}
+
+/* Parse a scalar (text of len bytes, NUL-terminated) by the key's type and store it in cfg.
+ * On failure nothing is stored and `why` says what was wrong (without the key name). */
+static int set_scalar(Config *cfg, const ConfigKey *k, const char *text, size_t len, char *why,
+                      size_t wsz) {
+    void *dst = field_ptr(cfg, k);
+    switch (k->type) {
+    case CFG_T_INT:
+    case CFG_T_LONG: {
+        long v;
+        if (parse_integer(k, text, len, &v, why, wsz)) return -1;
+        if (k->type == CFG_T_INT)
+            *(int *)dst = (int)v; /* bounds keep ints in range */
+        else
+            *(long *)dst = v;
+        return 0;
+    }
+    case CFG_T_DOUBLE:
+        return parse_double(k, text, len, (double *)dst, why, wsz);
+    case CFG_T_BOOL:
+        return parse_bool(text, len, (int *)dst, why, wsz);
+    case CFG_T_STRING:
+        return parse_string(k, text, len, (char *)dst, why, wsz);
+    }
+    snprintf(why, wsz, "internal error: unhandled key type %d", (int)k->type);
+    return -1;
+}
+
+void config_defaults(Config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    for (int i = 0; i < N_KEYS; i++) {
+        const ConfigKey *k = &config_keys[i];
+        char why[WHY_LEN];
+        if (set_scalar(cfg, k, k->def, strlen(k->def), why, sizeof why)) {
+            /* A bad default is a bug in the table above, caught by test_config. */
+            fprintf(stderr, "mdmlab: bad default for config key '%s': %s\n", k->name, why);
+            abort();
+        }
+    }
+}
+
+/* ---- YAML loading ------------------------------------------------------------------------ */
+
+typedef struct Loader {
+    yaml_parser_t parser;
+    const char *origin;
+    Config *cfg;
+    Err *err;
+    size_t first_line[N_KEYS]; /* line where each key was set (0 = not yet) */
+} Loader;
+
+static size_t event_line(const yaml_event_t *ev) {
+    return ev->start_mark.line + 1;
+}
+
+static const char *event_kind(const yaml_event_t *ev) {
+    switch (ev->type) {
+    case YAML_SEQUENCE_START_EVENT:
+        return "a list";
+    case YAML_MAPPING_START_EVENT:
+        return "a mapping";
+    case YAML_ALIAS_EVENT:
+        return "an alias";
+    default:
+        return "a value";
+    }
+}
+
+static int syntax_error(Loader *ld) {
+    const yaml_parser_t *p = &ld->parser;
+    const char *problem = p->problem ? p->problem : "unknown error";
+    if (p->error == YAML_MEMORY_ERROR) return err_set(ld->err, "%s: out of memory", ld->origin);
+    if (p->error == YAML_READER_ERROR)
+        return err_set(ld->err, "%s: YAML syntax error: %s (byte %zu)", ld->origin, problem,
+                       p->problem_offset);
+    return err_set(ld->err, "%s:%zu: YAML syntax error: %s (column %zu)", ld->origin,
+                   p->problem_mark.line + 1, problem, p->problem_mark.column + 1);
+}
+
+static int next_event(Loader *ld, yaml_event_t *ev) {
+    if (!yaml_parser_parse(&ld->parser, ev)) return syntax_error(ld);
+    return 0;
+}
+
+static const char *scalar_text(const yaml_event_t *ev) {
+    return (const char *)ev->data.scalar.value;
+}
+
+/* `key:`, `key: ~` and `key: null` (unquoted) are YAML's null, never a config value. */
+static int is_null_scalar(const yaml_event_t *ev) {
+    if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+    const char *s = scalar_text(ev);
+    return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+           strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+static int load_mapping(Loader *ld, const char *prefix);
+
+static int load_scalar_value(Loader *ld, const ConfigKey *k, const yaml_event_t *ev) {
+    if (is_null_scalar(ev))
+        return err_set(ld->err, "%s:%zu: key '%s': expected a value", ld->origin, event_line(ev),
+                       k->name);
+    char why[WHY_LEN];
+    if (set_scalar(ld->cfg, k, scalar_text(ev), ev->data.scalar.length, why, sizeof why))
+        return err_set(ld->err, "%s:%zu: key '%s': %s", ld->origin, event_line(ev), k->name, why);
+    return 0;
+}
+
+/* The value event of a known key. A list-valued type (e.g. a schedule) adds its case here and
+ * reads the sequence events itself. */
+static int load_value(Loader *ld, const ConfigKey *k, const yaml_event_t *ev) {
+    switch (k->type) {
+    case CFG_T_INT:
+    case CFG_T_LONG:
+    case CFG_T_DOUBLE:
+    case CFG_T_BOOL:
+    case CFG_T_STRING:
+        if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, k, ev);
+        return err_set(ld->err, "%s:%zu: key '%s': expected a single value, got %s", ld->origin,
+                       event_line(ev), k->name, event_kind(ev));
+    }
+    return err_set(ld->err, "%s:%zu: key '%s': internal error: unhandled key type", ld->origin,
+                   event_line(ev), k->name);
+}
+
+/* A name that is a section ("model"), not a key: its value must be a mapping of its keys. */
+static int load_section(Loader *ld, const char *name, const yaml_event_t *ev) {
+    if (ev->type == YAML_MAPPING_START_EVENT) return load_mapping(ld, name);
+    if (is_null_scalar(ev)) return 0; /* `model:` with every entry commented out */
+    return err_set(ld->err, "%s:%zu: '%s' is a section: expected a mapping of its keys, got %s",
+                   ld->origin, event_line(ev), name, event_kind(ev));
+}
+
+static int load_entry(Loader *ld, const char *name, size_t key_line, const yaml_event_t *ev) {
+    if (ev->type == YAML_ALIAS_EVENT)
+        return err_set(ld->err, "%s:%zu: key '%s': YAML aliases are not supported", ld->origin,
+                       event_line(ev), name);
+    const ConfigKey *k = find_key(name);
+    if (!k && is_section(name))
+        return load_section(ld, name, ev);
+    if (!k) {
+        char where[CFG_PATH + 32];
+        snprintf(where, sizeof where, "%s:%zu: ", ld->origin, key_line);
+        return unknown_key_error(ld->err, where, name);
+    }
+    size_t idx = (size_t)(k - config_keys);
+    if (ld->first_line[idx])
+        return err_set(ld->err, "%s:%zu: duplicate key '%s' (first set on line %zu)", ld->origin,
+                       key_line, name, ld->first_line[idx]);
+    ld->first_line[idx] = key_line;
+    return load_value(ld, k, ev);
+}
+
+/* Reads key/value pairs up to the mapping's end; nested names are prefix.key. */
+static int load_mapping(Loader *ld, const char *prefix) {
+    for (;;) {
+        yaml_event_t ev;
+        if (next_event(ld, &ev)) return -1;
+        if (ev.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&ev);
+            return 0;
+        }
+        size_t key_line = event_line(&ev);
+        if (ev.type != YAML_SCALAR_EVENT) {
+            const char *kind = event_kind(&ev);
+            yaml_event_delete(&ev);
+            return err_set(ld->err, "%s:%zu: expected a key name, got %s", ld->origin, key_line,
+                           kind);
+        }
+        char name[NAME_MAX_LEN];
+        int n =
+            snprintf(name, sizeof name, "%s%s%s", prefix, prefix[0] ? "." : "", scalar_text(&ev));
+        yaml_event_delete(&ev);
+        if (n < 0 || (size_t)n >= sizeof name)
+            return err_set(ld->err, "%s:%zu: unknown key '%.64s...' (name too long)", ld->origin,
+                           key_line, name);
+
+        if (next_event(ld, &ev)) return -1;
+        int rc = load_entry(ld, name, key_line, &ev);
+        yaml_event_delete(&ev);
+        if (rc) return rc;
+    }
+}
+
+static int expect_event(Loader *ld, yaml_event_type_t type) {
+    yaml_event_t ev;
+    if (next_event(ld, &ev)) return -1;
+    int ok = ev.type == type;
+    size_t line = event_line(&ev);
+    yaml_event_delete(&ev);
+    if (!ok) return err_set(ld->err, "%s:%zu: expected a single YAML document", ld->origin, line);
+    return 0;
+}
+
+/* stream-start, document-start, one top-level mapping, document-end, stream-end. */
+static int load_document(Loader *ld) {
+    yaml_event_t ev;
+    if (expect_event(ld, YAML_STREAM_START_EVENT)) return -1;
+    if (next_event(ld, &ev)) return -1;
+    int empty = ev.type == YAML_STREAM_END_EVENT;
+    yaml_event_delete(&ev);
+    if (empty) return err_set(ld->err, "%s: file is empty", ld->origin);
+
+    if (next_event(ld, &ev)) return -1;
+    if (ev.type != YAML_MAPPING_START_EVENT) {
+        int null_doc = is_null_scalar(&ev);
+        size_t line = event_line(&ev);
+        const char *kind = event_kind(&ev);
+        yaml_event_delete(&ev);
+        if (null_doc) return err_set(ld->err, "%s: file is empty", ld->origin);
+        return err_set(ld->err, "%s:%zu: expected a mapping at the top level, got %s", ld->origin,
+                       line, kind);
+    }
+    yaml_event_delete(&ev);
+    if (load_mapping(ld, "")) return -1;
+    if (expect_event(ld, YAML_DOCUMENT_END_EVENT)) return -1;
+    return expect_event(ld, YAML_STREAM_END_EVENT);
+}
+
+int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
+                            Err *err) {
+    /* Load into a copy so that a failed load leaves cfg untouched. */
+    Config work = *cfg;
+    Loader ld;
+    memset(&ld, 0, sizeof ld);
+    ld.origin = origin ? origin : "<config>";
+    ld.cfg = &work;
+    ld.err = err;
+    if (!yaml_parser_initialize(&ld.parser))
+        return err_set(err, "%s: cannot initialise the YAML parser", ld.origin);
+    yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
+    int rc = load_document(&ld);
+    yaml_parser_delete(&ld.parser);
+    if (rc == 0) *cfg = work;
+    return rc;
+}
+
+int config_load_yaml(Config *cfg, const char *path, Err *err) {
+    char *text;
+    size_t len;
+    if (read_file_all(path, &text, &len, err)) return -1;
+    int rc = config_load_yaml_string(cfg, text, len, path, err);
+    free(text);
+    return rc;
+}
+
+/* ---- overrides -------------------------------------------------------------------------- */
+
+static void trim(const char **s, size_t *len) {
+    while (*len && (**s == ' ' || **s == '\t')) (*s)++, (*len)--;
+    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) (*len)--;
+}
+
+int config_apply_override(Config *cfg, const char *assignment, Err *err) {
+    const char *eq = strchr(assignment, '=');
+    if (!eq) return err_set(err, "override '%s': expected key=value", assignment);
+    const char *key = assignment, *value = eq + 1;
+    size_t key_len = (size_t)(eq - assignment), value_len = strlen(value);
+    trim(&key, &key_len);
+    trim(&value, &value_len);
+    if (key_len == 0) return err_set(err, "override '%s': expected key=value", assignment);
+
+    char name[NAME_MAX_LEN];
+    if (key_len >= sizeof name)
+        return err_set(err, "override '%.64s...': unknown key (name too long)", assignment);
+    memcpy(name, key, key_len);
+    name[key_len] = '\0';
+    char where[NAME_MAX_LEN + 32];
+    snprintf(where, sizeof where, "override '%.200s': ", assignment);
+    const ConfigKey *k = find_key(name);
+    if (!k && is_section(name))
+        return err_set(err, "%s'%s' is a section: name one of its keys, e.g. '%s'", where, name,
+                       first_key_of_section(name));
+    if (!k) return unknown_key_error(err, where, name);
+
+    char *text = strndup(value, value_len); /* the scalar parsers want a terminated string */
+    if (!text) return err_set(err, "%sout of memory", where);
+    char why[WHY_LEN];
+    int rc = set_scalar(cfg, k, text, value_len, why, sizeof why);
+    free(text);
+    if (rc) return err_set(err, "%s%s", where, why);
+    return 0;
+}
+
+/* ---- validation ------------------------------------------------------------------------- */
+
+static double numeric_value(const Config *cfg, const ConfigKey *k) {
+    const void *p = field_cptr(cfg, k);
+    switch (k->type) {
+    case CFG_T_INT:
+        return *(const int *)p;
+    case CFG_T_LONG:
+        return (double)*(const long *)p;
+    case CFG_T_DOUBLE:
+        return *(const double *)p;
+    default:
+        return 0;
+    }
+}
+
+/* Values set directly in code bypass the parsers: re-check every key's bounds. */
+static int validate_bounds(const Config *cfg, Err *err) {
+    for (int i = 0; i < N_KEYS; i++) {
+        const ConfigKey *k = &config_keys[i];
+        if (k->type != CFG_T_INT && k->type != CFG_T_LONG && k->type != CFG_T_DOUBLE) continue;
+        double v = numeric_value(cfg, k);
+        char shown[32], why[WHY_LEN];
+        format_double(v, shown, sizeof shown);
+        if (!isfinite(v))
+            return err_set(err, "key '%s': expected a finite number, got %s", k->name, shown);
+        if (check_bounds(k, v, shown, why, sizeof why))
+            return err_set(err, "key '%s': %s", k->name, why);
+    }
+    return 0;
+}
+
+static int is_one_of(const char *s, const char *const *options, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, options[i]) == 0) return 1;
+    return 0;
+}
+
+int config_validate(const Config *cfg, Err *err) {
+    if (validate_bounds(cfg, err)) return -1;
+    if (cfg->model.d % cfg->model.heads != 0)
+        return err_set(err,
+                       "keys 'model.d' and 'model.heads': model.d (%d) must be divisible by "
+                       "model.heads (%d)",
+                       cfg->model.d, cfg->model.heads);
+    if ((cfg->model.d / cfg->model.heads) % 2 != 0)
+        return err_set(err,
+                       "keys 'model.d' and 'model.heads': the head dimension model.d / "
+                       "model.heads = %d must be even (RoPE rotates pairs)",
+                       cfg->model.d / cfg->model.heads);
+    if (cfg->train.batch < 1)
+        return err_set(err, "key 'train.batch': must be at least 1, got %d", cfg->train.batch);
+    if (cfg->eval.batch < 1)
+        return err_set(err, "key 'eval.batch': must be at least 1, got %d", cfg->eval.batch);
+    if (cfg->eval.tokens_per_step < 1)
+        return err_set(err, "key 'eval.tokens_per_step': must be at least 1, got %d",
+                       cfg->eval.tokens_per_step);
+    if (cfg->task.min_clues > cfg->task.max_clues)
+        return err_set(err,
+                       "keys 'task.min_clues' and 'task.max_clues': min_clues (%d) is "
+                       "greater than max_clues (%d)",
+                       cfg->task.min_clues, cfg->task.max_clues);
+    static const char *const policies[] = {"topk", "margin", "entropy", "random"};
+    if (!is_one_of(cfg->eval.policy, policies, 4))
+        return err_set(err, "key 'eval.policy': expected topk, margin, entropy or random, got '%s'",
+                       cfg->eval.policy);
+    if (!cfg->task_name[0]) return err_set(err, "key 'task.name': must not be empty");
+    if (!cfg->backend[0]) return err_set(err, "key 'backend': must not be empty");
+    if (!cfg->process[0]) return err_set(err, "key 'process': must not be empty");
+    return 0;
+}
+
+/* ---- canonical YAML --------------------------------------------------------------------- */
+
+static void write_quoted(StrBuf *sb, const char *s) {
+    sb_append(sb, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            sb_append(sb, "\\\"", 2);
+            break;
+        case '\\':
+            sb_append(sb, "\\\\", 2);
+            break;
+        case '\n':
+            sb_append(sb, "\\n", 2);
+            break;
+        case '\t':
+            sb_append(sb, "\\t", 2);
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                sb_printf(sb, "\\x%02x", *p);
+            else
+                sb_append(sb, p, 1);
+        }
+    }
+    sb_append(sb, "\"", 1);
+}
+
+static void write_value(StrBuf *sb, const Config *cfg, const ConfigKey *k) {
+    const void *p = field_cptr(cfg, k);
+    char num[32];
+    switch (k->type) {
+    case CFG_T_INT:
+        sb_printf(sb, "%d", *(const int *)p);
+        break;
+    case CFG_T_LONG:
+        sb_printf(sb, "%ld", *(const long *)p);
+        break;
+    case CFG_T_DOUBLE:
+        format_double(*(const double *)p, num, sizeof num);
+        sb_printf(sb, "%s", num);
+        break;
+    case CFG_T_BOOL:
+        sb_printf(sb, "%s", *(const int *)p ? "true" : "false");
+        break;
+    case CFG_T_STRING:
+        write_quoted(sb, (const char *)p);
+        break;
+    }
+}
+
+/* Length of the section part of a dotted name ("model" of "model.d"), 0 for top-level keys. */
+static size_t section_len(const char *name) {
+    const char *dot = strchr(name, '.');
+    return dot ? (size_t)(dot - name) : 0;
+}
+
+void config_write_yaml(const Config *cfg, StrBuf *sb) {
+    for (int i = 0; i < N_KEYS; i++) {
+        const ConfigKey *k = &config_keys[i];
+        if (section_len(k->name)) continue;
+        sb_printf(sb, "%s: ", k->name);
+        write_value(sb, cfg, k);
+        sb_append(sb, "\n", 1);
+    }
+    const char *open = NULL; /* key whose section is the open nested mapping */
+    size_t open_len = 0;
+    for (int i = 0; i < N_KEYS; i++) {
+        const ConfigKey *k = &config_keys[i];
+        size_t len = section_len(k->name);
+        if (!len) continue;
+        if (!open || open_len != len || strncmp(open, k->name, len) != 0) {
+            sb_printf(sb, "%.*s:\n", (int)len, k->name);
+            open = k->name;
+            open_len = len;
+        }
+        sb_printf(sb, "  %s: ", k->name + len + 1);
+        write_value(sb, cfg, k);
+        sb_append(sb, "\n", 1);
+    }
+}
+
+/* ---- --help ----------------------------------------------------------------------------- */
+
+static const char *type_name(ConfigType t) {
+    switch (t) {
+    case CFG_T_INT:
+        return "int";
+    case CFG_T_LONG:
+        return "long";
+    case CFG_T_DOUBLE:
+        return "double";
+    case CFG_T_BOOL:
+        return "bool";
+    case CFG_T_STRING:
+        return "string";
+    }
+    return "?";
+}
+
+static const char *shown_default(const ConfigKey *k) {
+    return (k->type == CFG_T_STRING && !k->def[0]) ? "\"\"" : k->def;
+}
+
+void config_print_keys(FILE *f) {
+    int wname = 3, wtype = 4, wdef = 7;
+    for (int i = 0; i < N_KEYS; i++) {
+        int n = (int)strlen(config_keys[i].name);
+        int t = (int)strlen(type_name(config_keys[i].type));
+        int d = (int)strlen(shown_default(&config_keys[i]));
+        if (n > wname) wname = n;
+        if (t > wtype) wtype = t;
+        if (d > wdef) wdef = d;
+    }
+    fprintf(f, "%-*s  %-*s  %-*s  %s\n", wname, "key", wtype, "type", wdef, "default",
+            "description");
+    for (int i = 0; i < N_KEYS; i++) {
+        const ConfigKey *k = &config_keys[i];
+        fprintf(f, "%-*s  %-*s  %-*s  %s\n", wname, k->name, wtype, type_name(k->type), wdef,
+                shown_default(k), k->help);
+    }
+}

@@ -12,7 +12,7 @@
 
 typedef struct Config {
     char name[CFG_STR];       /* run name (default: derived from the config file name) */
-    char task_name[CFG_STR];  /* key "task": sudoku */
+    char task_name[CFG_STR];  /* key "task.name": sudoku */
     char backend[CFG_STR];    /* auto | ref | openblas | onednn */
     int threads;              /* 0 = all cores */
     long seed;                /* run seed: init, data order, masks */
@@ -47,6 +47,7 @@ typedef struct Config {
         double weight_decay, beta1, beta2, adam_eps, grad_clip;
         int ema;                /* bool: keep EMA weights, decay min(0.9999, (1+n)/(10+n)) */
         long log_every, eval_every, ckpt_every;
+        int keep_checkpoints;   /* bool: also keep each periodic checkpoint as step-N.bin */
         char resume[CFG_PATH];  /* checkpoint to resume from ("" = fresh, "auto" = run dir's) */
     } train;
 
@@ -85,7 +86,8 @@ int config_load_yaml(Config *cfg, const char *path, Err *err);
 int config_apply_override(Config *cfg, const char *assignment, Err *err);
 /* Cross-key checks (heads divide d, even head dim, batch >= 1, ...). */
 int config_validate(const Config *cfg, Err *err);
-/* Canonical resolved YAML: every key, sorted, nested, one value each; used for run dirs,
+/* Canonical resolved YAML: every key in table order, grouped into nested sections, one value
+ * each; used for run dirs,
  * checkpoints and hashing. Appends to sb. */
 void config_write_yaml(const Config *cfg, StrBuf *sb);
 /* Load config from YAML text held in memory (e.g. a checkpoint); `origin` names it in errors. */

@@ -1,1 +1,57 @@
-/* placeholder: being written */
+#include "eval.h"
+
+#include <stdlib.h>
+
+static int model_logits(void *ctx, const int *tokens, int B, float *logits, Err *err) {
+    (void)err;
+    Model *m = ctx;
+    model_forward(m, tokens, B);
+    model_logits_to_host(m, logits);
+    return 0;
+}
+
+int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count,
+                  uint64_t seed, EvalResult *out, Err *err) {
+    int T = task->seq_len, V = task->vocab_size, Bmax = m->max_batch;
+    long n = count > 0 && count < task->n_eval ? count : task->n_eval;
+    int *tokens = malloc((size_t)Bmax * T * sizeof(int));
+    unsigned char *is_prompt = malloc((size_t)T);
+    float *logits = malloc((size_t)Bmax * T * V * sizeof(float));
+    if (!tokens || !is_prompt || !logits) {
+        free(tokens);
+        free(is_prompt);
+        free(logits);
+        return err_set(err, "eval: out of memory");
+    }
+    double t0 = now_seconds();
+    long correct = 0, batches = 0, calls_total = 0;
+    Rng rng;
+    rng_seed(&rng, seed, 0x65766100);
+    int rc = 0;
+    for (long start = 0; start < n && rc == 0; start += Bmax) {
+        int B = (int)(n - start < Bmax ? n - start : Bmax);
+        for (int b = 0; b < B; b++) {
+            int *tok = tokens + (size_t)b * T;
+            task->ops->example(task, SPLIT_EVAL, start + b, tok, is_prompt);
+            for (int t = 0; t < T; t++)
+                if (!is_prompt[t]) tok[t] = task->mask_id;
+        }
+        int calls = 0;
+        rc = sample_unmask(opt, model_logits, m, tokens, B, T, V, task->mask_id, &rng, logits,
+                           &calls, err);
+        for (int b = 0; b < B && rc == 0; b++)
+            correct += task->ops->score(task, SPLIT_EVAL, start + b, tokens + (size_t)b * T);
+        calls_total += calls;
+        batches++;
+    }
+    free(tokens);
+    free(is_prompt);
+    free(logits);
+    if (rc) return rc;
+    out->correct = correct;
+    out->total = n;
+    out->accuracy = n ? (double)correct / (double)n : 0.0;
+    out->model_calls = batches ? (double)calls_total / (double)batches : 0.0;
+    out->seconds = now_seconds() - t0;
+    return 0;
+}

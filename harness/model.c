@@ -1,1 +1,421 @@
-/* placeholder: being written */
+/* Transformer forward and backward, written out by hand over the backend ops. */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPS(m) ((m)->be->ops)
+
+static void param_shapes(const ModelConfig *c, long size[P_COUNT]) {
+    long d = c->d, L = c->layers, f = c->ffn, V = c->vocab;
+    size[P_WTE] = V * d;
+    size[P_LN1] = L * d;
+    size[P_QKVW] = L * 3 * d * d;
+    size[P_QKVB] = L * 3 * d;
+    size[P_OW] = L * d * d;
+    size[P_OB] = L * d;
+    size[P_LN2] = L * d;
+    size[P_W1] = L * f * d;
+    size[P_W2] = L * f * d;
+    size[P_W3] = L * d * f;
+    size[P_LNF] = d;
+    size[P_HEAD] = c->tied_head ? 0 : V * d;
+}
+
+long model_param_count(const ModelConfig *cfg) {
+    long size[P_COUNT], n = 0;
+    param_shapes(cfg, size);
+    for (int i = 0; i < P_COUNT; i++) n += size[i];
+    return n;
+}
+
+double model_step_flops(const ModelConfig *c, int B) {
+    double tokens = (double)B * c->seq_len, vd = (double)c->vocab * c->d;
+    /* every parameter takes part in a matmul except the embedding lookup; the head always
+     * does, whether or not it shares the embedding's storage */
+    double matmul_params = (double)model_param_count(c) - vd + (c->tied_head ? vd : 0.0);
+    double attention = 12.0 * c->layers * (double)c->seq_len * c->seq_len * c->d * B;
+    return 6.0 * matmul_params * tokens + attention;
+}
+
+static void point_tensors(float *base, const long offset[P_COUNT], ParamTensors *t) {
+    for (int i = 0; i < P_COUNT; i++) t->t[i] = base + offset[i];
+}
+
+/* Carves every activation out of one buffer; with base == NULL it only counts floats. */
+static size_t layout_activations(Activations *a, float *base, const ModelConfig *c, int B) {
+    size_t L = (size_t)c->layers, BT = (size_t)B * c->seq_len, d = (size_t)c->d;
+    size_t f = (size_t)c->ffn, att = (size_t)B * c->heads * c->seq_len * c->seq_len;
+    size_t used = 0;
+#define CARVE(field, n)                                                                        \
+    do {                                                                                       \
+        a->field = base ? base + used : NULL;                                                  \
+        used += ((size_t)(n) + 15) & ~(size_t)15; /* keep 64-byte alignment */                 \
+    } while (0)
+    CARVE(resid, (L + 1) * BT * d);
+    CARVE(resid_mid, L * BT * d);
+    CARVE(rstd1, L * BT);
+    CARVE(rstd2, L * BT);
+    CARVE(q, L * BT * d);
+    CARVE(k, L * BT * d);
+    CARVE(v, L * BT * d);
+    CARVE(att, L * att);
+    CARVE(merged, L * BT * d);
+    CARVE(h1, L * BT * f);
+    CARVE(h2, L * BT * f);
+    CARVE(lnf, BT * d);
+    CARVE(rstdf, BT);
+    CARVE(logits, BT * (size_t)c->vocab);
+    CARVE(loss_rows, BT);
+    CARVE(ln, BT * d);
+    CARVE(qkv, BT * 3 * d);
+    CARVE(y, BT * d);
+    CARVE(ffn_act, BT * f);
+    CARVE(dresid, BT * d);
+    CARVE(dln, BT * d);
+    CARVE(dq, BT * d);
+    CARVE(dk, BT * d);
+    CARVE(dv, BT * d);
+    CARVE(dy, BT * d);
+    CARVE(datt, att);
+    CARVE(dmerged, BT * d);
+    CARVE(dh1, BT * f);
+    CARVE(dh2, BT * f);
+#undef CARVE
+    /* The fused qkv gradient reuses the qkv scratch: the forward's qkv is dead by then. */
+    a->dqkv = a->qkv;
+    return used;
+}
+
+static void fill_rope_tables(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    int T = c->seq_len, half = c->d / c->heads / 2;
+    size_t n = (size_t)T * half;
+    float *cs = malloc(2 * n * sizeof(float));
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < half; i++) {
+            double inv_freq = pow(c->rope_theta, -(double)i / half);
+            cs[t * half + i] = (float)cos(t * inv_freq);
+            cs[n + t * half + i] = (float)sin(t * inv_freq);
+        }
+    }
+    OPS(m)->upload(m->be, m->rope_cos, cs, n * sizeof(float));
+    OPS(m)->upload(m->be, m->rope_sin, cs + n, n * sizeof(float));
+    free(cs);
+}
+
+int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, int with_ema,
+                 Err *err) {
+    memset(m, 0, sizeof(*m));
+    m->cfg = *cfg;
+    m->be = be;
+    m->max_batch = max_batch;
+    if (cfg->d % cfg->heads || (cfg->d / cfg->heads) % 2)
+        return err_set(err, "model: d=%d must split into heads=%d of even size", cfg->d,
+                       cfg->heads);
+    long size[P_COUNT], off = 0;
+    param_shapes(cfg, size);
+    for (int i = 0; i < P_COUNT; i++) {
+        m->param_offset[i] = off;
+        m->param_size[i] = size[i];
+        off += (size[i] + 15) & ~15L;
+    }
+    m->n_params = model_param_count(cfg);
+    m->n_params_padded = off;
+    size_t pbytes = (size_t)off * sizeof(float);
+    const BackendOps *ops = be->ops;
+    m->params = ops->alloc(be, pbytes);
+    m->grads = ops->alloc(be, pbytes);
+    m->adam_m = ops->alloc(be, pbytes);
+    m->adam_v = ops->alloc(be, pbytes);
+    m->ema = with_ema ? ops->alloc(be, pbytes) : NULL;
+    m->act_floats = layout_activations(&m->a, NULL, cfg, max_batch);
+    m->act_buffer = ops->alloc(be, m->act_floats * sizeof(float));
+    size_t BT = (size_t)max_batch * cfg->seq_len;
+    m->tokens = ops->alloc(be, BT * sizeof(int));
+    m->targets = ops->alloc(be, BT * sizeof(int));
+    m->weights = ops->alloc(be, BT * sizeof(float));
+    size_t rope = (size_t)cfg->seq_len * (cfg->d / cfg->heads / 2) * sizeof(float);
+    m->rope_cos = ops->alloc(be, rope);
+    m->rope_sin = ops->alloc(be, rope);
+    if (!m->params || !m->grads || !m->adam_m || !m->adam_v || (with_ema && !m->ema) ||
+        !m->act_buffer || !m->tokens || !m->targets || !m->weights || !m->rope_cos ||
+        !m->rope_sin) {
+        model_free(m);
+        return err_set(err, "model: out of memory (%.1f MB of parameters and optimizer state, "
+                            "%.1f MB of activations)",
+                       pbytes * (4.0 + !!with_ema) / 1e6, m->act_floats * 4.0 / 1e6);
+    }
+    layout_activations(&m->a, m->act_buffer, cfg, max_batch);
+    point_tensors(m->params, m->param_offset, &m->p);
+    point_tensors(m->grads, m->param_offset, &m->g);
+    fill_rope_tables(m);
+    return 0;
+}
+
+void model_free(Model *m) {
+    if (!m->be) return;
+    Backend *be = m->be;
+    void *bufs[] = {m->params, m->grads,   m->adam_m,  m->adam_v,   m->ema,     m->act_buffer,
+                    m->tokens, m->targets, m->weights, m->rope_cos, m->rope_sin};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        if (bufs[i]) be->ops->free(be, bufs[i]);
+    memset(m, 0, sizeof(*m));
+}
+
+static size_t param_bytes(const Model *m) { return (size_t)m->n_params_padded * sizeof(float); }
+
+void model_init_params(Model *m, uint64_t seed, float std) {
+    const ModelConfig *c = &m->cfg;
+    size_t bytes = param_bytes(m);
+    float *host = calloc(1, bytes);
+    Rng rng;
+    rng_seed(&rng, seed, 0x1a17);
+    float out_std = std / sqrtf(2.0f * c->layers); /* residual-branch outputs */
+    for (int i = 0; i < P_COUNT; i++) {
+        float *t = host + m->param_offset[i];
+        long n = m->param_size[i];
+        int is_norm = i == P_LN1 || i == P_LN2 || i == P_LNF;
+        int is_bias = i == P_QKVB || i == P_OB;
+        float s = (i == P_OW || i == P_W3) ? out_std : std;
+        for (long j = 0; j < n; j++)
+            t[j] = is_norm ? 1.0f : is_bias ? 0.0f : (float)(rng_normal(&rng) * s);
+    }
+    const BackendOps *ops = m->be->ops;
+    ops->upload(m->be, m->params, host, bytes);
+    if (m->ema) ops->upload(m->be, m->ema, host, bytes);
+    ops->zero(m->be, m->adam_m, bytes);
+    ops->zero(m->be, m->adam_v, bytes);
+    ops->zero(m->be, m->grads, bytes);
+    free(host);
+}
+
+void model_zero_grad(Model *m) { OPS(m)->zero(m->be, m->grads, param_bytes(m)); }
+
+void model_swap_ema(Model *m) {
+    if (!m->ema) return;
+    float *t = m->params;
+    m->params = m->ema;
+    m->ema = t;
+    point_tensors(m->params, m->param_offset, &m->p);
+}
+
+/* out (N, n_out) = in (N, n_in) @ W^T (+ bias); W is (n_out, n_in). */
+static void linear_forward(Model *m, float *out, const float *in, const float *w,
+                           const float *bias, int N, int n_in, int n_out) {
+    MatmulArgs a = {.trans_b = 1, .m = N, .n = n_out, .k = n_in, .a = in, .lda = n_in,
+                    .b = w, .ldb = n_in, .c = out, .ldc = n_out, .batch = 1, .alpha = 1.0f};
+    OPS(m)->matmul(m->be, &a);
+    if (bias) OPS(m)->bias_forward(m->be, out, bias, N, n_out);
+}
+
+/* dW += dout^T @ in, dbias += colsum(dout), din (=, or += when accumulate) dout @ W. */
+static void linear_backward(Model *m, float *din, float *dw, float *dbias, const float *dout,
+                            const float *in, const float *w, int N, int n_in, int n_out,
+                            int accumulate) {
+    MatmulArgs gw = {.trans_a = 1, .m = n_out, .n = n_in, .k = N, .a = dout, .lda = n_out,
+                     .b = in, .ldb = n_in, .c = dw, .ldc = n_in, .batch = 1, .alpha = 1.0f,
+                     .beta = 1.0f};
+    OPS(m)->matmul(m->be, &gw);
+    if (dbias) OPS(m)->bias_backward(m->be, dbias, dout, N, n_out);
+    if (din) {
+        MatmulArgs gx = {.m = N, .n = n_in, .k = n_out, .a = dout, .lda = n_out, .b = w,
+                         .ldb = n_in, .c = din, .ldc = n_in, .batch = 1, .alpha = 1.0f,
+                         .beta = accumulate ? 1.0f : 0.0f};
+        OPS(m)->matmul(m->be, &gx);
+    }
+}
+
+/* One (B*H)-batched matmul over per-head matrices of T rows. */
+static void head_matmul(Model *m, int ta, int tb, int rows, int cols, int inner,
+                        const float *a, int lda, long sa, const float *b, int ldb, long sb,
+                        float *c, int ldc, long sc, float alpha) {
+    MatmulArgs x = {.trans_a = ta, .trans_b = tb, .m = rows, .n = cols, .k = inner, .a = a,
+                    .lda = lda, .stride_a = sa, .b = b, .ldb = ldb, .stride_b = sb, .c = c,
+                    .ldc = ldc, .stride_c = sc, .batch = m->batch * m->cfg.heads,
+                    .alpha = alpha};
+    OPS(m)->matmul(m->be, &x);
+}
+
+/* Layer-l views of the stacked tensors. */
+typedef struct LayerView {
+    float *resid_in, *resid_mid, *resid_out, *rstd1, *rstd2, *q, *k, *v, *att, *merged, *h1, *h2;
+    float *ln1, *qkvw, *qkvb, *ow, *ob, *ln2, *w1, *w2, *w3;
+    float *g_ln1, *g_qkvw, *g_qkvb, *g_ow, *g_ob, *g_ln2, *g_w1, *g_w2, *g_w3;
+} LayerView;
+
+static LayerView layer_view(Model *m, int l) {
+    const ModelConfig *c = &m->cfg;
+    size_t BT = (size_t)m->max_batch * c->seq_len, d = c->d, f = c->ffn;
+    size_t att = (size_t)m->max_batch * c->heads * c->seq_len * c->seq_len;
+    const Activations *a = &m->a;
+    float *const *p = m->p.t, *const *g = m->g.t;
+    LayerView v = {
+        .resid_in = a->resid + l * BT * d,
+        .resid_mid = a->resid_mid + l * BT * d,
+        .resid_out = a->resid + (l + 1) * BT * d,
+        .rstd1 = a->rstd1 + l * BT,
+        .rstd2 = a->rstd2 + l * BT,
+        .q = a->q + l * BT * d,
+        .k = a->k + l * BT * d,
+        .v = a->v + l * BT * d,
+        .att = a->att + l * att,
+        .merged = a->merged + l * BT * d,
+        .h1 = a->h1 + l * BT * f,
+        .h2 = a->h2 + l * BT * f,
+        .ln1 = p[P_LN1] + l * d,
+        .qkvw = p[P_QKVW] + l * 3 * d * d,
+        .qkvb = p[P_QKVB] + l * 3 * d,
+        .ow = p[P_OW] + l * d * d,
+        .ob = p[P_OB] + l * d,
+        .ln2 = p[P_LN2] + l * d,
+        .w1 = p[P_W1] + l * f * d,
+        .w2 = p[P_W2] + l * f * d,
+        .w3 = p[P_W3] + l * d * f,
+        .g_ln1 = g[P_LN1] + l * d,
+        .g_qkvw = g[P_QKVW] + l * 3 * d * d,
+        .g_qkvb = g[P_QKVB] + l * 3 * d,
+        .g_ow = g[P_OW] + l * d * d,
+        .g_ob = g[P_OB] + l * d,
+        .g_ln2 = g[P_LN2] + l * d,
+        .g_w1 = g[P_W1] + l * f * d,
+        .g_w2 = g[P_W2] + l * f * d,
+        .g_w3 = g[P_W3] + l * d * f,
+    };
+    return v;
+}
+
+static float *head_weight(Model *m, int grad) {
+    float *const *t = grad ? m->g.t : m->p.t;
+    return m->cfg.tied_head ? t[P_WTE] : t[P_HEAD];
+}
+
+void model_forward(Model *m, const int *tokens_host, int B) {
+    const ModelConfig *c = &m->cfg;
+    const BackendOps *ops = OPS(m);
+    Backend *be = m->be;
+    Activations *a = &m->a;
+    int T = c->seq_len, d = c->d, H = c->heads, hd = d / H, N = B * T;
+    long per_head = (long)T * hd, per_att = (long)T * T;
+    float scale = 1.0f / sqrtf((float)hd);
+    m->batch = B;
+    ops->upload(be, m->tokens, tokens_host, (size_t)N * sizeof(int));
+    ops->embedding_forward(be, a->resid, m->tokens, m->p.t[P_WTE], N, d);
+    for (int l = 0; l < c->layers; l++) {
+        LayerView v = layer_view(m, l);
+        ops->rmsnorm_forward(be, a->ln, v.rstd1, v.resid_in, v.ln1, N, d, c->norm_eps);
+        linear_forward(m, a->qkv, a->ln, v.qkvw, v.qkvb, N, d, 3 * d);
+        ops->qkv_split_rope_forward(be, v.q, v.k, v.v, a->qkv, m->rope_cos, m->rope_sin, B, T,
+                                    H, hd);
+        head_matmul(m, 0, 1, T, T, hd, v.q, hd, per_head, v.k, hd, per_head, v.att, T, per_att,
+                    scale);
+        ops->softmax_forward(be, v.att, (long)B * H * T, T, c->causal);
+        head_matmul(m, 0, 0, T, hd, T, v.att, T, per_att, v.v, hd, per_head, a->y, hd, per_head,
+                    1.0f);
+        ops->heads_merge_forward(be, v.merged, a->y, B, T, H, hd);
+        linear_forward(m, v.resid_mid, v.merged, v.ow, v.ob, N, d, d);
+        ops->add(be, v.resid_mid, v.resid_mid, v.resid_in, (long)N * d);
+
+        ops->rmsnorm_forward(be, a->ln, v.rstd2, v.resid_mid, v.ln2, N, d, c->norm_eps);
+        linear_forward(m, v.h1, a->ln, v.w1, NULL, N, d, c->ffn);
+        linear_forward(m, v.h2, a->ln, v.w2, NULL, N, d, c->ffn);
+        ops->swiglu_forward(be, a->ffn_act, v.h1, v.h2, (long)N * c->ffn);
+        linear_forward(m, v.resid_out, a->ffn_act, v.w3, NULL, N, c->ffn, d);
+        ops->add(be, v.resid_out, v.resid_out, v.resid_mid, (long)N * d);
+    }
+    float *final = a->resid + (size_t)c->layers * m->max_batch * T * d;
+    ops->rmsnorm_forward(be, a->lnf, a->rstdf, final, m->p.t[P_LNF], N, d, c->norm_eps);
+    linear_forward(m, a->logits, a->lnf, head_weight(m, 0), NULL, N, d, c->vocab);
+}
+
+double model_loss(Model *m, const int *targets_host, const float *weights_host, int want_grad) {
+    const BackendOps *ops = OPS(m);
+    int N = m->batch * m->cfg.seq_len;
+    ops->upload(m->be, m->targets, targets_host, (size_t)N * sizeof(int));
+    ops->upload(m->be, m->weights, weights_host, (size_t)N * sizeof(float));
+    ops->xent_forward_backward(m->be, m->a.loss_rows, want_grad ? m->a.logits : NULL,
+                               m->a.logits, m->targets, m->weights, N, m->cfg.vocab);
+    float *rows = malloc((size_t)N * sizeof(float));
+    ops->download(m->be, rows, m->a.loss_rows, (size_t)N * sizeof(float));
+    double sum = 0.0;
+    for (int i = 0; i < N; i++) sum += rows[i];
+    free(rows);
+    return sum;
+}
+
+static void attention_backward(Model *m, const LayerView *v) {
+    const ModelConfig *c = &m->cfg;
+    const BackendOps *ops = OPS(m);
+    Backend *be = m->be;
+    Activations *a = &m->a;
+    int B = m->batch, T = c->seq_len, d = c->d, H = c->heads, hd = d / H, N = B * T;
+    long per_head = (long)T * hd, per_att = (long)T * T;
+    float scale = 1.0f / sqrtf((float)hd);
+    /* resid_mid = resid_in + o(merged): a->dresid is d(resid_mid) here. */
+    linear_backward(m, a->dmerged, v->g_ow, v->g_ob, a->dresid, v->merged, v->ow, N, d, d, 0);
+    ops->heads_merge_backward(be, a->dy, a->dmerged, B, T, H, hd);
+    /* y = att v */
+    head_matmul(m, 0, 1, T, T, hd, a->dy, hd, per_head, v->v, hd, per_head, a->datt, T, per_att,
+                1.0f);
+    head_matmul(m, 1, 0, T, hd, T, v->att, T, per_att, a->dy, hd, per_head, a->dv, hd, per_head,
+                1.0f);
+    ops->softmax_backward(be, a->datt, v->att, (long)B * H * T, T);
+    /* att_pre = scale q k^T */
+    head_matmul(m, 0, 0, T, hd, T, a->datt, T, per_att, v->k, hd, per_head, a->dq, hd, per_head,
+                scale);
+    head_matmul(m, 1, 0, T, hd, T, a->datt, T, per_att, v->q, hd, per_head, a->dk, hd, per_head,
+                scale);
+    ops->qkv_split_rope_backward(be, a->dqkv, a->dq, a->dk, a->dv, m->rope_cos, m->rope_sin, B,
+                                 T, H, hd);
+    /* recompute the normed input instead of storing it per layer */
+    ops->rmsnorm_forward(be, a->ln, v->rstd1, v->resid_in, v->ln1, N, d, c->norm_eps);
+    linear_backward(m, a->dln, v->g_qkvw, v->g_qkvb, a->dqkv, a->ln, v->qkvw, N, d, 3 * d, 0);
+    ops->rmsnorm_backward(be, a->dresid, v->g_ln1, a->dln, v->resid_in, v->ln1, v->rstd1, N, d);
+}
+
+static void ffn_backward(Model *m, const LayerView *v) {
+    const ModelConfig *c = &m->cfg;
+    const BackendOps *ops = OPS(m);
+    Backend *be = m->be;
+    Activations *a = &m->a;
+    int N = m->batch * c->seq_len, d = c->d, f = c->ffn;
+    /* resid_out = resid_mid + w3(swiglu): a->dresid is d(resid_out). */
+    ops->swiglu_forward(be, a->ffn_act, v->h1, v->h2, (long)N * f);
+    linear_backward(m, NULL, v->g_w3, NULL, a->dresid, a->ffn_act, v->w3, N, f, d, 0);
+    float *dffn = a->ffn_act; /* the recomputed activation is dead after dW3 */
+    MatmulArgs gx = {.m = N, .n = f, .k = d, .a = a->dresid, .lda = d, .b = v->w3, .ldb = f,
+                     .c = dffn, .ldc = f, .batch = 1, .alpha = 1.0f};
+    ops->matmul(be, &gx);
+    ops->swiglu_backward(be, a->dh1, a->dh2, dffn, v->h1, v->h2, (long)N * f);
+    ops->rmsnorm_forward(be, a->ln, v->rstd2, v->resid_mid, v->ln2, N, d, c->norm_eps);
+    linear_backward(m, a->dln, v->g_w1, NULL, a->dh1, a->ln, v->w1, N, d, f, 0);
+    linear_backward(m, a->dln, v->g_w2, NULL, a->dh2, a->ln, v->w2, N, d, f, 1);
+    ops->rmsnorm_backward(be, a->dresid, v->g_ln2, a->dln, v->resid_mid, v->ln2, v->rstd2, N, d);
+}
+
+void model_backward(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    const BackendOps *ops = OPS(m);
+    Backend *be = m->be;
+    Activations *a = &m->a;
+    int N = m->batch * c->seq_len, d = c->d;
+    /* a->logits holds dlogits (model_loss with want_grad) */
+    linear_backward(m, a->dln, head_weight(m, 1), NULL, a->logits, a->lnf, head_weight(m, 0), N,
+                    d, c->vocab, 0);
+    ops->zero(be, a->dresid, (size_t)N * d * sizeof(float));
+    float *final = a->resid + (size_t)c->layers * m->max_batch * c->seq_len * d;
+    ops->rmsnorm_backward(be, a->dresid, m->g.t[P_LNF], a->dln, final, m->p.t[P_LNF], a->rstdf, N,
+                          d);
+    for (int l = c->layers - 1; l >= 0; l--) {
+        LayerView v = layer_view(m, l);
+        ffn_backward(m, &v);
+        attention_backward(m, &v);
+    }
+    ops->embedding_backward(be, m->g.t[P_WTE], m->tokens, a->dresid, N, d, c->vocab);
+}
+
+void model_logits_to_host(Model *m, float *out) {
+    size_t n = (size_t)m->batch * m->cfg.seq_len * m->cfg.vocab;
+    OPS(m)->download(m->be, out, m->a.logits, n * sizeof(float));
+}

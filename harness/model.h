@@ -56,7 +56,8 @@ typedef struct Activations {
 typedef struct Model {
     ModelConfig cfg;
     Backend *be;
-    long n_params;
+    long n_params;        /* parameters of the model */
+    long n_params_padded; /* floats in each parameter-shaped buffer (tensors 64-byte aligned) */
     long param_offset[P_COUNT];
     long param_size[P_COUNT];
     float *params, *grads, *adam_m, *adam_v, *ema; /* ema NULL unless enabled */

@@ -1,1 +1,121 @@
-/* placeholder: being written */
+#include "runlog.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Step of a row: the number after "step": in JSONL, the first field in CSV. -1 if none. */
+static long row_step(const char *line, int is_jsonl) {
+    const char *p = is_jsonl ? strstr(line, "\"step\":") : line;
+    if (!p) return -1;
+    if (is_jsonl) p += 7;
+    char *end;
+    long v = strtol(p, &end, 10);
+    return end == p ? -1 : v;
+}
+
+/* Rewrite path keeping the header (CSV) and complete rows with step <= max_step. */
+static int truncate_rows(const char *path, long max_step, int is_jsonl, Err *err) {
+    char *data;
+    size_t len;
+    Err ignored;
+    if (read_file_all(path, &data, &len, &ignored) != 0) return 0; /* nothing to keep */
+    StrBuf keep = {0};
+    int first = 1;
+    for (char *line = data; line < data + len;) {
+        char *nl = memchr(line, '\n', (size_t)(data + len - line));
+        if (!nl) break; /* a torn last row is dropped */
+        *nl = '\0';
+        long step = row_step(line, is_jsonl);
+        if ((first && !is_jsonl) || (step >= 0 && step <= max_step)) {
+            sb_append(&keep, line, strlen(line));
+            sb_append(&keep, "\n", 1);
+        }
+        first = 0;
+        line = nl + 1;
+    }
+    int rc = write_file_atomic(path, keep.data ? keep.data : "", keep.len, err);
+    sb_free(&keep);
+    free(data);
+    return rc;
+}
+
+static FILE *open_table(const char *dir, const char *name, const char *header, long resume_step,
+                        Err *err) {
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int is_jsonl = header == NULL;
+    if (resume_step >= 0 && truncate_rows(path, resume_step, is_jsonl, err) != 0) return NULL;
+    FILE *f = fopen(path, resume_step >= 0 ? "a" : "w");
+    if (!f) {
+        err_set(err, "%s: cannot open for writing", path);
+        return NULL;
+    }
+    if (header && ftell(f) == 0) fprintf(f, "%s\n", header);
+    fflush(f);
+    return f;
+}
+
+int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
+    memset(rl, 0, sizeof(*rl));
+    if (make_dirs(dir, err) != 0) return -1;
+    rl->jsonl = open_table(dir, "metrics.jsonl", NULL, resume_step, err);
+    rl->train_csv = rl->jsonl ? open_table(dir, "train.csv",
+                                           "step,loss,lr,grad_norm,tokens_per_s,wall_s",
+                                           resume_step, err)
+                              : NULL;
+    rl->eval_csv =
+        rl->train_csv ? open_table(dir, "eval.csv",
+                                   "step,policy,tokens_per_step,accuracy,correct,total,wall_s",
+                                   resume_step, err)
+                      : NULL;
+    if (rl->eval_csv) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/log.txt", dir);
+        rl->log = fopen(path, resume_step >= 0 ? "a" : "w");
+        if (!rl->log) err_set(err, "%s: cannot open for writing", path);
+    }
+    if (!rl->log) {
+        runlog_close(rl);
+        return -1;
+    }
+    return 0;
+}
+
+void runlog_train(RunLog *rl, const TrainRow *r) {
+    fprintf(rl->jsonl,
+            "{\"type\":\"train\",\"step\":%ld,\"loss\":%.17g,\"lr\":%.9g,\"grad_norm\":%.9g,"
+            "\"tokens_per_s\":%.1f,\"wall_s\":%.3f}\n",
+            r->step, r->loss, r->lr, r->grad_norm, r->tokens_per_s, r->wall_s);
+    fprintf(rl->train_csv, "%ld,%.17g,%.9g,%.9g,%.1f,%.3f\n", r->step, r->loss, r->lr,
+            r->grad_norm, r->tokens_per_s, r->wall_s);
+    fflush(rl->jsonl);
+    fflush(rl->train_csv);
+}
+
+void runlog_eval(RunLog *rl, const EvalRow *r) {
+    fprintf(rl->jsonl,
+            "{\"type\":\"eval\",\"step\":%ld,\"policy\":\"%s\",\"tokens_per_step\":%d,"
+            "\"accuracy\":%.6f,\"correct\":%ld,\"total\":%ld,\"wall_s\":%.3f}\n",
+            r->step, r->policy, r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s);
+    fprintf(rl->eval_csv, "%ld,%s,%d,%.6f,%ld,%ld,%.3f\n", r->step, r->policy,
+            r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s);
+    fflush(rl->jsonl);
+    fflush(rl->eval_csv);
+}
+
+void runlog_line(RunLog *rl, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(rl->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', rl->log);
+    fflush(rl->log);
+}
+
+void runlog_close(RunLog *rl) {
+    FILE *files[] = {rl->jsonl, rl->train_csv, rl->eval_csv, rl->log};
+    for (int i = 0; i < 4; i++)
+        if (files[i]) fclose(files[i]);
+    memset(rl, 0, sizeof(*rl));
+}

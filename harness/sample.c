@@ -1,1 +1,213 @@
-/* placeholder: being written */
+/* Iterative unmasking: one model call per step for the whole batch, then per sequence the
+ * best-scoring masked positions (by policy) receive their chosen token. */
+#include "sample.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const policy_names[POLICY_COUNT] = {"topk", "margin", "entropy", "random"};
+
+const char *policy_name(UnmaskPolicy p) {
+    return p >= 0 && p < POLICY_COUNT ? policy_names[p] : "unknown";
+}
+
+int policy_from_name(const char *name, UnmaskPolicy *out) {
+    for (int i = 0; i < POLICY_COUNT; i++)
+        if (strcmp(name, policy_names[i]) == 0) {
+            *out = (UnmaskPolicy)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* One still-masked position: its proposed token and how confident the model is. */
+typedef struct Candidate {
+    int pos;
+    int token;
+    double score;    /* by policy; higher = unmask sooner */
+    double max_prob; /* for threshold mode */
+} Candidate;
+
+/* Softmax over the vocabulary without mask_id: the two largest probabilities and the entropy. */
+typedef struct Distribution {
+    int argmax;
+    double p1, p2, entropy;
+} Distribution;
+
+static int summarize_logits(const float *logits, int V, int mask_id, Distribution *d) {
+    double hi = -INFINITY;
+    int argmax = -1;
+    for (int v = 0; v < V; v++) {
+        if (v == mask_id) continue;
+        if (isnan(logits[v])) return -1;
+        if (argmax < 0 || logits[v] > hi) {
+            hi = logits[v];
+            argmax = v;
+        }
+    }
+    if (!isfinite(hi)) return -1;
+    double z = 0, weighted = 0, second = -INFINITY;
+    for (int v = 0; v < V; v++) {
+        if (v == mask_id) continue;
+        double x = logits[v] - hi;
+        double e = exp(x);
+        z += e;
+        if (e > 0) weighted += e * x;
+        if (v != argmax && logits[v] > second) second = logits[v];
+    }
+    d->argmax = argmax;
+    d->p1 = 1.0 / z;
+    d->p2 = exp(second - hi) / z;
+    d->entropy = log(z) - weighted / z; /* -sum p log p with p = e^x / z */
+    return 0;
+}
+
+/* Gumbel-max: argmax_v (logit_v / T + G_v) is a sample from softmax(logits / T). */
+static int gumbel_sample(const float *logits, int V, int mask_id, double temperature, Rng *rng) {
+    int best = -1;
+    double best_key = -INFINITY;
+    for (int v = 0; v < V; v++) {
+        if (v == mask_id) continue;
+        double u = rng_uniform(rng);
+        while (u <= 0.0) u = rng_uniform(rng);
+        double key = logits[v] / temperature - log(-log(u));
+        if (best < 0 || key > best_key) {
+            best = v;
+            best_key = key;
+        }
+    }
+    return best;
+}
+
+static double policy_score(UnmaskPolicy policy, const Distribution *d, Rng *rng) {
+    switch (policy) {
+    case POLICY_MARGIN:
+        return d->p1 - d->p2;
+    case POLICY_ENTROPY:
+        return -d->entropy;
+    case POLICY_RANDOM:
+        return rng_uniform(rng);
+    case POLICY_TOPK:
+    default:
+        return d->p1;
+    }
+}
+
+static int by_score_then_position(const void *a, const void *b) {
+    const Candidate *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Candidates for the masked positions of one sequence; returns how many, or -1 on bad logits
+ * (its position in *bad_pos). */
+static int collect_candidates(const SampleOptions *opt, const int *tokens, const float *logits,
+                              int T, int V, int mask_id, Rng *rng, Candidate *cand, int *bad_pos) {
+    int m = 0;
+    for (int t = 0; t < T; t++) {
+        if (tokens[t] != mask_id) continue;
+        const float *row = logits + (size_t)t * V;
+        Distribution d;
+        if (summarize_logits(row, V, mask_id, &d) != 0) {
+            *bad_pos = t;
+            return -1;
+        }
+        cand[m].pos = t;
+        cand[m].token =
+            opt->temperature > 0 ? gumbel_sample(row, V, mask_id, opt->temperature, rng) : d.argmax;
+        cand[m].score = policy_score(opt->policy, &d, rng);
+        cand[m].max_prob = d.p1;
+        m++;
+    }
+    return m;
+}
+
+static void swap_candidates(Candidate *a, Candidate *b) {
+    Candidate t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void move_best_to_front(Candidate *cand, int m) {
+    int best = 0;
+    for (int i = 1; i < m; i++)
+        if (by_score_then_position(&cand[i], &cand[best]) < 0) best = i;
+    swap_candidates(&cand[0], &cand[best]);
+}
+
+/* Moves the positions to unmask to the front of cand and returns how many there are. */
+static int choose_unmask_count(const SampleOptions *opt, Candidate *cand, int m) {
+    if (opt->threshold > 0) {
+        int above = 0;
+        for (int i = 0; i < m; i++)
+            if (cand[i].max_prob > opt->threshold) swap_candidates(&cand[above++], &cand[i]);
+        if (above > 0) return above;
+        move_best_to_front(cand, m);
+        return 1;
+    }
+    int k = opt->tokens_per_step < m ? opt->tokens_per_step : m;
+    if (k == 1)
+        move_best_to_front(cand, m);
+    else if (k < m)
+        qsort(cand, (size_t)m, sizeof *cand, by_score_then_position);
+    return k;
+}
+
+static int count_masked(const int *tokens, int n, int mask_id) {
+    int m = 0;
+    for (int i = 0; i < n; i++) m += tokens[i] == mask_id;
+    return m;
+}
+
+static int check_options(const SampleOptions *opt, const Rng *rng, int B, int T, int V, int mask_id,
+                         Err *err) {
+    if (opt->policy < 0 || opt->policy >= POLICY_COUNT)
+        return err_set(err, "sample: unknown unmasking policy %d", (int)opt->policy);
+    if (opt->tokens_per_step < 1 && !(opt->threshold > 0))
+        return err_set(err, "sample: tokens_per_step must be >= 1, got %d", opt->tokens_per_step);
+    if (!(opt->temperature >= 0) || isinf(opt->temperature))
+        return err_set(err, "sample: temperature must be finite and >= 0, got %g",
+                       opt->temperature);
+    if (isnan(opt->threshold)) return err_set(err, "sample: threshold is NaN");
+    if (!rng && (opt->temperature > 0 || opt->policy == POLICY_RANDOM))
+        return err_set(err, "sample: temperature > 0 and the random policy need an rng");
+    if (B < 0 || T < 0 || V < 2 || mask_id < 0 || mask_id >= V)
+        return err_set(err, "sample: bad shape B=%d T=%d V=%d mask_id=%d", B, T, V, mask_id);
+    return 0;
+}
+
+/* One unmasking step for sequence b given the logits of the whole batch. */
+static int unmask_sequence(const SampleOptions *opt, int *tokens, const float *logits, int b, int T,
+                           int V, int mask_id, Rng *rng, Candidate *cand, Err *err) {
+    int bad_pos = 0;
+    int m = collect_candidates(opt, tokens, logits, T, V, mask_id, rng, cand, &bad_pos);
+    if (m < 0)
+        return err_set(err, "sample: logits of sequence %d position %d are NaN, +inf or all -inf",
+                       b, bad_pos);
+    int k = m ? choose_unmask_count(opt, cand, m) : 0;
+    for (int i = 0; i < k; i++) tokens[cand[i].pos] = cand[i].token;
+    return 0;
+}
+
+int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
+                  int V, int mask_id, Rng *rng, float *logits_buf, int *steps, Err *err) {
+    if (steps) *steps = 0;
+    if (check_options(opt, rng, B, T, V, mask_id, err) != 0) return -1;
+    Candidate *cand = malloc((size_t)(T > 0 ? T : 1) * sizeof *cand);
+    if (!cand) return err_set(err, "sample: out of memory");
+    int rc = 0, calls = 0;
+    while (rc == 0 && count_masked(tokens, B * T, mask_id) > 0) {
+        calls++;
+        if (fn(ctx, tokens, B, logits_buf, err) != 0) {
+            rc = -1;
+            break;
+        }
+        for (int b = 0; b < B && rc == 0; b++)
+            rc = unmask_sequence(opt, tokens + (size_t)b * T, logits_buf + (size_t)b * T * V, b, T,
+                                 V, mask_id, rng, cand, err);
+    }
+    free(cand);
+    if (steps) *steps = calls;
+    return rc;
+}

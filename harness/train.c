@@ -1,1 +1,346 @@
-/* placeholder: being written */
+#include "train.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eval.h"
+#include "forward/forward.h"
+#include "optim.h"
+#include "runlog.h"
+
+/* The one piece of process-wide state: a signal handler can only talk through a global. */
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+void train_run_dir(const Config *cfg, char *out, size_t n) {
+    if (cfg->out_dir[0])
+        snprintf(out, n, "%s", cfg->out_dir);
+    else
+        snprintf(out, n, "runs/%s-s%ld", cfg->name[0] ? cfg->name : cfg->task_name, cfg->seed);
+}
+
+ModelConfig train_model_config(const Config *cfg, const Task *task) {
+    ModelConfig mc = {
+        .vocab = task->vocab_size,
+        .seq_len = task->seq_len,
+        .d = cfg->model.d,
+        .layers = cfg->model.layers,
+        .heads = cfg->model.heads,
+        .ffn = cfg->model.ffn,
+        .tied_head = cfg->model.tied_head,
+        .causal = cfg->model.causal,
+        .rope_theta = (float)cfg->model.rope_theta,
+        .norm_eps = (float)cfg->model.norm_eps,
+    };
+    return mc;
+}
+
+static const char *const state_sections[] = {"params", "adam_m", "adam_v", "ema"};
+
+static float **state_buffer(Model *m, int i) {
+    float **bufs[] = {&m->params, &m->adam_m, &m->adam_v, &m->ema};
+    return bufs[i];
+}
+
+int train_restore_model(Model *m, const Checkpoint *ck, const char *path, int with_optimizer,
+                        Err *err) {
+    size_t bytes = (size_t)m->n_params_padded * sizeof(float);
+    for (int i = 0; i < 4; i++) {
+        float *dst = *state_buffer(m, i);
+        if (!dst || (!with_optimizer && (i == 1 || i == 2))) continue;
+        const CkptSection *s = checkpoint_section(ck, state_sections[i]);
+        if (!s && i == 3) { /* no EMA saved: start it from the weights */
+            m->be->ops->copy(m->be, dst, m->params, bytes);
+            continue;
+        }
+        if (!s) return err_set(err, "%s: checkpoint has no '%s' section", path, state_sections[i]);
+        if (s->bytes != bytes)
+            return err_set(err,
+                           "%s: section '%s' holds %llu bytes but this model needs %zu "
+                           "(model shape differs from the checkpoint's)",
+                           path, state_sections[i], (unsigned long long)s->bytes, bytes);
+        m->be->ops->upload(m->be, dst, s->data, bytes);
+    }
+    return 0;
+}
+
+static int save_checkpoint(const char *path, const Config *cfg, Model *m,
+                           const ForwardProcess *fp, long step, Err *err) {
+    size_t bytes = (size_t)m->n_params_padded * sizeof(float);
+    CkptSection sec[5];
+    int n = 0;
+    for (int i = 0; i < 4; i++) {
+        float *src = *state_buffer(m, i);
+        if (!src) continue;
+        memset(&sec[n], 0, sizeof(sec[n]));
+        snprintf(sec[n].name, CKPT_NAME_LEN, "%s", state_sections[i]);
+        sec[n].data = malloc(bytes);
+        sec[n].bytes = bytes;
+        if (sec[n].data) m->be->ops->download(m->be, sec[n].data, src, bytes);
+        n++;
+    }
+    if (fp->ops->state_bytes) {
+        memset(&sec[n], 0, sizeof(sec[n]));
+        snprintf(sec[n].name, CKPT_NAME_LEN, "process");
+        sec[n].bytes = fp->ops->state_bytes(fp);
+        sec[n].data = malloc(sec[n].bytes ? sec[n].bytes : 1);
+        if (sec[n].data) fp->ops->state_save(fp, sec[n].data);
+        n++;
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++)
+        if (!sec[i].data) rc = err_set(err, "%s: out of memory writing checkpoint", path);
+    if (rc == 0) {
+        StrBuf yaml = {0};
+        config_write_yaml(cfg, &yaml);
+        rc = checkpoint_write(path, yaml.data, step, sec, n, err);
+        sb_free(&yaml);
+    }
+    for (int i = 0; i < n; i++) free(sec[i].data);
+    return rc;
+}
+
+/* Everything one run owns, released by run_free in reverse order of acquisition. */
+typedef struct Run {
+    Config cfg;
+    char dir[CFG_PATH], ckpt_path[CFG_PATH + 32];
+    Backend be;
+    Task task;
+    Model model;
+    ForwardProcess fp;
+    ForwardBatch batch;
+    RunLog log;
+    float *logits_host; /* only for processes that observe the forward's logits */
+    Checkpoint resume;
+    int have_resume;
+    long start_step;
+} Run;
+
+static void run_free(Run *r) {
+    free(r->logits_host);
+    runlog_close(&r->log);
+    forward_batch_free(&r->batch);
+    if (r->fp.ops) forward_destroy(&r->fp);
+    model_free(&r->model);
+    if (r->task.ops) task_destroy(&r->task);
+    if (r->be.ops) backend_destroy(&r->be);
+    if (r->have_resume) checkpoint_free(&r->resume);
+}
+
+static int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Picks the checkpoint to resume from and checks that it belongs to a compatible run. */
+static int open_resume(Run *r, Err *err) {
+    const char *want = r->cfg.train.resume;
+    const char *path = NULL;
+    if (strcmp(want, "auto") == 0) {
+        if (file_exists(r->ckpt_path)) path = r->ckpt_path;
+    } else if (want[0]) {
+        path = want;
+    }
+    if (!path) return 0;
+    if (checkpoint_read(path, &r->resume, err) != 0) return -1;
+    r->have_resume = 1;
+    Config saved;
+    config_defaults(&saved);
+    if (config_load_yaml_string(&saved, r->resume.config_yaml, r->resume.config_len, path, err))
+        return -1;
+    if (memcmp(&saved.model, &r->cfg.model, sizeof(saved.model)) != 0 ||
+        strcmp(saved.task_name, r->cfg.task_name) != 0 ||
+        memcmp(&saved.task, &r->cfg.task, sizeof(saved.task)) != 0)
+        return err_set(err, "%s: checkpoint was written for a different model or task config",
+                       path);
+    r->start_step = r->resume.step;
+    return 0;
+}
+
+static int run_setup(Run *r, const Config *cfg, Err *err) {
+    memset(r, 0, sizeof(*r));
+    r->cfg = *cfg;
+    if (config_validate(&r->cfg, err) != 0) return -1;
+    train_run_dir(&r->cfg, r->dir, sizeof(r->dir));
+    snprintf(r->ckpt_path, sizeof(r->ckpt_path), "%s/checkpoint.bin", r->dir);
+    if (make_dirs(r->dir, err) != 0) return -1;
+    if (open_resume(r, err) != 0) return -1;
+    if (backend_create(&r->be, r->cfg.backend, r->cfg.threads, err) != 0) return -1;
+    if (task_create(&r->task, &r->cfg, err) != 0) return -1;
+    ModelConfig mc = train_model_config(&r->cfg, &r->task);
+    int max_batch = r->cfg.train.batch > r->cfg.eval.batch ? r->cfg.train.batch
+                                                            : r->cfg.eval.batch;
+    if (model_create(&r->model, &mc, &r->be, max_batch, r->cfg.train.ema, err) != 0) return -1;
+    if (forward_create(&r->fp, &r->cfg, &r->task, err) != 0) return -1;
+    if (forward_batch_alloc(&r->batch, r->cfg.train.batch, r->task.seq_len, err) != 0) return -1;
+    if (r->fp.ops->observe) {
+        r->logits_host = malloc((size_t)r->cfg.train.batch * r->task.seq_len *
+                                r->task.vocab_size * sizeof(float));
+        if (!r->logits_host) return err_set(err, "out of memory for logits");
+    }
+    model_init_params(&r->model, (uint64_t)r->cfg.seed, (float)r->cfg.model.init_std);
+    if (r->have_resume) {
+        if (train_restore_model(&r->model, &r->resume, r->ckpt_path, 1, err) != 0) return -1;
+        const CkptSection *ps = checkpoint_section(&r->resume, "process");
+        if (ps && r->fp.ops->state_load &&
+            r->fp.ops->state_load(&r->fp, ps->data, ps->bytes, err) != 0)
+            return -1;
+    }
+    StrBuf yaml = {0};
+    config_write_yaml(&r->cfg, &yaml);
+    char path[CFG_PATH + 32];
+    snprintf(path, sizeof(path), "%s/config.yaml", r->dir);
+    int rc = write_file_atomic(path, yaml.data, yaml.len, err);
+    sb_free(&yaml);
+    if (rc != 0) return -1;
+    return runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, err);
+}
+
+static int run_eval(Run *r, long step, double wall0, double *accuracy, Err *err) {
+    SampleOptions opt = {.tokens_per_step = r->cfg.eval.tokens_per_step,
+                         .threshold = r->cfg.eval.threshold,
+                         .temperature = r->cfg.eval.temperature};
+    if (policy_from_name(r->cfg.eval.policy, &opt.policy) != 0)
+        return err_set(err, "key 'eval.policy': unknown policy '%s'", r->cfg.eval.policy);
+    int use_ema = r->cfg.eval.use_ema && r->model.ema;
+    if (use_ema) model_swap_ema(&r->model);
+    EvalResult res;
+    int rc = eval_accuracy(&r->model, &r->task, &opt, r->cfg.eval.count,
+                           (uint64_t)r->cfg.seed ^ (uint64_t)step, &res, err);
+    if (use_ema) model_swap_ema(&r->model);
+    if (rc != 0) return rc;
+    EvalRow row = {.step = step,
+                   .policy = policy_name(opt.policy),
+                   .tokens_per_step = opt.tokens_per_step,
+                   .correct = res.correct,
+                   .total = res.total,
+                   .accuracy = res.accuracy,
+                   .wall_s = now_seconds() - wall0};
+    runlog_eval(&r->log, &row);
+    *accuracy = res.accuracy;
+    return 0;
+}
+
+static void format_eta(double seconds, char *out, size_t n) {
+    long s = (long)seconds;
+    if (s >= 3600)
+        snprintf(out, n, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+    else
+        snprintf(out, n, "%ldm%02lds", s / 60, s % 60);
+}
+
+static void report_progress(Run *r, const TrainRow *row, int to_terminal, int final) {
+    long left = r->cfg.train.steps - row->step;
+    double per_step = (double)r->cfg.train.batch * r->task.seq_len / row->tokens_per_s;
+    char eta[32];
+    format_eta(left * per_step, eta, sizeof(eta));
+    char line[256];
+    snprintf(line, sizeof(line), "step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  ETA %s", row->step,
+             r->cfg.train.steps, row->loss, row->lr, row->tokens_per_s, eta);
+    runlog_line(&r->log, "%s", line);
+    if (to_terminal) fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
+}
+
+/* One optimizer step; returns the batch loss. */
+static double train_step(Run *r, long step, OptimStats *st) {
+    Model *m = &r->model;
+    r->fp.ops->make_batch(&r->fp, step, &r->batch);
+    model_forward(m, r->batch.tokens, r->batch.B);
+    if (r->logits_host) model_logits_to_host(m, r->logits_host);
+    double loss = model_loss(m, r->batch.targets, r->batch.weights, 1);
+    model_zero_grad(m);
+    model_backward(m);
+    *st = optim_step(m, &r->cfg, step);
+    if (r->logits_host) r->fp.ops->observe(&r->fp, step, r->logits_host, r->task.vocab_size);
+    return loss;
+}
+
+static int train_loop(Run *r, int quiet, Err *err) {
+    const Config *c = &r->cfg;
+    int to_terminal = !quiet && isatty(STDERR_FILENO);
+    double wall0 = now_seconds(), window_t0 = wall0;
+    long window_steps = 0, eval_window_steps = 0;
+    double eval_window_loss = 0.0, tokens_per_s = 0.0;
+    if (r->have_resume)
+        runlog_line(&r->log, "resumed from %s at step %ld", r->ckpt_path, r->start_step);
+    for (long step = r->start_step; step < c->train.steps; step++) {
+        OptimStats st;
+        double loss = train_step(r, step, &st);
+        if (!isfinite(loss) || !isfinite(st.grad_norm))
+            return err_set(err, "step %ld: loss is %g (grad norm %g): training diverged", step + 1,
+                           loss, st.grad_norm);
+        eval_window_loss += loss;
+        eval_window_steps++;
+        window_steps++;
+        long done = step + 1;
+        int last = done == c->train.steps;
+        if (done % c->train.log_every == 0 || last || done == 1) {
+            double now = now_seconds();
+            TrainRow row = {.step = done,
+                            .loss = loss,
+                            .lr = st.lr,
+                            .grad_norm = st.grad_norm,
+                            .tokens_per_s = (double)window_steps * c->train.batch *
+                                            r->task.seq_len / (now - window_t0 + 1e-9),
+                            .wall_s = now - wall0};
+            runlog_train(&r->log, &row);
+            report_progress(r, &row, to_terminal, last);
+            tokens_per_s = row.tokens_per_s;
+            window_t0 = now;
+            window_steps = 0;
+        }
+        if ((c->train.eval_every > 0 && done % c->train.eval_every == 0) || last) {
+            double acc = 0.0;
+            if (run_eval(r, done, wall0, &acc, err) != 0) return -1;
+            runlog_line(&r->log, "eval step %ld: %s k=%d accuracy %.4f", done, c->eval.policy,
+                        c->eval.tokens_per_step, acc);
+            if (!quiet)
+                fprintf(stderr, "%sstep %ld/%ld  mean loss %.4f  %s accuracy %.4f  %.0f tok/s\n",
+                        to_terminal ? "\r\033[K" : "", done, c->train.steps,
+                        eval_window_loss / (double)eval_window_steps, c->eval.policy, acc,
+                        tokens_per_s);
+            eval_window_loss = 0.0;
+            eval_window_steps = 0;
+        }
+        int stop = stop_requested;
+        if ((c->train.ckpt_every > 0 && done % c->train.ckpt_every == 0) || last || stop) {
+            if (save_checkpoint(r->ckpt_path, c, &r->model, &r->fp, done, err) != 0) return -1;
+            if (c->train.keep_checkpoints) {
+                char kept[CFG_PATH + 32];
+                snprintf(kept, sizeof(kept), "%s/step-%ld.bin", r->dir, done);
+                if (save_checkpoint(kept, c, &r->model, &r->fp, done, err) != 0) return -1;
+            }
+        }
+        if (stop && !last) {
+            runlog_line(&r->log, "interrupted at step %ld; checkpoint saved", done);
+            return TRAIN_INTERRUPTED;
+        }
+    }
+    return 0;
+}
+
+int train_run(const Config *cfg, int quiet, Err *err) {
+    Run *r = calloc(1, sizeof(*r));
+    if (!r) return err_set(err, "out of memory");
+    stop_requested = 0;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = request_stop;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int rc = run_setup(r, cfg, err);
+    if (rc == 0) rc = train_loop(r, quiet, err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    run_free(r);
+    free(r);
+    return rc;
+}

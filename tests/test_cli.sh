@@ -1,2 +1,136 @@
 #!/bin/sh
-exit 0
+# End-to-end tests of the mdmlab binary: help, bad input (one-line errors, non-zero exit),
+# data generation, a tiny training run, evaluation, corrupt checkpoints, and resuming after
+# SIGINT and kill -9 to the same loss curve as an uninterrupted run.
+# usage: test_cli.sh PATH/TO/mdmlab
+set -u
+MDMLAB=$1
+TMP=$(mktemp -d /tmp/mdmlab_cli_XXXXXX)
+checks=0
+failed=0
+
+ok() { checks=$((checks + 1)); }
+bad() { checks=$((checks + 1)); failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+
+# expect_fail NAME PATTERN CMD...: non-zero exit, exactly one stderr line, matching PATTERN
+expect_fail() {
+    name=$1; pattern=$2; shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    lines=$(wc -l <"$TMP/err")
+    if [ "$rc" -eq 0 ]; then bad "$name: exit code 0"; return; fi
+    if [ "$lines" -ne 1 ]; then bad "$name: $lines stderr lines: $(cat "$TMP/err")"; return; fi
+    if grep -Eq -- "$pattern" "$TMP/err"; then ok; else bad "$name: '$(cat "$TMP/err")' !~ /$pattern/"; fi
+}
+
+expect_ok() {
+    name=$1; shift
+    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok; else bad "$name: exit $? $(tail -3 "$TMP/err")"; fi
+}
+
+# losses FILE: "step,loss" of train.csv rows
+losses() { cut -d, -f1,2 "$1" | tail -n +2; }
+
+# --- help and usage ---
+for c in "--help" "train --help" "eval --help" "bench --help" "gen sudoku --help" "help train" "keys"; do
+    # shellcheck disable=SC2086
+    expect_ok "mdmlab $c" "$MDMLAB" $c
+done
+grep -q "model.d" "$TMP/out" && ok || bad "keys does not list model.d"
+expect_fail "unknown command" "unknown command 'frobnicate'" "$MDMLAB" frobnicate
+
+# --- bad configs: one line naming file, line and key ---
+printf 'model:\n  d: 64\n  layers: [1, 2\n' >"$TMP/malformed.yaml"
+expect_fail "malformed yaml" "malformed.yaml:[0-9]+" "$MDMLAB" train "$TMP/malformed.yaml"
+printf 'seed: 3\nmodel:\n  dd: 64\n' >"$TMP/unknown.yaml"
+expect_fail "unknown key" "unknown.yaml:3.*model.dd" "$MDMLAB" train "$TMP/unknown.yaml"
+printf 'train:\n  steps: 10\n  lr: fast\n' >"$TMP/type.yaml"
+expect_fail "wrong type" "type.yaml:3.*train.lr" "$MDMLAB" train "$TMP/type.yaml"
+expect_fail "bad override" "model.d" "$MDMLAB" train model.d=abc
+expect_fail "missing file" "nope.yaml" "$MDMLAB" train "$TMP/nope.yaml"
+expect_fail "unknown backend" "backend" "$MDMLAB" train backend=cuda99 "out_dir=$TMP/x"
+
+# --- data generation ---
+expect_ok "gen sudoku" "$MDMLAB" gen sudoku --count 20 --seed 3 -o "$TMP/p1.csv"
+"$MDMLAB" gen sudoku --count 20 --seed 3 >"$TMP/p2.csv" 2>/dev/null
+cmp -s "$TMP/p1.csv" "$TMP/p2.csv" && ok || bad "gen sudoku is not deterministic"
+[ "$(wc -l <"$TMP/p1.csv")" -eq 21 ] && ok || bad "gen sudoku: expected header + 20 rows"
+expect_fail "gen bad count" "count" "$MDMLAB" gen sudoku --count -3
+head -5 "$TMP/p1.csv" >"$TMP/badrow.csv"
+echo "12345,678" >>"$TMP/badrow.csv"
+expect_fail "bad dataset row" "badrow.csv:6" "$MDMLAB" train task.train_file="$TMP/badrow.csv" \
+    "out_dir=$TMP/badrow"
+
+# --- a tiny training run, then evaluation ---
+cat >"$TMP/tiny.yaml" <<EOF
+backend: ref
+threads: 2
+task: {box: 2, train_count: 500, eval_count: 32, min_clues: 6, max_clues: 8}
+model: {d: 32, layers: 2, heads: 2, ffn: 64}
+train: {steps: 60, batch: 16, lr: 0.003, warmup_steps: 10, log_every: 5, eval_every: 30, ckpt_every: 10}
+eval: {batch: 32}
+EOF
+RUN=$TMP/run
+expect_ok "train tiny" "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$RUN"
+for f in config.yaml metrics.jsonl train.csv eval.csv log.txt checkpoint.bin; do
+    [ -s "$RUN/$f" ] && ok || bad "run dir lacks $f"
+done
+[ "$(losses "$RUN/train.csv" | wc -l)" -eq 13 ] && ok || bad "train.csv should have 13 rows"
+ls "$RUN"/*.tmp >/dev/null 2>&1 && bad "temporary files left in run dir" || ok
+expect_ok "eval run dir" "$MDMLAB" eval "$RUN" --k 1,2
+[ "$(grep -cE '^(topk|margin|entropy|random) ' "$TMP/out")" -eq 8 ] && ok || bad "eval should print 8 rows"
+[ -s "$RUN/eval_results.json" ] && ok || bad "eval_results.json missing"
+expect_fail "eval bad policy" "policy" "$MDMLAB" eval "$RUN" --policy best
+
+# --- corrupt and truncated checkpoints ---
+cp "$RUN/checkpoint.bin" "$TMP/corrupt.bin"
+printf '\377' | dd of="$TMP/corrupt.bin" bs=1 seek=5000 conv=notrunc 2>/dev/null
+expect_fail "corrupt checkpoint" "corrupt.bin.*(checksum|corrupt)" "$MDMLAB" eval "$TMP/corrupt.bin"
+head -c 3000 "$RUN/checkpoint.bin" >"$TMP/trunc.bin"
+expect_fail "truncated checkpoint" "trunc.bin" "$MDMLAB" eval "$TMP/trunc.bin"
+echo "hello" >"$TMP/notckpt.bin"
+expect_fail "not a checkpoint" "notckpt.bin" "$MDMLAB" eval "$TMP/notckpt.bin"
+
+# --- interruption: SIGINT and kill -9, then resume to the identical loss curve ---
+LONG="$TMP/tiny.yaml train.steps=400 train.eval_every=0 train.ckpt_every=25 train.log_every=1"
+# shellcheck disable=SC2086
+"$MDMLAB" train $LONG "out_dir=$TMP/full" >/dev/null 2>&1 && ok || bad "uninterrupted run failed"
+
+interrupt_and_resume() { # SIGNAL DIR
+    sig=$1; dir=$2
+    # shellcheck disable=SC2086
+    "$MDMLAB" train $LONG "out_dir=$dir" >/dev/null 2>"$TMP/int.err" &
+    pid=$!
+    n=0
+    while [ ! -f "$dir/checkpoint.bin" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+    sleep 0.3
+    kill "-$sig" "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    if [ "$sig" = INT ]; then
+        [ "$rc" -eq 130 ] && ok || bad "SIGINT: exit $rc, expected 130 (finished too early?)"
+    else
+        [ "$rc" -ne 0 ] && ok || bad "kill -9: run finished before it was killed"
+    fi
+    # shellcheck disable=SC2086
+    "$MDMLAB" train $LONG "out_dir=$dir" train.resume=auto >/dev/null 2>&1 && ok ||
+        bad "resume after $sig failed"
+    if [ "$(losses "$dir/train.csv")" = "$(losses "$TMP/full/train.csv")" ]; then ok; else
+        bad "loss curve after $sig + resume differs from the uninterrupted run"
+    fi
+}
+interrupt_and_resume INT "$TMP/sigint"
+interrupt_and_resume KILL "$TMP/sigkill"
+
+# --- benchmark JSON ---
+expect_ok "bench json" "$MDMLAB" bench --d 32 --layers 1 --heads 2 --ffn 64 --seq 20 --prompt 10 \
+    --batch 4 --steps 2 --warmup 1 --json
+nb=$(grep -c '"backend"' "$TMP/out")
+[ "$nb" -ge 1 ] && ok || bad "bench printed no JSON rows"
+for key in backend step_s tokens_per_s gflops peak_fraction peak_rss_mb; do
+    [ "$(grep -c "\"$key\":" "$TMP/out")" -eq "$nb" ] && ok || bad "bench JSON lacks $key"
+done
+
+echo "cli: $checks checks, $failed failed"
+[ "$failed" -eq 0 ] && rm -rf "$TMP"
+[ "$failed" -eq 0 ]

@@ -1,2 +1,550 @@
+/* Sudoku: solver, generator (uniqueness, determinism), rating, solve check, CSV I/O, the
+ * `gen sudoku` command and the task (both layouts). */
 #include "check.h"
-int main(void) { CHECK(1); return check_summary("sudoku"); }
+#include "../tasks/sudoku.h"
+#include "../tasks/task.h"
+#include "../harness/config.h"
+
+#include <string.h>
+
+/* Wikipedia's example puzzle: naked and hidden singles solve it. */
+static const char *const EASY =
+    "530070000600195000098000060800060003400803001700020006060000280000419005000080079";
+static const char *const EASY_SOLUTION =
+    "534678912672195348198342567859761423426853791713924856961537284287419635345286179";
+/* Solved by singles only with hidden singles: naked singles alone stall. */
+static const char *const HIDDEN =
+    "200503900108000020004000006769000004000080601080600003005309040940001560607000000";
+/* "AI Escargot" (Arto Inkala): needs far more than singles. */
+static const char *const ESCARGOT =
+    "100007090030020008009600500005300900010080002600004000300000010040000007007000300";
+/* First puzzle of Gordon Royle's 17-clue collection. */
+static const char *const SEVENTEEN =
+    "000000010400000000020000000000050407008000300001090000300400200050100000000806000";
+
+static void grid_from_string(const char *s, unsigned char *g) {
+    for (int i = 0; s[i]; i++) g[i] = (unsigned char)(s[i] == '.' ? 0 : s[i] - '0');
+}
+
+static int count_clues(const unsigned char *g, int cells) {
+    int k = 0;
+    for (int c = 0; c < cells; c++) k += g[c] != 0;
+    return k;
+}
+
+/* Every clue is needed: removing any one of them admits a second solution. */
+static int is_minimal(const unsigned char *clues, int box) {
+    int cells = box * box * box * box;
+    unsigned char g[SUDOKU_MAX_CELLS];
+    memcpy(g, clues, (size_t)cells);
+    for (int c = 0; c < cells; c++) {
+        if (!g[c]) continue;
+        unsigned char d = g[c];
+        g[c] = 0;
+        int n = sudoku_count_solutions(g, box, 2, NULL);
+        g[c] = d;
+        if (n < 2) return 0;
+    }
+    return 1;
+}
+
+static void test_solver(void) {
+    unsigned char g[SUDOKU_MAX_CELLS] = {0}, sol[SUDOKU_MAX_CELLS], want[SUDOKU_MAX_CELLS];
+    CHECK(sudoku_count_solutions(g, 2, 1000, NULL) == 288); /* all 4x4 grids */
+    CHECK(sudoku_count_solutions(g, 3, 5, NULL) == 5);      /* stops at the limit */
+
+    grid_from_string(EASY, g);
+    grid_from_string(EASY_SOLUTION, want);
+    CHECK(sudoku_count_solutions(g, 3, 2, sol) == 1);
+    CHECK(memcmp(sol, want, 81) == 0);
+
+    grid_from_string(ESCARGOT, g);
+    CHECK(sudoku_count_solutions(g, 3, 2, sol) == 1);
+    CHECK(sudoku_check(g, sol, 3));
+    grid_from_string(SEVENTEEN, g);
+    CHECK(count_clues(g, 81) == 17);
+    CHECK(sudoku_count_solutions(g, 3, 2, sol) == 1);
+    CHECK(sudoku_check(g, sol, 3));
+
+    grid_from_string(EASY, g);
+    g[2] = 5; /* clashes with the 5 at the start of the row */
+    CHECK(sudoku_count_solutions(g, 3, 2, NULL) == 0);
+    g[2] = 1; /* clashes with nothing, but the unique solution has a 4 there */
+    CHECK(sudoku_count_solutions(g, 3, 2, NULL) == 0);
+    grid_from_string(EASY, g);
+    g[0] = 0;
+    g[1] = 0;
+    g[4] = 0; /* fewer clues: the known solution is still one of them */
+    CHECK(sudoku_count_solutions(g, 3, 2, NULL) >= 1);
+}
+
+static void check_generated(int box, int lo, int hi, uint64_t seed, int count) {
+    int cells = box * box * box * box, bad_unique = 0, bad_match = 0, bad_range = 0;
+    for (int i = 0; i < count; i++) {
+        Rng r;
+        rng_seed(&r, seed, (uint64_t)i);
+        SudokuPuzzle p;
+        sudoku_generate(&r, box, lo, hi, -1, &p);
+        unsigned char sol[SUDOKU_MAX_CELLS];
+        if (sudoku_count_solutions(p.clues, box, 2, sol) != 1) bad_unique++;
+        if (memcmp(sol, p.solution, (size_t)cells) != 0 || !sudoku_check(p.clues, p.solution, box))
+            bad_match++;
+        int k = count_clues(p.clues, cells);
+        /* above the range only when no clue can go */
+        if (k < lo || (k > hi && !is_minimal(p.clues, box))) bad_range++;
+    }
+    CHECK_MSG(bad_unique == 0, "box %d clues %d-%d seed %llu: %d not unique", box, lo, hi,
+              (unsigned long long)seed, bad_unique);
+    CHECK_MSG(bad_match == 0, "box %d clues %d-%d: %d stored solutions wrong", box, lo, hi,
+              bad_match);
+    CHECK_MSG(bad_range == 0, "box %d clues %d-%d: %d clue counts out of range", box, lo, hi,
+              bad_range);
+}
+
+static void test_generate(void) {
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        check_generated(2, 4, 8, seed, 40);
+        check_generated(2, 10, 12, seed, 40);
+        check_generated(3, 28, 36, seed, 40);
+        check_generated(3, 45, 50, seed, 20);
+        check_generated(3, 17, 22, seed, 10); /* below what removal reaches: stops minimal */
+    }
+    /* an exact clue count is met */
+    Rng r;
+    rng_seed(&r, 9, 0);
+    SudokuPuzzle p;
+    sudoku_generate(&r, 3, 30, 30, -1, &p);
+    CHECK(count_clues(p.clues, 81) == 30);
+}
+
+static void test_generate_deterministic(void) {
+    SudokuPuzzle a, b, c;
+    Rng r;
+    rng_seed(&r, 42, 7);
+    sudoku_generate(&r, 3, 28, 36, -1, &a);
+    rng_seed(&r, 42, 7);
+    sudoku_generate(&r, 3, 28, 36, -1, &b);
+    rng_seed(&r, 42, 8);
+    sudoku_generate(&r, 3, 28, 36, -1, &c);
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    CHECK(memcmp(&a, &c, sizeof a) != 0);
+}
+
+static void test_rating(void) {
+    unsigned char g[SUDOKU_MAX_CELLS];
+    grid_from_string(EASY, g);
+    CHECK(sudoku_rate(g, 3) == SUDOKU_RATE_SINGLES);
+    grid_from_string(HIDDEN, g);
+    CHECK(sudoku_count_solutions(g, 3, 2, NULL) == 1);
+    CHECK(sudoku_rate(g, 3) == SUDOKU_RATE_SINGLES);
+    grid_from_string(ESCARGOT, g);
+    CHECK(sudoku_rate(g, 3) == SUDOKU_RATE_SEARCH);
+    grid_from_string(EASY_SOLUTION, g);
+    CHECK(sudoku_rate(g, 3) == SUDOKU_RATE_SINGLES); /* already solved */
+
+    for (int want = SUDOKU_RATE_SINGLES; want <= SUDOKU_RATE_SEARCH; want++) {
+        for (int i = 0; i < 5; i++) {
+            Rng r;
+            rng_seed(&r, 5, (uint64_t)i);
+            SudokuPuzzle p;
+            sudoku_generate(&r, 3, 22, 28, want, &p);
+            CHECK_MSG(sudoku_rate(p.clues, 3) == want, "wanted rating %d", want);
+            CHECK(sudoku_count_solutions(p.clues, 3, 2, NULL) == 1);
+        }
+    }
+}
+
+static void test_check(void) {
+    unsigned char clues[81], sol[81], g[81];
+    grid_from_string(EASY, clues);
+    grid_from_string(EASY_SOLUTION, sol);
+    CHECK(sudoku_check(clues, sol, 3));
+    CHECK(sudoku_check(NULL, sol, 3));
+
+    /* swapping digits 1 and 2 everywhere: still a valid grid, but it breaks the clues */
+    for (int c = 0; c < 81; c++) g[c] = sol[c] == 1 ? 2 : sol[c] == 2 ? 1 : sol[c];
+    CHECK(sudoku_check(NULL, g, 3));
+    CHECK(!sudoku_check(clues, g, 3));
+
+    memcpy(g, sol, 81);
+    g[80] = g[79]; /* duplicate in the last row (and box) */
+    CHECK(!sudoku_check(NULL, g, 3));
+
+    memcpy(g, sol, 81);
+    unsigned char t = g[0];
+    g[0] = g[8];
+    g[8] = t; /* row still a permutation; columns 1 and 9 and two boxes are not */
+    CHECK(!sudoku_check(NULL, g, 3));
+
+    for (int r = 0; r < 9; r++)
+        for (int c = 0; c < 9; c++) g[r * 9 + c] = (unsigned char)((r + c) % 9 + 1);
+    CHECK(!sudoku_check(NULL, g, 3)); /* rows and columns fine, boxes repeat */
+
+    memcpy(g, sol, 81);
+    g[40] = 0;
+    CHECK(!sudoku_check(NULL, g, 3));
+    g[40] = 10;
+    CHECK(!sudoku_check(NULL, g, 3));
+
+    unsigned char g4[16] = {1, 2, 3, 4, 3, 4, 1, 2, 2, 1, 4, 3, 4, 3, 2, 1};
+    unsigned char c4[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    CHECK(sudoku_check(c4, g4, 2));
+    c4[0] = 2;
+    CHECK(!sudoku_check(c4, g4, 2));
+}
+
+/* ---- CSV ---- */
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_csv_round_trip(int box) {
+    const char *path = "test_sudoku_roundtrip.csv";
+    enum { N = 25 };
+    SudokuPuzzle in[N];
+    for (int i = 0; i < N; i++) {
+        Rng r;
+        rng_seed(&r, 3, (uint64_t)i);
+        sudoku_generate(&r, box, box == 3 ? 28 : 5, box == 3 ? 36 : 8, -1, &in[i]);
+    }
+    FILE *f = fopen(path, "wb");
+    sudoku_csv_write(f, in, N, box);
+    fclose(f);
+
+    SudokuPuzzle *out = NULL;
+    long count = 0;
+    Err err = {{0}};
+    CHECK_MSG(sudoku_csv_load(path, box, 0, &out, &count, &err) == 0, "%s", err.msg);
+    CHECK(count == N);
+    CHECK(out && memcmp(in, out, sizeof in) == 0);
+
+    /* appends; max_rows limits */
+    CHECK(sudoku_csv_load(path, box, 10, &out, &count, &err) == 0);
+    CHECK(count == N + 10);
+    CHECK(out && memcmp(&out[N], in, 10 * sizeof *in) == 0);
+    free(out);
+    remove(path);
+}
+
+static void test_csv_formats(void) {
+    const char *path = "test_sudoku_formats.csv";
+    char text[1024];
+    unsigned char clues[81], sol[81];
+    grid_from_string(EASY, clues);
+    grid_from_string(EASY_SOLUTION, sol);
+    char dotted[82];
+    for (int i = 0; i < 81; i++) dotted[i] = EASY[i] == '0' ? '.' : EASY[i];
+    dotted[81] = '\0';
+    /* header `quizzes,solutions`, CRLF, '.' blanks, blank final line */
+    snprintf(text, sizeof text, "quizzes,solutions\r\n%s,%s\r\n%s,%s\r\n\r\n", dotted,
+             EASY_SOLUTION, EASY, EASY_SOLUTION);
+    write_text(path, text);
+    SudokuPuzzle *p = NULL;
+    long count = 0;
+    Err err = {{0}};
+    CHECK_MSG(sudoku_csv_load(path, 3, 0, &p, &count, &err) == 0, "%s", err.msg);
+    CHECK(count == 2);
+    for (long i = 0; i < count; i++) {
+        CHECK(memcmp(p[i].clues, clues, 81) == 0);
+        CHECK(memcmp(p[i].solution, sol, 81) == 0);
+    }
+    free(p);
+
+    /* no header */
+    snprintf(text, sizeof text, "%s,%s\n", EASY, EASY_SOLUTION);
+    write_text(path, text);
+    p = NULL;
+    count = 0;
+    CHECK_MSG(sudoku_csv_load(path, 3, 0, &p, &count, &err) == 0, "%s", err.msg);
+    CHECK(count == 1 && memcmp(p[0].clues, clues, 81) == 0);
+    free(p);
+    remove(path);
+}
+
+/* A file with a good row, then `bad` on line 3: load fails naming FILE:3 and `what`. */
+static void check_bad_row(const char *bad, const char *what) {
+    const char *path = "test_sudoku_bad.csv";
+    char text[1024];
+    snprintf(text, sizeof text, "puzzle,solution\n%s,%s\n%s\n", EASY, EASY_SOLUTION, bad);
+    write_text(path, text);
+    SudokuPuzzle *p = NULL;
+    long count = 3;
+    p = calloc(3, sizeof *p);
+    Err err = {{0}};
+    CHECK(sudoku_csv_load(path, 3, 0, &p, &count, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "test_sudoku_bad.csv:3:") != NULL, "%s", err.msg);
+    CHECK_MSG(strstr(err.msg, what) != NULL, "expected '%s' in: %s", what, err.msg);
+    CHECK(count == 3); /* unchanged on error */
+    free(p);
+    remove(path);
+}
+
+static void test_csv_errors(void) {
+    char row[512];
+    snprintf(row, sizeof row, "%.80s,%s", EASY, EASY_SOLUTION);
+    check_bad_row(row, "80 characters");
+    snprintf(row, sizeof row, "%s%s", EASY, EASY_SOLUTION);
+    check_bad_row(row, "missing comma");
+    snprintf(row, sizeof row, "%s,%s,x", EASY, EASY_SOLUTION);
+    check_bad_row(row, "too many fields");
+    snprintf(row, sizeof row, "x%.80s,%s", EASY + 1, EASY_SOLUTION);
+    check_bad_row(row, "bad character 'x' at position 1");
+    snprintf(row, sizeof row, "%s,0%s", EASY, EASY_SOLUTION + 1);
+    check_bad_row(row, "solution: bad character '0'");
+    char broken[82];
+    memcpy(broken, EASY_SOLUTION, 82);
+    broken[80] = broken[79];
+    snprintf(row, sizeof row, "%s,%s", EASY, broken);
+    check_bad_row(row, "not a valid 9x9 grid");
+    char relabeled[82]; /* valid grid that disagrees with the clues */
+    for (int i = 0; i < 81; i++)
+        relabeled[i] = EASY_SOLUTION[i] == '1'   ? '2'
+                       : EASY_SOLUTION[i] == '2' ? '1'
+                                                 : EASY_SOLUTION[i];
+    relabeled[81] = '\0';
+    snprintf(row, sizeof row, "%s,%s", EASY, relabeled);
+    check_bad_row(row, "disagrees with the clue");
+
+    SudokuPuzzle *p = NULL;
+    long count = 0;
+    Err err = {{0}};
+    CHECK(sudoku_csv_load("no_such_dir/none.csv", 3, 0, &p, &count, &err) == -1);
+    CHECK(strstr(err.msg, "no_such_dir/none.csv") != NULL);
+}
+
+/* ---- gen CLI ---- */
+
+static int run_gen(int argc, const char **argv) {
+    return sudoku_gen_main(argc, (char **)argv);
+}
+
+static void test_gen_cli(void) {
+    const char *path = "test_sudoku_gen.csv";
+    const char *ok[] = {"sudoku", "--count", "30",  "--seed=11", "--box",
+                        "2",      "--clues", "5-7", "-o",        path};
+    CHECK(run_gen(10, ok) == 0);
+    SudokuPuzzle *p = NULL;
+    long count = 0;
+    Err err = {{0}};
+    CHECK_MSG(sudoku_csv_load(path, 2, 0, &p, &count, &err) == 0, "%s", err.msg);
+    CHECK(count == 30);
+    int same = 1;
+    for (long i = 0; i < count && p; i++) { /* puzzle i comes from stream i of the seed */
+        Rng r;
+        rng_seed(&r, 11, (uint64_t)i);
+        SudokuPuzzle want;
+        sudoku_generate(&r, 2, 5, 7, -1, &want);
+        same &= memcmp(&want, &p[i], sizeof want) == 0;
+    }
+    CHECK(same);
+    free(p);
+    remove(path);
+
+    const char *rated[] = {"sudoku", "--count", "3",     "--seed", "1", "--rating",
+                           "search", "--clues", "22-26", "-o",     path};
+    CHECK(run_gen(11, rated) == 0);
+    p = NULL;
+    count = 0;
+    CHECK(sudoku_csv_load(path, 3, 0, &p, &count, &err) == 0 && count == 3);
+    for (long i = 0; i < count; i++) CHECK(sudoku_rate(p[i].clues, 3) == SUDOKU_RATE_SEARCH);
+    free(p);
+    remove(path);
+
+    const char *bad_opt[] = {"sudoku", "--count", "3", "--seed", "1", "--frobnicate"};
+    CHECK(run_gen(6, bad_opt) == 2);
+    const char *bad_box[] = {"sudoku", "--count", "3", "--seed", "1", "--box", "4"};
+    CHECK(run_gen(7, bad_box) == 2);
+    const char *bad_clues[] = {"sudoku", "--count", "3", "--seed", "1", "--clues", "40-30"};
+    CHECK(run_gen(7, bad_clues) == 2);
+    const char *bad_count[] = {"sudoku", "--count", "many", "--seed", "1"};
+    CHECK(run_gen(5, bad_count) == 2);
+    const char *no_seed[] = {"sudoku", "--count", "3"};
+    CHECK(run_gen(3, no_seed) == 2);
+    const char *no_value[] = {"sudoku", "--seed", "1", "--count"};
+    CHECK(run_gen(4, no_value) == 2);
+    const char *bad_rating[] = {"sudoku", "--count", "3", "--seed", "1", "--rating", "hard"};
+    CHECK(run_gen(7, bad_rating) == 2);
+}
+
+/* ---- the task ---- */
+
+static void tiny_config(Config *cfg, const char *layout, int box) {
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->task_name, sizeof cfg->task_name, "sudoku");
+    snprintf(cfg->task.layout, sizeof cfg->task.layout, "%s", layout);
+    cfg->task.box = box;
+    cfg->task.train_count = 12;
+    cfg->task.eval_count = 5;
+    cfg->task.min_clues = box == 3 ? 30 : 6;
+    cfg->task.max_clues = box == 3 ? 34 : 8;
+    cfg->task.data_seed = 17;
+    cfg->threads = 2;
+}
+
+static void check_example(const Task *t, int split, long index, int box, int prompt_layout) {
+    int n = box * box, cells = n * n;
+    int tokens[2 * SUDOKU_MAX_CELLS];
+    unsigned char is_prompt[2 * SUDOKU_MAX_CELLS];
+    t->ops->example(t, split, index, tokens, is_prompt);
+    unsigned char clues[SUDOKU_MAX_CELLS], answer[SUDOKU_MAX_CELLS];
+    int flags_ok = 1;
+    for (int c = 0; c < cells; c++) {
+        if (prompt_layout) {
+            clues[c] = (unsigned char)tokens[c];
+            answer[c] = (unsigned char)tokens[cells + c];
+            flags_ok &= is_prompt[c] == 1 && is_prompt[cells + c] == 0;
+        } else {
+            answer[c] = (unsigned char)tokens[c];
+            clues[c] = is_prompt[c] ? answer[c] : 0;
+        }
+    }
+    CHECK(flags_ok);
+    CHECK(sudoku_check(clues, answer, box));
+    CHECK(sudoku_count_solutions(clues, box, 2, NULL) == 1); /* prompt flags mark real clues */
+    CHECK(t->ops->score(t, split, index, tokens) == 1);
+
+    int *ans = prompt_layout ? tokens + cells : tokens;
+    int free_cells[SUDOKU_MAX_CELLS], nf = 0;
+    for (int c = 0; c < cells; c++)
+        if (!clues[c]) free_cells[nf++] = c;
+    CHECK(nf >= 2);
+    int a = free_cells[0], b = free_cells[1];
+    for (int i = 2; i < nf && ans[b] == ans[a]; i++) b = free_cells[i];
+    int ta = ans[a], tb = ans[b];
+    CHECK(ta != tb);
+    ans[a] = tb;
+    ans[b] = ta; /* two different answer digits swapped: never a valid grid */
+    CHECK(t->ops->score(t, split, index, tokens) == 0);
+    ans[a] = ta;
+    ans[b] = t->mask_id;
+    CHECK(t->ops->score(t, split, index, tokens) == 0);
+    ans[b] = 0;
+    CHECK(t->ops->score(t, split, index, tokens) == 0);
+    ans[b] = n + 7;
+    CHECK(t->ops->score(t, split, index, tokens) == 0);
+    ans[b] = tb;
+    CHECK(t->ops->score(t, split, index, tokens) == 1);
+
+    char text[512];
+    t->ops->render(t, tokens, text, sizeof text);
+    CHECK((int)strlen(text) > cells);
+    char small[8];
+    t->ops->render(t, tokens, small, sizeof small);
+    CHECK(strlen(small) == sizeof small - 1);
+}
+
+static void test_task_layout(const char *layout, int box) {
+    Config cfg;
+    tiny_config(&cfg, layout, box);
+    Task t;
+    Err err = {{0}};
+    CHECK_MSG(task_create(&t, &cfg, &err) == 0, "%s", err.msg);
+    if (!t.ops) return;
+    int n = box * box, prompt = strcmp(layout, "prompt") == 0;
+    CHECK(t.seq_len == (prompt ? 2 : 1) * n * n);
+    CHECK(t.vocab_size == n + 2);
+    CHECK(t.mask_id == n + 1);
+    CHECK(t.n_train == 12 && t.n_eval == 5);
+    for (long i = 0; i < t.n_train; i++) check_example(&t, SPLIT_TRAIN, i, box, prompt);
+    for (long i = 0; i < t.n_eval; i++) check_example(&t, SPLIT_EVAL, i, box, prompt);
+
+    /* deterministic; train and eval come from different streams */
+    Task u;
+    CHECK(task_create(&u, &cfg, &err) == 0);
+    int a[162], b[162], c[162];
+    unsigned char pa[162], pb[162], pc[162];
+    t.ops->example(&t, SPLIT_TRAIN, 3, a, pa);
+    u.ops->example(&u, SPLIT_TRAIN, 3, b, pb);
+    t.ops->example(&t, SPLIT_EVAL, 3, c, pc);
+    CHECK(memcmp(a, b, (size_t)t.seq_len * sizeof *a) == 0);
+    CHECK(memcmp(pa, pb, (size_t)t.seq_len) == 0);
+    if (box == 3) CHECK(memcmp(a, c, (size_t)t.seq_len * sizeof *a) != 0);
+    task_destroy(&u);
+    task_destroy(&t);
+    CHECK(t.ops == NULL && t.impl == NULL);
+}
+
+static void test_task_files(void) {
+    const char *path = "test_sudoku_task.csv";
+    SudokuPuzzle ps[6];
+    for (int i = 0; i < 6; i++) {
+        Rng r;
+        rng_seed(&r, 99, (uint64_t)i);
+        sudoku_generate(&r, 3, 30, 34, -1, &ps[i]);
+    }
+    FILE *f = fopen(path, "wb");
+    sudoku_csv_write(f, ps, 6, 3);
+    fclose(f);
+
+    Config cfg;
+    tiny_config(&cfg, "prompt", 3);
+    snprintf(cfg.task.train_file, sizeof cfg.task.train_file, "%s", path);
+    snprintf(cfg.task.eval_file, sizeof cfg.task.eval_file, "%s", path);
+    cfg.task.eval_count = 4; /* first 4 rows */
+    Task t;
+    Err err = {{0}};
+    CHECK_MSG(task_create(&t, &cfg, &err) == 0, "%s", err.msg);
+    CHECK(t.n_train == 6 && t.n_eval == 4);
+    int tokens[162];
+    unsigned char is_prompt[162];
+    t.ops->example(&t, SPLIT_EVAL, 3, tokens, is_prompt);
+    int same = 1;
+    for (int c = 0; c < 81; c++)
+        same &= tokens[c] == ps[3].clues[c] && tokens[81 + c] == ps[3].solution[c];
+    CHECK(same);
+    task_destroy(&t);
+    remove(path);
+
+    snprintf(cfg.task.train_file, sizeof cfg.task.train_file, "missing_train.csv");
+    CHECK(task_create(&t, &cfg, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "missing_train.csv") != NULL, "%s", err.msg);
+    CHECK(t.ops == NULL && t.impl == NULL);
+}
+
+static void test_task_errors(void) {
+    Config cfg;
+    Task t;
+    Err err = {{0}};
+    tiny_config(&cfg, "x", 3);
+    CHECK(task_create(&t, &cfg, &err) == -1);
+    CHECK_MSG(strcmp(err.msg, "task.layout: expected 'prompt' or 'inplace', got 'x'") == 0, "%s",
+              err.msg);
+    tiny_config(&cfg, "prompt", 4);
+    CHECK(task_create(&t, &cfg, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "task.box") != NULL, "%s", err.msg);
+    tiny_config(&cfg, "prompt", 3);
+    cfg.task.max_clues = 20; /* below min_clues */
+    CHECK(task_create(&t, &cfg, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "task.max_clues") != NULL, "%s", err.msg);
+    tiny_config(&cfg, "prompt", 3);
+    snprintf(cfg.task_name, sizeof cfg.task_name, "chess");
+    CHECK(task_create(&t, &cfg, &err) == -1);
+    CHECK_MSG(strcmp(err.msg, "unknown task 'chess' (available: sudoku)") == 0, "%s", err.msg);
+
+    CHECK(task_find("sudoku") == &task_sudoku_ops);
+    CHECK(task_find("chess") == NULL);
+    CHECK(strcmp(task_names(), "sudoku") == 0);
+}
+
+int main(void) {
+    test_solver();
+    test_generate();
+    test_generate_deterministic();
+    test_rating();
+    test_check();
+    test_csv_round_trip(3);
+    test_csv_round_trip(2);
+    test_csv_formats();
+    test_csv_errors();
+    test_gen_cli();
+    test_task_layout("prompt", 3);
+    test_task_layout("inplace", 3);
+    test_task_layout("prompt", 2);
+    test_task_layout("inplace", 2);
+    test_task_files();
+    test_task_errors();
+    return check_summary("sudoku");
+}

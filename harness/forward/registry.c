@@ -1,1 +1,64 @@
-/* placeholder: being written */
+/* Forward-process registry and the batch helpers every process shares. */
+#include "forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const ForwardOps *const processes[] = {&forward_random_ops};
+#define N_PROCESSES (int)(sizeof(processes) / sizeof(processes[0]))
+
+const ForwardOps *forward_find(const char *name) {
+    for (int i = 0; i < N_PROCESSES; i++)
+        if (strcmp(processes[i]->name, name) == 0) return processes[i];
+    return NULL;
+}
+
+const char *forward_names(void) { return "random"; }
+
+int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
+    memset(fp, 0, sizeof(*fp));
+    const ForwardOps *ops = forward_find(cfg->process);
+    if (!ops)
+        return err_set(err, "key 'process': unknown forward process '%s' (available: %s)",
+                       cfg->process, forward_names());
+    fp->ops = ops;
+    fp->task = task;
+    fp->seed = (uint64_t)cfg->seed;
+    fp->batch = cfg->train.batch;
+    return ops->create(fp, cfg, task, err);
+}
+
+void forward_destroy(ForwardProcess *fp) {
+    if (fp->ops && fp->ops->destroy) fp->ops->destroy(fp);
+    memset(fp, 0, sizeof(*fp));
+}
+
+int forward_batch_alloc(ForwardBatch *b, int B, int T, Err *err) {
+    size_t n = (size_t)B * T;
+    b->B = B;
+    b->T = T;
+    b->tokens = malloc(n * sizeof(int));
+    b->targets = malloc(n * sizeof(int));
+    b->weights = malloc(n * sizeof(float));
+    if (!b->tokens || !b->targets || !b->weights) {
+        forward_batch_free(b);
+        return err_set(err, "out of memory for a batch of %d x %d", B, T);
+    }
+    return 0;
+}
+
+void forward_batch_free(ForwardBatch *b) {
+    free(b->tokens);
+    free(b->targets);
+    free(b->weights);
+    memset(b, 0, sizeof(*b));
+}
+
+void forward_batch_set_weights(ForwardBatch *batch, int b, int mask_id) {
+    int T = batch->T, masked = 0;
+    const int *tok = batch->tokens + (size_t)b * T;
+    float *w = batch->weights + (size_t)b * T;
+    for (int t = 0; t < T; t++) masked += tok[t] == mask_id;
+    float wm = masked ? 1.0f / ((float)masked * (float)batch->B) : 0.0f;
+    for (int t = 0; t < T; t++) w[t] = tok[t] == mask_id ? wm : 0.0f;
+}

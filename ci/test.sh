@@ -1,0 +1,19 @@
+#!/bin/sh
+# Set-up + build + the whole test suite. Ends with the line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+sh ci/setup-debian.sh || exit 1
+sh ci/build.sh >/dev/null || { sh ci/build.sh; echo "0 passed, 1 failed"; exit 1; }
+meson test -C build --print-errorlogs --num-processes 1 >build/test-output.txt 2>&1
+status=$?
+cat build/test-output.txt
+# meson's summary block: "Ok: N", "Fail: N", "Timeout: N", "Unexpected Pass: N"
+count() {
+    v=$(awk -v k="$1" -F: '$1 == k { gsub(/ /, "", $2); print $2 }' build/test-output.txt | tail -1)
+    echo "${v:-0}"
+}
+passed=$(count "Ok")
+failed=$(( $(count "Fail") + $(count "Timeout") + $(count "Unexpected Pass") ))
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,36 @@
+/* A run directory's append-only record: metrics.jsonl (every row), train.csv and eval.csv
+ * (the same rows as tables) and log.txt (the progress lines). Rows are written whole and
+ * flushed, so a crash loses at most the row being written; on resume the files are cut
+ * back (atomically) to the checkpoint's step, so a resumed run's record matches an
+ * uninterrupted one. */
+#ifndef MDMLAB_RUNLOG_H
+#define MDMLAB_RUNLOG_H
+
+#include <stdio.h>
+#include "util.h"
+
+typedef struct RunLog {
+    FILE *jsonl, *train_csv, *eval_csv, *log;
+} RunLog;
+
+typedef struct TrainRow {
+    long step; /* optimizer steps completed */
+    double loss, lr, grad_norm, tokens_per_s, wall_s;
+} TrainRow;
+
+typedef struct EvalRow {
+    long step;
+    const char *policy;
+    int tokens_per_step;
+    long correct, total;
+    double accuracy, wall_s;
+} EvalRow;
+
+/* resume_step < 0: start fresh (files truncated); else keep rows with step <= resume_step. */
+int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err);
+void runlog_train(RunLog *rl, const TrainRow *row);
+void runlog_eval(RunLog *rl, const EvalRow *row);
+void runlog_line(RunLog *rl, const char *fmt, ...) MDM_PRINTF(2, 3);
+void runlog_close(RunLog *rl);
+
+#endif
