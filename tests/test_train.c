@@ -118,11 +118,14 @@ static void test_learns_4x4_sudoku(const char *tmp) {
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/learn", tmp);
     Config c;
-    tiny_config(&c, dir, 400);
+    tiny_config(&c, dir, 2500);
     snprintf(c.backend, sizeof(c.backend), "auto");
+    snprintf(c.task.layout, sizeof(c.task.layout), "inplace");
+    c.task.train_count = 20000;
     c.model.d = 64;
+    c.model.layers = 4;
     c.model.ffn = 128;
-    c.train.log_every = 50;
+    c.train.log_every = 100;
     c.train.ckpt_every = 0;
     c.eval.count = 256;
     c.task.eval_count = 256;
