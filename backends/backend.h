@@ -79,8 +79,8 @@ typedef struct BackendOps {
     /* Split the fused projection qkv (B, T, 3*H*hd; each row is [q | k | v], head h at columns
      * h*hd) into q, k, v laid out (B, H, T, hd), applying RoPE to q and k.
      * RoPE is the standard rotation on the half-split pairs (i, i + hd/2), i < hd/2:
-     *   out_i = x_i cos(t, i) - x_{i+hd/2} sin(t, i);  out_{i+hd/2} = x_i sin(t, i) + x_{i+hd/2} cos(t, i)
-     * with cos/sin tables of shape (T, hd/2) (backend memory, filled by the caller). */
+     *   out_i = x_i cos(t, i) - x_{i+hd/2} sin(t, i);  out_{i+hd/2} = x_i sin(t, i) + x_{i+hd/2}
+     * cos(t, i) with cos/sin tables of shape (T, hd/2) (backend memory, filled by the caller). */
     void (*qkv_split_rope_forward)(Backend *be, float *q, float *k, float *v, const float *qkv,
                                    const float *rope_cos, const float *rope_sin, int B, int T,
                                    int H, int hd);

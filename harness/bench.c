@@ -30,19 +30,20 @@ typedef struct BenchResult {
 } BenchResult;
 
 static void bench_usage(FILE *f) {
-    fprintf(f, "usage: mdmlab bench [options]\n\n"
-               "Times full training steps (forward, loss, backward, clip, AdamW, EMA) of one\n"
-               "model on each backend, each in its own process. Without model options it\n"
-               "measures the Sudoku paper model: d=256, ffn=768, 8 layers, 8 heads, seq 162\n"
-               "(81 prompt), vocab 11, batch 32 (6.83M parameters).\n\n"
-               "  --backend NAME   one backend, or all (default; built: %s)\n"
-               "  --threads N      threads per backend (default 0 = all cores)\n"
-               "  --steps N        timed steps (default 5)   --warmup N  untimed steps (default 2)\n"
-               "  --d N --layers N --heads N --ffn N --seq N --prompt N --vocab N --batch N\n"
-               "  --json           one JSON object per backend: backend, step_s, tokens_per_s,\n"
-               "                   gflops, peak_fraction, peak_rss_mb, ...\n\n"
-               "peak_fraction = model GFLOP/s divided by the best sgemm GFLOP/s measured in the\n"
-               "same process on the model's largest matmul shape (the machine's practical peak).\n",
+    fprintf(f,
+            "usage: mdmlab bench [options]\n\n"
+            "Times full training steps (forward, loss, backward, clip, AdamW, EMA) of one\n"
+            "model on each backend, each in its own process. Without model options it\n"
+            "measures the Sudoku paper model: d=256, ffn=768, 8 layers, 8 heads, seq 162\n"
+            "(81 prompt), vocab 11, batch 32 (6.83M parameters).\n\n"
+            "  --backend NAME   one backend, or all (default; built: %s)\n"
+            "  --threads N      threads per backend (default 0 = all cores)\n"
+            "  --steps N        timed steps (default 5)   --warmup N  untimed steps (default 2)\n"
+            "  --d N --layers N --heads N --ffn N --seq N --prompt N --vocab N --batch N\n"
+            "  --json           one JSON object per backend: backend, step_s, tokens_per_s,\n"
+            "                   gflops, peak_fraction, peak_rss_mb, ...\n\n"
+            "peak_fraction = model GFLOP/s divided by the best sgemm GFLOP/s measured in the\n"
+            "same process on the model's largest matmul shape (the machine's practical peak).\n",
             backend_names());
 }
 
@@ -58,26 +59,35 @@ static int parse_int_option(const char *name, const char *value, int min, int *o
 }
 
 static int parse_options(BenchOptions *o, int argc, char **argv) {
-    *o = (BenchOptions){
-        .model = {.vocab = 11, .seq_len = 162, .d = 256, .layers = 8, .heads = 8, .ffn = 768,
-                  .rope_theta = 10000.0f, .norm_eps = 1e-6f},
-        .prompt = 81, .batch = 32, .steps = 5, .warmup = 2, .backend = "all"};
+    *o = (BenchOptions){.model = {.vocab = 11,
+                                  .seq_len = 162,
+                                  .d = 256,
+                                  .layers = 8,
+                                  .heads = 8,
+                                  .ffn = 768,
+                                  .rope_theta = 10000.0f,
+                                  .norm_eps = 1e-6f},
+                        .prompt = 81,
+                        .batch = 32,
+                        .steps = 5,
+                        .warmup = 2,
+                        .backend = "all"};
     struct {
         const char *name;
         int *dst, min;
-    } ints[] = {{"--threads", &o->threads, 0},     {"--steps", &o->steps, 1},
-                {"--warmup", &o->warmup, 0},       {"--batch", &o->batch, 1},
-                {"--d", &o->model.d, 2},           {"--layers", &o->model.layers, 1},
-                {"--heads", &o->model.heads, 1},   {"--ffn", &o->model.ffn, 1},
-                {"--seq", &o->model.seq_len, 2},   {"--prompt", &o->prompt, 0},
+    } ints[] = {{"--threads", &o->threads, 0},   {"--steps", &o->steps, 1},
+                {"--warmup", &o->warmup, 0},     {"--batch", &o->batch, 1},
+                {"--d", &o->model.d, 2},         {"--layers", &o->model.layers, 1},
+                {"--heads", &o->model.heads, 1}, {"--ffn", &o->model.ffn, 1},
+                {"--seq", &o->model.seq_len, 2}, {"--prompt", &o->prompt, 0},
                 {"--vocab", &o->model.vocab, 3}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int matched = 0;
         for (size_t j = 0; j < sizeof(ints) / sizeof(ints[0]) && !matched; j++) {
             if (strcmp(a, ints[j].name) != 0) continue;
-            if (parse_int_option(a, i + 1 < argc ? argv[i + 1] : NULL, ints[j].min,
-                                 ints[j].dst) != 0)
+            if (parse_int_option(a, i + 1 < argc ? argv[i + 1] : NULL, ints[j].min, ints[j].dst) !=
+                0)
                 return -1;
             matched = 1;
             i++;
@@ -112,8 +122,18 @@ static double measure_sgemm(Backend *be, const BenchOptions *o) {
     float *a = be->ops->alloc(be, (size_t)M * K * sizeof(float));
     float *b = be->ops->alloc(be, (size_t)N * K * sizeof(float));
     float *c = be->ops->alloc(be, (size_t)M * N * sizeof(float));
-    MatmulArgs args = {.trans_b = 1, .m = M, .n = N, .k = K, .a = a, .lda = K, .b = b, .ldb = K,
-                       .c = c, .ldc = N, .batch = 1, .alpha = 1.0f};
+    MatmulArgs args = {.trans_b = 1,
+                       .m = M,
+                       .n = N,
+                       .k = K,
+                       .a = a,
+                       .lda = K,
+                       .b = b,
+                       .ldb = K,
+                       .c = c,
+                       .ldc = N,
+                       .batch = 1,
+                       .alpha = 1.0f};
     double best = 0.0;
     for (int rep = 0; rep < 8; rep++) {
         double t0 = now_seconds();
@@ -246,10 +266,9 @@ static void print_result(const BenchOptions *o, const char *name, const BenchRes
                "\"step_min_s\":%.5f,\"step_max_s\":%.5f,\"tokens_per_s\":%.1f,\"gflops\":%.2f,"
                "\"sgemm_gflops\":%.2f,\"peak_gflops\":%.2f,\"peak_fraction\":%.4f,"
                "\"peak_rss_mb\":%.1f}\n",
-               name, o->threads, params, o->model.d, o->model.layers, o->model.heads,
-               o->model.ffn, o->model.seq_len, o->batch, o->steps, r->step_s, r->step_min_s,
-               r->step_max_s, tokens / r->step_s, r->gflops, r->sgemm_gflops, peak_gflops, frac,
-               rss_mb);
+               name, o->threads, params, o->model.d, o->model.layers, o->model.heads, o->model.ffn,
+               o->model.seq_len, o->batch, o->steps, r->step_s, r->step_min_s, r->step_max_s,
+               tokens / r->step_s, r->gflops, r->sgemm_gflops, peak_gflops, frac, rss_mb);
     } else {
         printf("%-9s %9.3f %9.3f %11.0f %8.1f %10.1f %8.3f %9.0f\n", name, r->step_s, r->step_min_s,
                tokens / r->step_s, r->gflops, r->sgemm_gflops, frac, rss_mb);
@@ -276,11 +295,12 @@ int bench_main(int argc, char **argv) {
     BenchResult res[16];
     double rss[16], peak = 0.0;
     if (!o.json)
-        fprintf(stderr, "mdmlab bench: %ld params, d=%d layers=%d heads=%d ffn=%d seq=%d batch=%d, "
-                        "%.1f GFLOP/step, %d+%d steps per backend\n",
-                model_param_count(&o.model), o.model.d, o.model.layers, o.model.heads,
-                o.model.ffn, o.model.seq_len, o.batch, model_step_flops(&o.model, o.batch) / 1e9,
-                o.warmup, o.steps);
+        fprintf(stderr,
+                "mdmlab bench: %ld params, d=%d layers=%d heads=%d ffn=%d seq=%d batch=%d, "
+                "%.1f GFLOP/step, %d+%d steps per backend\n",
+                model_param_count(&o.model), o.model.d, o.model.layers, o.model.heads, o.model.ffn,
+                o.model.seq_len, o.batch, model_step_flops(&o.model, o.batch) / 1e9, o.warmup,
+                o.steps);
     for (int i = 0; i < n; i++) {
         if (!o.json) fprintf(stderr, "  running %s ...\n", names[i]);
         rss[i] = run_in_child(&o, names[i], &res[i]);

@@ -22,8 +22,8 @@
 #include <stdint.h>
 #include "util.h"
 
-#define CKPT_MAGIC "MDMLCKPT"
-#define CKPT_VERSION 1
+#define CKPT_MAGIC    "MDMLCKPT"
+#define CKPT_VERSION  1
 #define CKPT_NAME_LEN 32
 
 typedef struct CkptSection {

@@ -469,8 +469,7 @@ static int load_entry(Loader *ld, const char *name, size_t key_line, const yaml_
         return err_set(ld->err, "%s:%zu: key '%s': YAML aliases are not supported", ld->origin,
                        event_line(ev), name);
     const ConfigKey *k = find_key(name);
-    if (!k && is_section(name))
-        return load_section(ld, name, ev);
+    if (!k && is_section(name)) return load_section(ld, name, ev);
     if (!k) {
         char where[CFG_PATH + 32];
         snprintf(where, sizeof where, "%s:%zu: ", ld->origin, key_line);

@@ -7,33 +7,33 @@
 
 #include "util.h"
 
-#define CFG_STR 128
+#define CFG_STR  128
 #define CFG_PATH 512
 
 typedef struct Config {
-    char name[CFG_STR];       /* run name (default: derived from the config file name) */
-    char task_name[CFG_STR];  /* key "task.name": sudoku */
-    char backend[CFG_STR];    /* auto | ref | openblas | onednn */
-    int threads;              /* 0 = all cores */
-    long seed;                /* run seed: init, data order, masks */
-    char process[CFG_STR];    /* forward process: random (more in forward/) */
-    char out_dir[CFG_PATH];   /* run directory; "" = runs/<name>-s<seed> */
+    char name[CFG_STR];      /* run name (default: derived from the config file name) */
+    char task_name[CFG_STR]; /* key "task.name": sudoku */
+    char backend[CFG_STR];   /* auto | ref | openblas | onednn */
+    int threads;             /* 0 = all cores */
+    long seed;               /* run seed: init, data order, masks */
+    char process[CFG_STR];   /* forward process: random (more in forward/) */
+    char out_dir[CFG_PATH];  /* run directory; "" = runs/<name>-s<seed> */
 
     struct {
-        char layout[CFG_STR];    /* sudoku: "prompt" (162 tokens) | "inplace" (81) */
-        int box;                 /* sudoku box size: 2 (4x4 grid) or 3 (9x9) */
+        char layout[CFG_STR];      /* sudoku: "prompt" (162 tokens) | "inplace" (81) */
+        int box;                   /* sudoku box size: 2 (4x4 grid) or 3 (9x9) */
         char train_file[CFG_PATH]; /* CSV puzzle,solution; "" = generate */
         char eval_file[CFG_PATH];
-        long train_count;        /* generated training puzzles */
-        long eval_count;         /* generated (or first N loaded) eval puzzles */
+        long train_count; /* generated training puzzles */
+        long eval_count;  /* generated (or first N loaded) eval puzzles */
         int min_clues, max_clues;
-        long data_seed;          /* seed of generated data, independent of the run seed */
+        long data_seed; /* seed of generated data, independent of the run seed */
     } task;
 
     struct {
         int d, layers, heads, ffn;
-        int tied_head;      /* bool */
-        int causal;         /* bool: causal attention (AR) */
+        int tied_head; /* bool */
+        int causal;    /* bool: causal attention (AR) */
         double rope_theta;
         double norm_eps;
         double init_std;
@@ -45,14 +45,14 @@ typedef struct Config {
         double lr, min_lr_frac; /* cosine decays lr to lr * min_lr_frac */
         long warmup_steps;
         double weight_decay, beta1, beta2, adam_eps, grad_clip;
-        int ema;                /* bool: keep EMA weights, decay min(0.9999, (1+n)/(10+n)) */
+        int ema; /* bool: keep EMA weights, decay min(0.9999, (1+n)/(10+n)) */
         long log_every, eval_every, ckpt_every;
-        int keep_checkpoints;   /* bool: also keep each periodic checkpoint as step-N.bin */
-        char resume[CFG_PATH];  /* checkpoint to resume from ("" = fresh, "auto" = run dir's) */
+        int keep_checkpoints;  /* bool: also keep each periodic checkpoint as step-N.bin */
+        char resume[CFG_PATH]; /* checkpoint to resume from ("" = fresh, "auto" = run dir's) */
     } train;
 
     struct {
-        long count;           /* eval examples per evaluation (0 = all) */
+        long count; /* eval examples per evaluation (0 = all) */
         int batch;
         char policy[CFG_STR]; /* topk | margin | entropy | random */
         int tokens_per_step;  /* k tokens unmasked per step */

@@ -10,8 +10,8 @@ static int model_logits(void *ctx, const int *tokens, int B, float *logits, Err 
     return 0;
 }
 
-int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count,
-                  uint64_t seed, EvalResult *out, Err *err) {
+int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count, uint64_t seed,
+                  EvalResult *out, Err *err) {
     int T = task->seq_len, V = task->vocab_size, Bmax = m->max_batch;
     long n = count > 0 && count < task->n_eval ? count : task->n_eval;
     int *tokens = malloc((size_t)Bmax * T * sizeof(int));

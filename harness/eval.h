@@ -16,7 +16,7 @@ typedef struct EvalResult {
 
 /* Evaluate the first `count` (0 = all) examples of the eval split in batches of at most
  * m->max_batch. seed drives random policies and Gumbel sampling. */
-int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count,
-                  uint64_t seed, EvalResult *out, Err *err);
+int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count, uint64_t seed,
+                  EvalResult *out, Err *err);
 
 #endif

@@ -17,31 +17,33 @@
 #define MDMLAB_VERSION "0.1.0"
 
 static void usage(FILE *f) {
-    fprintf(f, "mdmlab %s: train and evaluate masked diffusion models\n\n"
-               "usage: mdmlab COMMAND [options]\n\n"
-               "commands:\n"
-               "  train [CONFIG.yaml] [key=value ...]   train one run (run dir: runs/<name>-s<seed>)\n"
-               "  eval RUN_DIR|CHECKPOINT [options]     solve accuracy under unmasking policies\n"
-               "  bench [options]                       training-step throughput per backend\n"
-               "  gen sudoku [options]                  generate Sudoku puzzles as CSV\n"
-               "  keys                                  list every config key with its default\n"
-               "  help COMMAND                          help on one command\n\n"
-               "backends built: %s\n"
-               "tasks: %s   forward processes: %s\n",
+    fprintf(f,
+            "mdmlab %s: train and evaluate masked diffusion models\n\n"
+            "usage: mdmlab COMMAND [options]\n\n"
+            "commands:\n"
+            "  train [CONFIG.yaml] [key=value ...]   train one run (run dir: runs/<name>-s<seed>)\n"
+            "  eval RUN_DIR|CHECKPOINT [options]     solve accuracy under unmasking policies\n"
+            "  bench [options]                       training-step throughput per backend\n"
+            "  gen sudoku [options]                  generate Sudoku puzzles as CSV\n"
+            "  keys                                  list every config key with its default\n"
+            "  help COMMAND                          help on one command\n\n"
+            "backends built: %s\n"
+            "tasks: %s   forward processes: %s\n",
             MDMLAB_VERSION, backend_names(), task_names(), forward_names());
 }
 
 static void train_usage(FILE *f) {
-    fprintf(f, "usage: mdmlab train [CONFIG.yaml] [key=value ...]\n\n"
-               "Trains one model. The config file (YAML) is applied over the defaults, then each\n"
-               "key=value override in order; `mdmlab keys` lists every key. The run directory\n"
-               "(out_dir, default runs/<name>-s<seed>) receives config.yaml, metrics.jsonl,\n"
-               "train.csv, eval.csv, log.txt and checkpoint.bin (written atomically every\n"
-               "train.ckpt_every steps). train.resume=auto continues from the run directory's\n"
-               "checkpoint, to the same loss curve bit for bit; Ctrl-C saves a checkpoint first.\n\n"
-               "examples:\n"
-               "  mdmlab train experiments/sudoku_tiny.yaml\n"
-               "  mdmlab train experiments/sudoku_tiny.yaml seed=2 backend=openblas train.steps=500\n");
+    fprintf(
+        f, "usage: mdmlab train [CONFIG.yaml] [key=value ...]\n\n"
+           "Trains one model. The config file (YAML) is applied over the defaults, then each\n"
+           "key=value override in order; `mdmlab keys` lists every key. The run directory\n"
+           "(out_dir, default runs/<name>-s<seed>) receives config.yaml, metrics.jsonl,\n"
+           "train.csv, eval.csv, log.txt and checkpoint.bin (written atomically every\n"
+           "train.ckpt_every steps). train.resume=auto continues from the run directory's\n"
+           "checkpoint, to the same loss curve bit for bit; Ctrl-C saves a checkpoint first.\n\n"
+           "examples:\n"
+           "  mdmlab train experiments/sudoku_tiny.yaml\n"
+           "  mdmlab train experiments/sudoku_tiny.yaml seed=2 backend=openblas train.steps=500\n");
 }
 
 static void eval_usage(FILE *f) {
@@ -151,8 +153,9 @@ static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, ch
         const char *a = argv[i];
         if (strcmp(a, "--policy") == 0 && i + 1 < argc) {
             if (parse_policies(argv[++i], ec->policies, &ec->n_policies) != 0)
-                return err_set(err, "--policy '%s': expected all or a list of "
-                                    "topk,margin,entropy,random",
+                return err_set(err,
+                               "--policy '%s': expected all or a list of "
+                               "topk,margin,entropy,random",
                                argv[i]);
         } else if (strcmp(a, "--k") == 0 && i + 1 < argc) {
             if (parse_ks(argv[++i], ec->ks, &ec->n_ks, 16) != 0)
@@ -173,7 +176,8 @@ static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, ch
     }
     if (!ec->target) return err_set(err, "eval: give a run directory or a checkpoint file");
     struct stat st;
-    if (stat(ec->target, &st) != 0) return err_set(err, "%s: no such file or directory", ec->target);
+    if (stat(ec->target, &st) != 0)
+        return err_set(err, "%s: no such file or directory", ec->target);
     ec->is_dir = S_ISDIR(st.st_mode);
     snprintf(ec->ckpt_path, sizeof(ec->ckpt_path), ec->is_dir ? "%s/checkpoint.bin" : "%s",
              ec->target);
@@ -192,13 +196,14 @@ static int eval_config(Config *cfg, const Checkpoint *ck, const char *path, int 
     return config_validate(cfg, err);
 }
 
-static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task,
-                    long step, Err *err) {
+static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task, long step,
+                    Err *err) {
     StrBuf json = {0};
     sb_printf(&json, "{\"checkpoint\":\"%s\",\"step\":%ld,\"ema\":%s,\"results\":[", ec->ckpt_path,
               step, ec->use_ema && m->ema ? "true" : "false");
-    if (!ec->json) printf("%-8s %3s %9s %9s %8s %8s\n", "policy", "k", "accuracy", "solved",
-                          "calls", "seconds");
+    if (!ec->json)
+        printf("%-8s %3s %9s %9s %8s %8s\n", "policy", "k", "accuracy", "solved", "calls",
+               "seconds");
     int rc = 0;
     for (int p = 0; p < ec->n_policies && rc == 0; p++) {
         for (int k = 0; k < ec->n_ks && rc == 0; k++) {

@@ -48,10 +48,10 @@ static size_t layout_activations(Activations *a, float *base, const ModelConfig 
     size_t L = (size_t)c->layers, BT = (size_t)B * c->seq_len, d = (size_t)c->d;
     size_t f = (size_t)c->ffn, att = (size_t)B * c->heads * c->seq_len * c->seq_len;
     size_t used = 0;
-#define CARVE(field, n)                                                                        \
-    do {                                                                                       \
-        a->field = base ? base + used : NULL;                                                  \
-        used += ((size_t)(n) + 15) & ~(size_t)15; /* keep 64-byte alignment */                 \
+#define CARVE(field, n)                                                                            \
+    do {                                                                                           \
+        a->field = base ? base + used : NULL;                                                      \
+        used += ((size_t)(n) + 15) & ~(size_t)15; /* keep 64-byte alignment */                     \
     } while (0)
     CARVE(resid, (L + 1) * BT * d);
     CARVE(resid_mid, L * BT * d);
@@ -143,8 +143,9 @@ int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, i
         !m->act_buffer || !m->tokens || !m->targets || !m->weights || !m->rope_cos ||
         !m->rope_sin) {
         model_free(m);
-        return err_set(err, "model: out of memory (%.1f MB of parameters and optimizer state, "
-                            "%.1f MB of activations)",
+        return err_set(err,
+                       "model: out of memory (%.1f MB of parameters and optimizer state, "
+                       "%.1f MB of activations)",
                        pbytes * (4.0 + !!with_ema) / 1e6, m->act_floats * 4.0 / 1e6);
     }
     layout_activations(&m->a, m->act_buffer, cfg, max_batch);
@@ -164,7 +165,9 @@ void model_free(Model *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static size_t param_bytes(const Model *m) { return (size_t)m->n_params_padded * sizeof(float); }
+static size_t param_bytes(const Model *m) {
+    return (size_t)m->n_params_padded * sizeof(float);
+}
 
 void model_init_params(Model *m, uint64_t seed, float std) {
     const ModelConfig *c = &m->cfg;
@@ -191,7 +194,9 @@ void model_init_params(Model *m, uint64_t seed, float std) {
     free(host);
 }
 
-void model_zero_grad(Model *m) { OPS(m)->zero(m->be, m->grads, param_bytes(m)); }
+void model_zero_grad(Model *m) {
+    OPS(m)->zero(m->be, m->grads, param_bytes(m));
+}
 
 void model_swap_ema(Model *m) {
     if (!m->ema) return;
@@ -202,10 +207,20 @@ void model_swap_ema(Model *m) {
 }
 
 /* out (N, n_out) = in (N, n_in) @ W^T (+ bias); W is (n_out, n_in). */
-static void linear_forward(Model *m, float *out, const float *in, const float *w,
-                           const float *bias, int N, int n_in, int n_out) {
-    MatmulArgs a = {.trans_b = 1, .m = N, .n = n_out, .k = n_in, .a = in, .lda = n_in,
-                    .b = w, .ldb = n_in, .c = out, .ldc = n_out, .batch = 1, .alpha = 1.0f};
+static void linear_forward(Model *m, float *out, const float *in, const float *w, const float *bias,
+                           int N, int n_in, int n_out) {
+    MatmulArgs a = {.trans_b = 1,
+                    .m = N,
+                    .n = n_out,
+                    .k = n_in,
+                    .a = in,
+                    .lda = n_in,
+                    .b = w,
+                    .ldb = n_in,
+                    .c = out,
+                    .ldc = n_out,
+                    .batch = 1,
+                    .alpha = 1.0f};
     OPS(m)->matmul(m->be, &a);
     if (bias) OPS(m)->bias_forward(m->be, out, bias, N, n_out);
 }
@@ -214,26 +229,57 @@ static void linear_forward(Model *m, float *out, const float *in, const float *w
 static void linear_backward(Model *m, float *din, float *dw, float *dbias, const float *dout,
                             const float *in, const float *w, int N, int n_in, int n_out,
                             int accumulate) {
-    MatmulArgs gw = {.trans_a = 1, .m = n_out, .n = n_in, .k = N, .a = dout, .lda = n_out,
-                     .b = in, .ldb = n_in, .c = dw, .ldc = n_in, .batch = 1, .alpha = 1.0f,
+    MatmulArgs gw = {.trans_a = 1,
+                     .m = n_out,
+                     .n = n_in,
+                     .k = N,
+                     .a = dout,
+                     .lda = n_out,
+                     .b = in,
+                     .ldb = n_in,
+                     .c = dw,
+                     .ldc = n_in,
+                     .batch = 1,
+                     .alpha = 1.0f,
                      .beta = 1.0f};
     OPS(m)->matmul(m->be, &gw);
     if (dbias) OPS(m)->bias_backward(m->be, dbias, dout, N, n_out);
     if (din) {
-        MatmulArgs gx = {.m = N, .n = n_in, .k = n_out, .a = dout, .lda = n_out, .b = w,
-                         .ldb = n_in, .c = din, .ldc = n_in, .batch = 1, .alpha = 1.0f,
+        MatmulArgs gx = {.m = N,
+                         .n = n_in,
+                         .k = n_out,
+                         .a = dout,
+                         .lda = n_out,
+                         .b = w,
+                         .ldb = n_in,
+                         .c = din,
+                         .ldc = n_in,
+                         .batch = 1,
+                         .alpha = 1.0f,
                          .beta = accumulate ? 1.0f : 0.0f};
         OPS(m)->matmul(m->be, &gx);
     }
 }
 
 /* One (B*H)-batched matmul over per-head matrices of T rows. */
-static void head_matmul(Model *m, int ta, int tb, int rows, int cols, int inner,
-                        const float *a, int lda, long sa, const float *b, int ldb, long sb,
-                        float *c, int ldc, long sc, float alpha) {
-    MatmulArgs x = {.trans_a = ta, .trans_b = tb, .m = rows, .n = cols, .k = inner, .a = a,
-                    .lda = lda, .stride_a = sa, .b = b, .ldb = ldb, .stride_b = sb, .c = c,
-                    .ldc = ldc, .stride_c = sc, .batch = m->batch * m->cfg.heads,
+static void head_matmul(Model *m, int ta, int tb, int rows, int cols, int inner, const float *a,
+                        int lda, long sa, const float *b, int ldb, long sb, float *c, int ldc,
+                        long sc, float alpha) {
+    MatmulArgs x = {.trans_a = ta,
+                    .trans_b = tb,
+                    .m = rows,
+                    .n = cols,
+                    .k = inner,
+                    .a = a,
+                    .lda = lda,
+                    .stride_a = sa,
+                    .b = b,
+                    .ldb = ldb,
+                    .stride_b = sb,
+                    .c = c,
+                    .ldc = ldc,
+                    .stride_c = sc,
+                    .batch = m->batch * m->cfg.heads,
                     .alpha = alpha};
     OPS(m)->matmul(m->be, &x);
 }
@@ -306,8 +352,8 @@ void model_forward(Model *m, const int *tokens_host, int B) {
         LayerView v = layer_view(m, l);
         ops->rmsnorm_forward(be, a->ln, v.rstd1, v.resid_in, v.ln1, N, d, c->norm_eps);
         linear_forward(m, a->qkv, a->ln, v.qkvw, v.qkvb, N, d, 3 * d);
-        ops->qkv_split_rope_forward(be, v.q, v.k, v.v, a->qkv, m->rope_cos, m->rope_sin, B, T,
-                                    H, hd);
+        ops->qkv_split_rope_forward(be, v.q, v.k, v.v, a->qkv, m->rope_cos, m->rope_sin, B, T, H,
+                                    hd);
         head_matmul(m, 0, 1, T, T, hd, v.q, hd, per_head, v.k, hd, per_head, v.att, T, per_att,
                     scale);
         ops->softmax_forward(be, v.att, (long)B * H * T, T, c->causal);
@@ -334,8 +380,8 @@ double model_loss(Model *m, const int *targets_host, const float *weights_host, 
     int N = m->batch * m->cfg.seq_len;
     ops->upload(m->be, m->targets, targets_host, (size_t)N * sizeof(int));
     ops->upload(m->be, m->weights, weights_host, (size_t)N * sizeof(float));
-    ops->xent_forward_backward(m->be, m->a.loss_rows, want_grad ? m->a.logits : NULL,
-                               m->a.logits, m->targets, m->weights, N, m->cfg.vocab);
+    ops->xent_forward_backward(m->be, m->a.loss_rows, want_grad ? m->a.logits : NULL, m->a.logits,
+                               m->targets, m->weights, N, m->cfg.vocab);
     float *rows = malloc((size_t)N * sizeof(float));
     ops->download(m->be, rows, m->a.loss_rows, (size_t)N * sizeof(float));
     double sum = 0.0;
@@ -366,8 +412,8 @@ static void attention_backward(Model *m, const LayerView *v) {
                 scale);
     head_matmul(m, 1, 0, T, hd, T, a->datt, T, per_att, v->q, hd, per_head, a->dk, hd, per_head,
                 scale);
-    ops->qkv_split_rope_backward(be, a->dqkv, a->dq, a->dk, a->dv, m->rope_cos, m->rope_sin, B,
-                                 T, H, hd);
+    ops->qkv_split_rope_backward(be, a->dqkv, a->dq, a->dk, a->dv, m->rope_cos, m->rope_sin, B, T,
+                                 H, hd);
     /* recompute the normed input instead of storing it per layer */
     ops->rmsnorm_forward(be, a->ln, v->rstd1, v->resid_in, v->ln1, N, d, c->norm_eps);
     linear_backward(m, a->dln, v->g_qkvw, v->g_qkvb, a->dqkv, a->ln, v->qkvw, N, d, 3 * d, 0);
@@ -384,8 +430,17 @@ static void ffn_backward(Model *m, const LayerView *v) {
     ops->swiglu_forward(be, a->ffn_act, v->h1, v->h2, (long)N * f);
     linear_backward(m, NULL, v->g_w3, NULL, a->dresid, a->ffn_act, v->w3, N, f, d, 0);
     float *dffn = a->ffn_act; /* the recomputed activation is dead after dW3 */
-    MatmulArgs gx = {.m = N, .n = f, .k = d, .a = a->dresid, .lda = d, .b = v->w3, .ldb = f,
-                     .c = dffn, .ldc = f, .batch = 1, .alpha = 1.0f};
+    MatmulArgs gx = {.m = N,
+                     .n = f,
+                     .k = d,
+                     .a = a->dresid,
+                     .lda = d,
+                     .b = v->w3,
+                     .ldb = f,
+                     .c = dffn,
+                     .ldc = f,
+                     .batch = 1,
+                     .alpha = 1.0f};
     ops->matmul(be, &gx);
     ops->swiglu_backward(be, a->dh1, a->dh2, dffn, v->h1, v->h2, (long)N * f);
     ops->rmsnorm_forward(be, a->ln, v->rstd2, v->resid_mid, v->ln2, N, d, c->norm_eps);
@@ -401,8 +456,8 @@ void model_backward(Model *m) {
     Activations *a = &m->a;
     int N = m->batch * c->seq_len, d = c->d;
     /* a->logits holds dlogits (model_loss with want_grad) */
-    linear_backward(m, a->dln, head_weight(m, 1), NULL, a->logits, a->lnf, head_weight(m, 0), N,
-                    d, c->vocab, 0);
+    linear_backward(m, a->dln, head_weight(m, 1), NULL, a->logits, a->lnf, head_weight(m, 0), N, d,
+                    c->vocab, 0);
     ops->zero(be, a->dresid, (size_t)N * d * sizeof(float));
     float *final = a->resid + (size_t)c->layers * m->max_batch * c->seq_len * d;
     ops->rmsnorm_backward(be, a->dresid, m->g.t[P_LNF], a->dln, final, m->p.t[P_LNF], a->rstdf, N,

@@ -17,10 +17,7 @@ typedef struct ModelConfig {
     float rope_theta, norm_eps;
 } ModelConfig;
 
-enum {
-    P_WTE, P_LN1, P_QKVW, P_QKVB, P_OW, P_OB, P_LN2, P_W1, P_W2, P_W3, P_LNF, P_HEAD,
-    P_COUNT
-};
+enum { P_WTE, P_LN1, P_QKVW, P_QKVB, P_OW, P_OB, P_LN2, P_W1, P_W2, P_W3, P_LNF, P_HEAD, P_COUNT };
 
 typedef struct ParamTensors {
     float *t[P_COUNT]; /* pointers into one buffer; per-layer tensors stacked over layers */
@@ -28,8 +25,8 @@ typedef struct ParamTensors {
 
 /* Per-layer saved activations (stacked over layers) and per-step scratch. */
 typedef struct Activations {
-    float *resid;    /* (L+1, B, T, d) residual stream entering each block, and the output */
-    float *resid_mid;/* (L, B, T, d) residual after attention */
+    float *resid;         /* (L+1, B, T, d) residual stream entering each block, and the output */
+    float *resid_mid;     /* (L, B, T, d) residual after attention */
     float *rstd1, *rstd2; /* (L, B, T) */
     float *q, *k, *v;     /* (L, B, H, T, hd) after RoPE */
     float *att;           /* (L, B, H, T, T) softmax probabilities */
@@ -40,17 +37,17 @@ typedef struct Activations {
     float *logits;        /* (B, T, V); holds dlogits after model_loss with grad */
     float *loss_rows;     /* (B, T) */
     /* scratch shared by all layers */
-    float *ln;            /* (B, T, d) normed input of the current layer */
-    float *qkv;           /* (B, T, 3d) */
-    float *y;             /* (B, H, T, hd) */
-    float *ffn_act;       /* (B, T, ffn) silu(h1)*h2 */
-    float *dresid;        /* (B, T, d) gradient flowing along the residual stream */
-    float *dln;           /* (B, T, d) */
-    float *dqkv;          /* (B, T, 3d) */
+    float *ln;                /* (B, T, d) normed input of the current layer */
+    float *qkv;               /* (B, T, 3d) */
+    float *y;                 /* (B, H, T, hd) */
+    float *ffn_act;           /* (B, T, ffn) silu(h1)*h2 */
+    float *dresid;            /* (B, T, d) gradient flowing along the residual stream */
+    float *dln;               /* (B, T, d) */
+    float *dqkv;              /* (B, T, 3d) */
     float *dq, *dk, *dv, *dy; /* (B, H, T, hd) */
-    float *datt;          /* (B, H, T, T) */
-    float *dmerged;       /* (B, T, d) */
-    float *dh1, *dh2;     /* (B, T, ffn) */
+    float *datt;              /* (B, H, T, T) */
+    float *dmerged;           /* (B, T, d) */
+    float *dh1, *dh2;         /* (B, T, ffn) */
 } Activations;
 
 typedef struct Model {
@@ -66,11 +63,11 @@ typedef struct Model {
     float *act_buffer;
     size_t act_floats;
     Activations a;
-    int *tokens;      /* (B, T) device */
-    int *targets;     /* (B, T) device */
-    float *weights;   /* (B, T) device */
+    int *tokens;                /* (B, T) device */
+    int *targets;               /* (B, T) device */
+    float *weights;             /* (B, T) device */
     float *rope_cos, *rope_sin; /* (T, hd/2) device */
-    int batch;        /* batch of the last forward */
+    int batch;                  /* batch of the last forward */
 } Model;
 
 int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, int with_ema,

@@ -28,7 +28,7 @@ OptimStats optim_step(Model *m, const Config *cfg, long step) {
     ops->adamw(m->be, m->params, m->grads, m->adam_m, m->adam_v, m->n_params_padded, (float)st.lr,
                (float)cfg->train.beta1, (float)cfg->train.beta2, (float)cfg->train.adam_eps,
                (float)cfg->train.weight_decay, (float)scale, (int)(step + 1));
-    if (m->ema) ops->ema_update(m->be, m->ema, m->params, m->n_params_padded,
-                                (float)optim_ema_decay(step));
+    if (m->ema)
+        ops->ema_update(m->be, m->ema, m->params, m->n_params_padded, (float)optim_ema_decay(step));
     return st;
 }

@@ -15,10 +15,10 @@ typedef enum {
 
 typedef struct SampleOptions {
     UnmaskPolicy policy;
-    int tokens_per_step;  /* k positions unmasked per step (>= 1) */
-    double threshold;     /* > 0: unmask every position whose max prob > threshold; if none
-                             qualifies, fall back to the single best position */
-    double temperature;   /* 0: argmax token; > 0: Gumbel-max sample at this temperature */
+    int tokens_per_step; /* k positions unmasked per step (>= 1) */
+    double threshold;    /* > 0: unmask every position whose max prob > threshold; if none
+                            qualifies, fall back to the single best position */
+    double temperature;  /* 0: argmax token; > 0: Gumbel-max sample at this temperature */
 } SampleOptions;
 
 /* Fill logits[B*T*V] (host memory) for tokens[B*T]. Returns 0, or -1 with err set. */

@@ -72,8 +72,8 @@ int train_restore_model(Model *m, const Checkpoint *ck, const char *path, int wi
     return 0;
 }
 
-static int save_checkpoint(const char *path, const Config *cfg, Model *m,
-                           const ForwardProcess *fp, long step, Err *err) {
+static int save_checkpoint(const char *path, const Config *cfg, Model *m, const ForwardProcess *fp,
+                           long step, Err *err) {
     size_t bytes = (size_t)m->n_params_padded * sizeof(float);
     CkptSection sec[5];
     int n = 0;
@@ -135,11 +135,6 @@ static void run_free(Run *r) {
     if (r->have_resume) checkpoint_free(&r->resume);
 }
 
-static int file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 /* Picks the checkpoint to resume from and checks that it belongs to a compatible run. */
 static int open_resume(Run *r, Err *err) {
     const char *want = r->cfg.train.resume;
@@ -176,14 +171,13 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
     if (backend_create(&r->be, r->cfg.backend, r->cfg.threads, err) != 0) return -1;
     if (task_create(&r->task, &r->cfg, err) != 0) return -1;
     ModelConfig mc = train_model_config(&r->cfg, &r->task);
-    int max_batch = r->cfg.train.batch > r->cfg.eval.batch ? r->cfg.train.batch
-                                                            : r->cfg.eval.batch;
+    int max_batch = r->cfg.train.batch > r->cfg.eval.batch ? r->cfg.train.batch : r->cfg.eval.batch;
     if (model_create(&r->model, &mc, &r->be, max_batch, r->cfg.train.ema, err) != 0) return -1;
     if (forward_create(&r->fp, &r->cfg, &r->task, err) != 0) return -1;
     if (forward_batch_alloc(&r->batch, r->cfg.train.batch, r->task.seq_len, err) != 0) return -1;
     if (r->fp.ops->observe) {
-        r->logits_host = malloc((size_t)r->cfg.train.batch * r->task.seq_len *
-                                r->task.vocab_size * sizeof(float));
+        r->logits_host = malloc((size_t)r->cfg.train.batch * r->task.seq_len * r->task.vocab_size *
+                                sizeof(float));
         if (!r->logits_host) return err_set(err, "out of memory for logits");
     }
     model_init_params(&r->model, (uint64_t)r->cfg.seed, (float)r->cfg.model.init_std);

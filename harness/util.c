@@ -233,6 +233,11 @@ static int mkdir_one(const char *dir, const char *path, Err *err) {
     return err_set(err, "cannot create directory '%s': %s", path, strerror(e));
 }
 
+int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
 int make_dirs(const char *path, Err *err) {
     if (!path || !*path) return err_set(err, "cannot create directory '': empty path");
     char *buf = strdup(path);

@@ -28,9 +28,9 @@ typedef struct Rng {
 
 void rng_seed(Rng *r, uint64_t seed, uint64_t stream);
 uint64_t rng_u64(Rng *r);
-double rng_uniform(Rng *r);            /* [0, 1) */
+double rng_uniform(Rng *r);             /* [0, 1) */
 uint64_t rng_below(Rng *r, uint64_t n); /* [0, n), unbiased; n > 0 */
-double rng_normal(Rng *r);             /* standard normal (Box-Muller, no cached value) */
+double rng_normal(Rng *r);              /* standard normal (Box-Muller, no cached value) */
 void rng_shuffle_int(Rng *r, int *a, int n);
 
 double now_seconds(void); /* monotonic */
@@ -39,6 +39,8 @@ double now_seconds(void); /* monotonic */
 int write_file_atomic(const char *path, const void *data, size_t len, Err *err);
 /* Read a whole file into a malloc'd buffer (NUL-terminated for convenience). */
 int read_file_all(const char *path, char **data, size_t *len, Err *err);
+/* 1 if something exists at path (file or directory). */
+int file_exists(const char *path);
 /* mkdir -p */
 int make_dirs(const char *path, Err *err);
 

@@ -21,8 +21,7 @@ typedef struct TaskOps {
     /* Example `index` of a split: tokens[seq_len] is the clean sequence (prompt positions
      * hold the prompt, the rest the reference answer); is_prompt[seq_len] is 1 on prompt
      * positions. */
-    void (*example)(const Task *task, int split, long index, int *tokens,
-                    unsigned char *is_prompt);
+    void (*example)(const Task *task, int split, long index, int *tokens, unsigned char *is_prompt);
     /* 1 if `tokens` (a full sequence whose non-prompt positions hold the model's answer,
      * no MASK left) solves example `index` of `split`, else 0. */
     int (*score)(const Task *task, int split, long index, const int *tokens);

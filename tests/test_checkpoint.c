@@ -13,11 +13,6 @@ static void path_in_tmp(char *out, size_t n, const char *name) {
     snprintf(out, n, "%s/%s", tmpdir, name);
 }
 
-static int file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 static CkptSection section(const char *name, const void *data, uint64_t bytes) {
     CkptSection s;
     memset(&s, 0, sizeof s);

@@ -14,11 +14,6 @@ static void path_in_tmp(char *out, size_t n, const char *name) {
     snprintf(out, n, "%s/%s", tmpdir, name);
 }
 
-static int file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 static void test_err_set(void) {
     Err err;
     CHECK(err_set(&err, "key '%s': %d", "model.d", 7) == -1);

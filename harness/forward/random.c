@@ -6,7 +6,7 @@
 #include <string.h>
 
 typedef struct RandomMasking {
-    int *answer_pos;         /* scratch: non-prompt positions of one sequence */
+    int *answer_pos; /* scratch: non-prompt positions of one sequence */
     unsigned char *is_prompt;
 } RandomMasking;
 
@@ -35,8 +35,8 @@ static void random_destroy(ForwardProcess *fp) {
 
 /* Masks a uniformly random subset of size uniform in 1..L_eff of the non-prompt positions.
  * Shared with later processes that noise one block at a time. */
-static void mask_sequence(Rng *rng, int *tokens, const unsigned char *is_prompt, int T,
-                          int mask_id, int *scratch) {
+static void mask_sequence(Rng *rng, int *tokens, const unsigned char *is_prompt, int T, int mask_id,
+                          int *scratch) {
     int n = 0;
     for (int t = 0; t < T; t++)
         if (!is_prompt[t]) scratch[n++] = t;

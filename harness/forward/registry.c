@@ -13,7 +13,9 @@ const ForwardOps *forward_find(const char *name) {
     return NULL;
 }
 
-const char *forward_names(void) { return "random"; }
+const char *forward_names(void) {
+    return "random";
+}
 
 int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
     memset(fp, 0, sizeof(*fp));
