@@ -21,6 +21,8 @@
     { name, CFG_T_DOUBLE, FIELD(f), def, lo, hi, help }
 #define K_BOOL(name, f, def, help)                                                                 \
     { name, CFG_T_BOOL, FIELD(f), def, 0, 0, help }
+#define K_SCHED(name, f, lo, hi, help)                                                             \
+    { name, CFG_T_SCHEDULE, FIELD(f), "[]", lo, hi, help }
 #define K_STR(name, f, def, help)                                                                  \
     { name, CFG_T_STRING, FIELD(f), def, 0, 0, help }
 
@@ -57,6 +59,8 @@ const ConfigKey config_keys[] = {
     K_INT("model.ffn", model.ffn, "768", 1, 1048576, "SwiGLU hidden width"),
     K_BOOL("model.tied_head", model.tied_head, "false", "output head shares the embedding"),
     K_BOOL("model.causal", model.causal, "false", "causal attention (autoregressive)"),
+    K_BOOL("model.shift_logits", model.shift_logits, "false",
+           "position j is predicted from the output at j-1 (AR and AR-initialised models)"),
     K_DBL("model.rope_theta", model.rope_theta, "10000", 1, 1e12, "RoPE base frequency"),
     K_DBL("model.norm_eps", model.norm_eps, "1e-6", POSITIVE, 1, "RMSNorm epsilon"),
     K_DBL("model.init_std", model.init_std, "0.02", 0, 10, "std of the normal weight init"),
@@ -80,8 +84,27 @@ const ConfigKey config_keys[] = {
            "write a checkpoint every N steps (0 = only at the end)"),
     K_BOOL("train.keep_checkpoints", train.keep_checkpoints, "false",
            "also keep each periodic checkpoint as step-N.bin"),
+    K_STR("train.init_from", train.init_from, "",
+          "start from this checkpoint's weights (e.g. an AR model for AR initialisation)"),
+    K_LONG("train.attention_anneal_steps", train.attention_anneal_steps, "0", 0, BIG,
+           "anneal attention from causal to full over N steps (0 = off)"),
     K_STR("train.resume", train.resume, "",
           "checkpoint to resume from (\"\" = fresh, auto = the run dir's own)"),
+
+    K_INT("puma.K", puma.K, "8", 1, 4096, "PUMA: stages of the progressive unmasking chain"),
+    K_SCHED("puma.K_schedule", puma.K_schedule, 1, 4096,
+            "PUMA: [[K, step], ...] stage-count schedule; the pool is rebuilt at each change"),
+    K_STR("puma.mode", puma.mode, "standard", "PUMA: standard | confidence_collapse"),
+    K_DBL("puma.tau", puma.tau, "0.9", 0, 1,
+          "PUMA confidence_collapse: also reveal every masked position with p > tau"),
+    K_LONG("puma.warmup_steps", puma.warmup_steps, "0", 0, BIG,
+           "PUMA: plain random masking for the first N steps"),
+
+    K_INT("block.size", block.size, "0", 0, 1048576,
+          "block diffusion: block size S (0 = whole answer, plain MDM)"),
+    K_SCHED("block.size_schedule", block.size_schedule, 1, 1048576,
+            "block diffusion: [[S, step], ...] block-size curriculum"),
+    K_STR("block.inner", block.inner, "random", "noise inside the current block: random"),
 
     K_LONG("eval.count", eval.count, "256", 0, BIG, "eval examples per evaluation (0 = all)"),
     K_INT("eval.batch", eval.batch, "64", 1, 1048576, "sequences per eval batch"),
@@ -93,6 +116,8 @@ const ConfigKey config_keys[] = {
           ">0: unmask every position with p > threshold (at least one per step)"),
     K_DBL("eval.temperature", eval.temperature, "0", 0, 100, "0 = argmax, >0 = Gumbel sampling"),
     K_BOOL("eval.use_ema", eval.use_ema, "true", "evaluate the EMA weights"),
+    K_INT("eval.block_size", eval.block_size, "0", 0, 1048576,
+          "decode block by block (0 = the block process's current size, else all at once)"),
 };
 
 enum { N_KEYS = sizeof config_keys / sizeof config_keys[0] };
@@ -334,6 +359,82 @@ static int parse_string(const ConfigKey *k, const char *text, size_t len, char *
 
 /* Parse a scalar (text of len bytes, NUL-terminated) by the key's type and store it in cfg.
  * On failure nothing is stored and `why` says what was wrong (without the key name). */
+long schedule_value_at(const Schedule *s, long step, long fallback) {
+    long v = fallback;
+    for (int i = 0; i < s->n && s->step[i] <= step; i++) v = s->value[i];
+    return v;
+}
+
+/* Skips spaces; then, if the next character is c, consumes it. */
+static int accept_char(const char **p, const char *end, char c) {
+    while (*p < end && (**p == ' ' || **p == '\t')) (*p)++;
+    if (*p < end && **p == c) {
+        (*p)++;
+        return 1;
+    }
+    return 0;
+}
+
+static int accept_long(const char **p, const char *end, long *out) {
+    while (*p < end && (**p == ' ' || **p == '\t')) (*p)++;
+    char buf[32];
+    size_t n = 0;
+    while (*p + n < end && n + 1 < sizeof buf && strchr("+-0123456789", (*p)[n])) n++;
+    if (n == 0) return 0;
+    memcpy(buf, *p, n);
+    buf[n] = '\0';
+    char *stop;
+    errno = 0;
+    *out = strtol(buf, &stop, 10);
+    if (*stop || errno) return 0;
+    *p += n;
+    return 1;
+}
+
+/* "[[value, step], ...]" (flow YAML); steps strictly increasing from >= 0. */
+static int parse_schedule(const ConfigKey *k, const char *text, size_t len, Schedule *out,
+                          char *why, size_t wsz) {
+    const char *p = text, *end = text + len;
+    Schedule s = {0};
+    char shown[SHOWN_LEN];
+    quote_for_message(text, len, shown, sizeof shown);
+    if (!accept_char(&p, end, '[')) goto bad;
+    if (!accept_char(&p, end, ']')) {
+        do {
+            long v, step;
+            if (s.n == SCHEDULE_MAX) {
+                snprintf(why, wsz, "at most %d schedule entries, got more in %s", SCHEDULE_MAX,
+                         shown);
+                return -1;
+            }
+            if (!accept_char(&p, end, '[') || !accept_long(&p, end, &v) ||
+                !accept_char(&p, end, ',') || !accept_long(&p, end, &step) ||
+                !accept_char(&p, end, ']'))
+                goto bad;
+            if (v < k->min || v > k->max) {
+                snprintf(why, wsz, "schedule value %ld is outside [%.0f, %.0f]", v, k->min, k->max);
+                return -1;
+            }
+            if (step < 0 || (s.n > 0 && step <= s.step[s.n - 1])) {
+                snprintf(why, wsz, "schedule steps must be >= 0 and strictly increasing, got %s",
+                         shown);
+                return -1;
+            }
+            s.value[s.n] = v;
+            s.step[s.n] = step;
+            s.n++;
+        } while (accept_char(&p, end, ','));
+        if (!accept_char(&p, end, ']')) goto bad;
+    }
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    if (p != end) goto bad;
+    *out = s;
+    return 0;
+bad:
+    snprintf(why, wsz, "expected a schedule [[value, step], ...], got %s", shown);
+    return -1;
+}
+
 static int set_scalar(Config *cfg, const ConfigKey *k, const char *text, size_t len, char *why,
                       size_t wsz) {
     void *dst = field_ptr(cfg, k);
@@ -354,6 +455,8 @@ static int set_scalar(Config *cfg, const ConfigKey *k, const char *text, size_t 
         return parse_bool(text, len, (int *)dst, why, wsz);
     case CFG_T_STRING:
         return parse_string(k, text, len, (char *)dst, why, wsz);
+    case CFG_T_SCHEDULE:
+        return parse_schedule(k, text, len, (Schedule *)dst, why, wsz);
     }
     snprintf(why, wsz, "internal error: unhandled key type %d", (int)k->type);
     return -1;
@@ -441,6 +544,41 @@ static int load_scalar_value(Loader *ld, const ConfigKey *k, const yaml_event_t 
 
 /* The value event of a known key. A list-valued type (e.g. a schedule) adds its case here and
  * reads the sequence events itself. */
+/* Re-spells a nested YAML sequence as flow text and parses it like an override value. */
+static int load_sequence_value(Loader *ld, const ConfigKey *k, const yaml_event_t *start) {
+    StrBuf text = {0};
+    size_t line = event_line(start);
+    int depth = 1, rc = 0;
+    sb_append(&text, "[", 1);
+    while (depth > 0 && rc == 0) {
+        yaml_event_t ev;
+        if (next_event(ld, &ev)) {
+            sb_free(&text);
+            return -1;
+        }
+        int first_in_list = text.len > 0 && text.data[text.len - 1] == '[';
+        if (ev.type == YAML_SEQUENCE_START_EVENT) {
+            sb_printf(&text, "%s[", first_in_list ? "" : ",");
+            depth++;
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT) {
+            sb_append(&text, "]", 1);
+            depth--;
+        } else if (ev.type == YAML_SCALAR_EVENT) {
+            sb_printf(&text, "%s%.*s", first_in_list ? "" : ",", (int)ev.data.scalar.length,
+                      scalar_text(&ev));
+        } else {
+            rc = err_set(ld->err, "%s:%zu: key '%s': expected a list [[value, step], ...], got %s",
+                         ld->origin, event_line(&ev), k->name, event_kind(&ev));
+        }
+        yaml_event_delete(&ev);
+    }
+    char why[WHY_LEN];
+    if (rc == 0 && set_scalar(ld->cfg, k, text.data, text.len, why, sizeof why))
+        rc = err_set(ld->err, "%s:%zu: key '%s': %s", ld->origin, line, k->name, why);
+    sb_free(&text);
+    return rc;
+}
+
 static int load_value(Loader *ld, const ConfigKey *k, const yaml_event_t *ev) {
     switch (k->type) {
     case CFG_T_INT:
@@ -451,6 +589,11 @@ static int load_value(Loader *ld, const ConfigKey *k, const yaml_event_t *ev) {
         if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, k, ev);
         return err_set(ld->err, "%s:%zu: key '%s': expected a single value, got %s", ld->origin,
                        event_line(ev), k->name, event_kind(ev));
+    case CFG_T_SCHEDULE:
+        if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, k, ev);
+        if (ev->type == YAML_SEQUENCE_START_EVENT) return load_sequence_value(ld, k, ev);
+        return err_set(ld->err, "%s:%zu: key '%s': expected a list [[value, step], ...], got %s",
+                       ld->origin, event_line(ev), k->name, event_kind(ev));
     }
     return err_set(ld->err, "%s:%zu: key '%s': internal error: unhandled key type", ld->origin,
                    event_line(ev), k->name);
@@ -734,6 +877,14 @@ static void write_value(StrBuf *sb, const Config *cfg, const ConfigKey *k) {
     case CFG_T_STRING:
         write_quoted(sb, (const char *)p);
         break;
+    case CFG_T_SCHEDULE: {
+        const Schedule *sc = p;
+        sb_append(sb, "[", 1);
+        for (int i = 0; i < sc->n; i++)
+            sb_printf(sb, "%s[%ld, %ld]", i ? ", " : "", sc->value[i], sc->step[i]);
+        sb_append(sb, "]", 1);
+        break;
+    }
     }
 }
 
@@ -782,6 +933,8 @@ static const char *type_name(ConfigType t) {
         return "bool";
     case CFG_T_STRING:
         return "string";
+    case CFG_T_SCHEDULE:
+        return "schedule";
     }
     return "?";
 }

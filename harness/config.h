@@ -7,8 +7,20 @@
 
 #include "util.h"
 
-#define CFG_STR  128
-#define CFG_PATH 512
+#define CFG_STR      128
+#define CFG_PATH     512
+#define SCHEDULE_MAX 16
+
+/* A piecewise-constant schedule [[value, from_step], ...] with strictly increasing steps,
+ * e.g. PUMA's K_schedule [[4, 0], [8, 5000]]. n == 0 means "not scheduled". */
+typedef struct Schedule {
+    int n;
+    long value[SCHEDULE_MAX];
+    long step[SCHEDULE_MAX];
+} Schedule;
+
+/* The value in force at `step`: the last entry whose from_step <= step, else `fallback`. */
+long schedule_value_at(const Schedule *s, long step, long fallback);
 
 typedef struct Config {
     char name[CFG_STR];      /* run name (default: derived from the config file name) */
@@ -32,8 +44,9 @@ typedef struct Config {
 
     struct {
         int d, layers, heads, ffn;
-        int tied_head; /* bool */
-        int causal;    /* bool: causal attention (AR) */
+        int tied_head;    /* bool */
+        int causal;       /* bool: causal attention (AR) */
+        int shift_logits; /* bool: position j is predicted from the output at j-1 (AR, AR-init) */
         double rope_theta;
         double norm_eps;
         double init_std;
@@ -47,9 +60,25 @@ typedef struct Config {
         double weight_decay, beta1, beta2, adam_eps, grad_clip;
         int ema; /* bool: keep EMA weights, decay min(0.9999, (1+n)/(10+n)) */
         long log_every, eval_every, ckpt_every;
-        int keep_checkpoints;  /* bool: also keep each periodic checkpoint as step-N.bin */
+        int keep_checkpoints;        /* bool: also keep each periodic checkpoint as step-N.bin */
+        char init_from[CFG_PATH];    /* start from this checkpoint's weights (AR initialisation) */
+        long attention_anneal_steps; /* anneal the attention mask causal -> full over N steps */
         char resume[CFG_PATH]; /* checkpoint to resume from ("" = fresh, "auto" = run dir's) */
     } train;
+
+    struct {
+        int K;               /* stages of the unmasking chain */
+        Schedule K_schedule; /* [[K, step], ...]; the pool is rebuilt at each change */
+        char mode[CFG_STR];  /* standard | confidence_collapse */
+        double tau;          /* confidence_collapse: reveal every position with p > tau */
+        long warmup_steps;   /* plain random masking for the first N steps */
+    } puma;
+
+    struct {
+        int size;               /* block size S (0 = the whole answer: plain MDM) */
+        Schedule size_schedule; /* [[S, step], ...] block-size curriculum */
+        char inner[CFG_STR];    /* noise inside the current block: random */
+    } block;
 
     struct {
         long count; /* eval examples per evaluation (0 = all) */
@@ -59,10 +88,18 @@ typedef struct Config {
         double threshold;     /* >0: unmask all with p>threshold (at least one per step) */
         double temperature;   /* 0 = argmax, >0 = Gumbel sampling */
         int use_ema;          /* bool */
+        int block_size;       /* decode block by block (0 = the block process's size, or all) */
     } eval;
 } Config;
 
-typedef enum { CFG_T_INT, CFG_T_LONG, CFG_T_DOUBLE, CFG_T_BOOL, CFG_T_STRING } ConfigType;
+typedef enum {
+    CFG_T_INT,
+    CFG_T_LONG,
+    CFG_T_DOUBLE,
+    CFG_T_BOOL,
+    CFG_T_STRING,
+    CFG_T_SCHEDULE /* [[value, step], ...]; min/max bound the values */
+} ConfigType;
 
 typedef struct ConfigKey {
     const char *name; /* dotted */

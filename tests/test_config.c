@@ -88,6 +88,18 @@ static const struct {
     FIELD_OF(eval.threshold),
     FIELD_OF(eval.temperature),
     FIELD_OF(eval.use_ema),
+    FIELD_OF(eval.block_size),
+    FIELD_OF(model.shift_logits),
+    FIELD_OF(train.init_from),
+    FIELD_OF(train.attention_anneal_steps),
+    FIELD_OF(puma.K),
+    FIELD_OF(puma.K_schedule),
+    FIELD_OF(puma.mode),
+    FIELD_OF(puma.tau),
+    FIELD_OF(puma.warmup_steps),
+    FIELD_OF(block.size),
+    FIELD_OF(block.size_schedule),
+    FIELD_OF(block.inner),
 };
 enum { N_FIELDS = sizeof every_field / sizeof every_field[0] };
 
@@ -102,6 +114,8 @@ static size_t type_size(ConfigType t) {
         return sizeof(double);
     case CFG_T_STRING:
         return 0;
+    case CFG_T_SCHEDULE:
+        return sizeof(Schedule);
     }
     return 0;
 }
@@ -490,10 +504,10 @@ static void test_canonical_layout(void) {
     CHECK(strstr(text, "\n  ema: true\n") != NULL);
     CHECK(strstr(text, "\neval:\n  count: 256\n") != NULL);
     CHECK(strstr(text, "\ntask:\n  name: \"sudoku\"\n") != NULL);
-    /* One line per key plus the four section headers. */
+    /* One line per key plus the six section headers. */
     int lines = 0;
     for (const char *p = text; *p; p++) lines += *p == '\n';
-    CHECK(lines == config_key_count + 4); /* task:, model:, train:, eval: */
+    CHECK(lines == config_key_count + 6); /* task:, model:, train:, puma:, block:, eval: */
     sb_free(&sb);
 }
 

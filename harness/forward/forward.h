@@ -52,9 +52,20 @@ void forward_destroy(ForwardProcess *fp);
 /* Allocate/free a batch's host arrays. */
 int forward_batch_alloc(ForwardBatch *b, int B, int T, Err *err);
 void forward_batch_free(ForwardBatch *b);
+/* Non-prompt positions of a sequence, in order; returns their count (L_eff). */
+int forward_answer_positions(const unsigned char *is_prompt, int T, int *positions);
+/* Masks a uniformly random m-subset of positions[0..n) in tokens (positions is permuted:
+ * its first m entries are the masked ones). */
+void forward_mask_random_subset(Rng *rng, int *tokens, int *positions, int n, int m, int mask_id);
+/* Draws a uniformly random training example into targets/is_prompt; returns its index. */
+long forward_draw_example(const ForwardProcess *fp, Rng *rng, int *targets,
+                          unsigned char *is_prompt);
 /* Set weights of sequence b from its mask: 1/(masked * B) on masked positions, else 0. */
 void forward_batch_set_weights(ForwardBatch *batch, int b, int mask_id);
 
 extern const ForwardOps forward_random_ops;
+extern const ForwardOps forward_puma_ops;
+extern const ForwardOps forward_block_ops;
+extern const ForwardOps forward_ar_ops;
 
 #endif

@@ -33,24 +33,6 @@ static void random_destroy(ForwardProcess *fp) {
     free(rm);
 }
 
-/* Masks a uniformly random subset of size uniform in 1..L_eff of the non-prompt positions.
- * Shared with later processes that noise one block at a time. */
-static void mask_sequence(Rng *rng, int *tokens, const unsigned char *is_prompt, int T, int mask_id,
-                          int *scratch) {
-    int n = 0;
-    for (int t = 0; t < T; t++)
-        if (!is_prompt[t]) scratch[n++] = t;
-    if (n == 0) return;
-    int m = 1 + (int)rng_below(rng, (uint64_t)n);
-    for (int i = 0; i < m; i++) { /* partial Fisher-Yates: the first m form the subset */
-        int j = i + (int)rng_below(rng, (uint64_t)(n - i));
-        int tmp = scratch[i];
-        scratch[i] = scratch[j];
-        scratch[j] = tmp;
-        tokens[scratch[i]] = mask_id;
-    }
-}
-
 static void random_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
     RandomMasking *rm = fp->impl;
     const Task *task = fp->task;
@@ -59,11 +41,14 @@ static void random_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch
     /* one stream per step: batches depend on (seed, step) only, so resume is exact */
     rng_seed(&rng, fp->seed, 0x7261000000000000ULL + (uint64_t)step);
     for (int b = 0; b < batch->B; b++) {
-        long idx = (long)rng_below(&rng, (uint64_t)task->n_train);
         int *tgt = batch->targets + (size_t)b * T, *tok = batch->tokens + (size_t)b * T;
-        task->ops->example(task, SPLIT_TRAIN, idx, tgt, rm->is_prompt);
+        forward_draw_example(fp, &rng, tgt, rm->is_prompt);
         memcpy(tok, tgt, (size_t)T * sizeof(int));
-        mask_sequence(&rng, tok, rm->is_prompt, T, task->mask_id, rm->answer_pos);
+        int n = forward_answer_positions(rm->is_prompt, T, rm->answer_pos);
+        if (n > 0) {
+            int m = 1 + (int)rng_below(&rng, (uint64_t)n);
+            forward_mask_random_subset(&rng, tok, rm->answer_pos, n, m, task->mask_id);
+        }
         forward_batch_set_weights(batch, b, task->mask_id);
     }
 }

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const ForwardOps *const processes[] = {&forward_random_ops};
+static const ForwardOps *const processes[] = {&forward_random_ops, &forward_puma_ops,
+                                              &forward_block_ops, &forward_ar_ops};
 #define N_PROCESSES (int)(sizeof(processes) / sizeof(processes[0]))
 
 const ForwardOps *forward_find(const char *name) {

@@ -1,0 +1,27 @@
+/* Masking helpers shared by the forward processes. */
+#include "forward.h"
+
+int forward_answer_positions(const unsigned char *is_prompt, int T, int *positions) {
+    int n = 0;
+    for (int t = 0; t < T; t++)
+        if (!is_prompt[t]) positions[n++] = t;
+    return n;
+}
+
+void forward_mask_random_subset(Rng *rng, int *tokens, int *positions, int n, int m, int mask_id) {
+    for (int i = 0; i < m; i++) { /* partial Fisher-Yates: the first m form the subset */
+        int j = i + (int)rng_below(rng, (uint64_t)(n - i));
+        int tmp = positions[i];
+        positions[i] = positions[j];
+        positions[j] = tmp;
+        tokens[positions[i]] = mask_id;
+    }
+}
+
+long forward_draw_example(const ForwardProcess *fp, Rng *rng, int *targets,
+                          unsigned char *is_prompt) {
+    const Task *task = fp->task;
+    long idx = (long)rng_below(rng, (uint64_t)task->n_train);
+    task->ops->example(task, SPLIT_TRAIN, idx, targets, is_prompt);
+    return idx;
+}
