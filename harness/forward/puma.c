@@ -1,11 +1,337 @@
-/* placeholder while the puma process is being written */
+/* PUMA, progressive unmasking in its batch-streaming form (DESIGN.md, "Forward processes").
+ *
+ * A persistent pool of B sequences is the training batch. Each sequence sits at a phase
+ * j in 0..K-1 of a K-stage chain; stage j targets an unmasked fraction r ~ U[j/K, (j+1)/K)
+ * of L_eff (capped at L_eff - 1, so something is always left to learn). After each training
+ * step the chain advances using the SAME forward pass's logits (no extra forward, no
+ * gradient): every phase moves on by one and the masked positions the model is most
+ * confident about (highest max log-prob) are revealed with their ground-truth tokens
+ * (teacher forcing), so the model trains on the masks its own confidence-ordered decoding
+ * will meet. A sequence whose phase wraps to 0 is replaced by a fresh one, so PUMA draws
+ * about B/K fresh sequences per step where random masking draws B.
+ *
+ * Randomness comes from streams keyed by (seed, step) and the pool is checkpointed, so a
+ * resumed run continues the chain exactly. */
 #include "forward.h"
 
-static int placeholder_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
-    (void)fp;
-    (void)cfg;
-    (void)task;
-    return err_set(err, "process 'puma' is not built yet");
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PUMA_STANDARD = 0, PUMA_CONFIDENCE_COLLAPSE = 1 };
+
+#define PUMA_STATE_VERSION 1u
+
+typedef struct PumaSeq {
+    long example; /* training example index */
+    int phase;    /* 0..K-1 */
+} PumaSeq;
+
+typedef struct Puma {
+    int K;      /* stages in force for the current pool */
+    int K_base; /* puma.K: stages when no schedule entry applies */
+    int built;  /* pool exists (false during warmup) */
+    int mode;
+    double tau;
+    long warmup_steps;
+    Schedule K_schedule;
+    int B, T, mask_id;
+    PumaSeq *seq;             /* (B) */
+    unsigned char *masked;    /* (B, T) 1 = masked */
+    int *targets;             /* (B, T) clean tokens */
+    unsigned char *is_prompt; /* (B, T) */
+    int *positions;           /* scratch (T) */
+    float *confidence;        /* scratch (T): max log-prob per position */
+} Puma;
+
+static int count_masked(const Puma *p, int b) {
+    int n = 0;
+    const unsigned char *m = p->masked + (size_t)b * p->T;
+    for (int t = 0; t < p->T; t++) n += m[t];
+    return n;
 }
 
-const ForwardOps forward_puma_ops = {.name = "puma", .create = placeholder_create};
+static int l_eff(const Puma *p, int b) {
+    int n = 0;
+    const unsigned char *pr = p->is_prompt + (size_t)b * p->T;
+    for (int t = 0; t < p->T; t++) n += !pr[t];
+    return n;
+}
+
+/* Unmasked-count target of stage `phase`: round(r * L_eff), r ~ U[phase/K, (phase+1)/K),
+ * capped at L_eff - 1. */
+static int stage_target(Rng *rng, int phase, int K, int L) {
+    double r = ((double)phase + rng_uniform(rng)) / (double)K;
+    int target = (int)lround(r * L);
+    return target < L - 1 ? target : L - 1;
+}
+
+/* Loads example `idx` into slot b, fully masked on its answer. */
+static void load_slot(ForwardProcess *fp, Puma *p, int b, long idx) {
+    const Task *task = fp->task;
+    int T = p->T;
+    p->seq[b].example = idx;
+    task->ops->example(task, SPLIT_TRAIN, idx, p->targets + (size_t)b * T,
+                       p->is_prompt + (size_t)b * T);
+    for (int t = 0; t < T; t++) p->masked[(size_t)b * T + t] = !p->is_prompt[(size_t)b * T + t];
+}
+
+/* Reveals `count` uniformly random masked positions of slot b. */
+static void reveal_random(Puma *p, int b, int count, Rng *rng) {
+    int T = p->T, n = 0;
+    unsigned char *m = p->masked + (size_t)b * T;
+    for (int t = 0; t < T; t++)
+        if (m[t]) p->positions[n++] = t;
+    for (int i = 0; i < count && i < n; i++) { /* partial Fisher-Yates */
+        int j = i + (int)rng_below(rng, (uint64_t)(n - i));
+        int tmp = p->positions[i];
+        p->positions[i] = p->positions[j];
+        p->positions[j] = tmp;
+        m[p->positions[i]] = 0;
+    }
+}
+
+/* A fresh sequence at `phase`, revealed at random to that stage's target. */
+static void start_sequence(ForwardProcess *fp, Puma *p, int b, int phase, Rng *rng) {
+    load_slot(fp, p, b, (long)rng_below(rng, (uint64_t)fp->task->n_train));
+    p->seq[b].phase = phase;
+    int L = l_eff(p, b);
+    reveal_random(p, b, stage_target(rng, phase, p->K, L), rng);
+}
+
+/* Phases balanced over the pool (slot i gets i mod K, as evenly as B allows), shuffled. */
+static void build_pool(ForwardProcess *fp, Puma *p, int K, long step) {
+    Rng rng;
+    rng_seed(&rng, fp->seed, 0x70756d6100000000ULL + (uint64_t)step);
+    p->K = K;
+    int *phases = malloc((size_t)p->B * sizeof(int));
+    for (int b = 0; b < p->B; b++) phases[b] = b % K;
+    rng_shuffle_int(&rng, phases, p->B);
+    for (int b = 0; b < p->B; b++) start_sequence(fp, p, b, phases[b], &rng);
+    free(phases);
+    p->built = 1;
+}
+
+static void write_batch(const Puma *p, ForwardBatch *batch) {
+    size_t n = (size_t)p->B * p->T;
+    memcpy(batch->targets, p->targets, n * sizeof(int));
+    for (size_t i = 0; i < n; i++) batch->tokens[i] = p->masked[i] ? p->mask_id : p->targets[i];
+    for (int b = 0; b < p->B; b++) forward_batch_set_weights(batch, b, p->mask_id);
+}
+
+/* Random masking for the warmup steps, drawn as the random process draws it. */
+static void warmup_batch(ForwardProcess *fp, Puma *p, long step, ForwardBatch *batch) {
+    Rng rng;
+    rng_seed(&rng, fp->seed, 0x7261000000000000ULL + (uint64_t)step);
+    for (int b = 0; b < p->B; b++) {
+        int *tgt = batch->targets + (size_t)b * p->T, *tok = batch->tokens + (size_t)b * p->T;
+        forward_draw_example(fp, &rng, tgt, p->is_prompt);
+        memcpy(tok, tgt, (size_t)p->T * sizeof(int));
+        int n = forward_answer_positions(p->is_prompt, p->T, p->positions);
+        if (n > 0) {
+            int m = 1 + (int)rng_below(&rng, (uint64_t)n);
+            forward_mask_random_subset(&rng, tok, p->positions, n, m, p->mask_id);
+        }
+        forward_batch_set_weights(batch, b, p->mask_id);
+    }
+}
+
+static void puma_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
+    Puma *p = fp->impl;
+    if (step < p->warmup_steps) {
+        p->built = 0;
+        warmup_batch(fp, p, step, batch);
+        return;
+    }
+    int K = (int)schedule_value_at(&p->K_schedule, step, p->K_base);
+    if (!p->built || K != p->K) build_pool(fp, p, K, step);
+    write_batch(p, batch);
+}
+
+/* Max over the vocabulary (MASK excluded) of the log-softmax of one logits row. */
+static float max_log_prob(const float *row, int V, int mask_id) {
+    float hi = -INFINITY;
+    for (int v = 0; v < V; v++)
+        if (v != mask_id && row[v] > hi) hi = row[v];
+    double z = 0.0;
+    for (int v = 0; v < V; v++)
+        if (v != mask_id) z += exp((double)(row[v] - hi));
+    return (float)(-log(z)); /* log p(argmax) = hi - logsumexp */
+}
+
+/* Reveals the `count` most confident masked positions of slot b (ties: lower position). */
+static void reveal_most_confident(Puma *p, int b, int count) {
+    int T = p->T, n = 0;
+    unsigned char *m = p->masked + (size_t)b * T;
+    for (int t = 0; t < T; t++)
+        if (m[t]) p->positions[n++] = t;
+    for (int i = 0; i < count && i < n; i++) { /* partial selection sort: count is small */
+        int best = i;
+        for (int j = i + 1; j < n; j++) {
+            float cj = p->confidence[p->positions[j]], cb = p->confidence[p->positions[best]];
+            if (cj > cb || (cj == cb && p->positions[j] < p->positions[best])) best = j;
+        }
+        int tmp = p->positions[i];
+        p->positions[i] = p->positions[best];
+        p->positions[best] = tmp;
+        m[p->positions[i]] = 0;
+    }
+}
+
+static void advance_sequence(ForwardProcess *fp, Puma *p, int b, const float *logits, int V,
+                             Rng *rng) {
+    int T = p->T, L = l_eff(p, b);
+    const unsigned char *m = p->masked + (size_t)b * T;
+    for (int t = 0; t < T; t++)
+        p->confidence[t] =
+            m[t] ? max_log_prob(logits + ((size_t)b * T + t) * V, V, p->mask_id) : -INFINITY;
+    int phase = p->seq[b].phase + 1;
+    if (phase >= p->K) { /* the chain wrapped: a fresh sequence takes the slot */
+        start_sequence(fp, p, b, 0, rng);
+        return;
+    }
+    p->seq[b].phase = phase;
+    int unmasked = L - count_masked(p, b);
+    int target = stage_target(rng, phase, p->K, L);
+    if (target > unmasked) reveal_most_confident(p, b, target - unmasked);
+    if (p->mode == PUMA_CONFIDENCE_COLLAPSE) {
+        float log_tau = (float)log(p->tau);
+        unsigned char *mm = p->masked + (size_t)b * T;
+        for (int t = 0; t < T; t++)
+            if (mm[t] && p->confidence[t] > log_tau) mm[t] = 0;
+        unmasked = L - count_masked(p, b);
+        if (unmasked >= L) {
+            start_sequence(fp, p, b, 0, rng);
+            return;
+        }
+        int bucket = (int)((double)unmasked / L * p->K); /* re-bucket from the fraction */
+        p->seq[b].phase = bucket > phase ? (bucket < p->K ? bucket : p->K - 1) : phase;
+    }
+}
+
+static void puma_observe(ForwardProcess *fp, long step, const float *logits, int V) {
+    Puma *p = fp->impl;
+    if (!p->built || step < p->warmup_steps) return;
+    Rng rng;
+    rng_seed(&rng, fp->seed, 0x70756d6200000000ULL + (uint64_t)step);
+    for (int b = 0; b < p->B; b++) advance_sequence(fp, p, b, logits, V, &rng);
+}
+
+static int puma_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
+    int mode;
+    if (strcmp(cfg->puma.mode, "standard") == 0)
+        mode = PUMA_STANDARD;
+    else if (strcmp(cfg->puma.mode, "confidence_collapse") == 0)
+        mode = PUMA_CONFIDENCE_COLLAPSE;
+    else
+        return err_set(err, "key 'puma.mode': expected standard or confidence_collapse, got '%s'",
+                       cfg->puma.mode);
+    if (task->n_train <= 0) return err_set(err, "process 'puma': the task has no training data");
+    Puma *p = calloc(1, sizeof(*p));
+    if (!p) return err_set(err, "process 'puma': out of memory");
+    fp->impl = p;
+    p->K_base = p->K = cfg->puma.K;
+    p->K_schedule = cfg->puma.K_schedule;
+    p->mode = mode;
+    p->tau = cfg->puma.tau;
+    p->warmup_steps = cfg->puma.warmup_steps;
+    p->B = fp->batch;
+    p->T = task->seq_len;
+    p->mask_id = task->mask_id;
+    size_t n = (size_t)p->B * p->T;
+    p->seq = calloc((size_t)p->B, sizeof(PumaSeq));
+    p->masked = calloc(n, 1);
+    p->targets = calloc(n, sizeof(int));
+    p->is_prompt = calloc(n, 1);
+    p->positions = calloc((size_t)p->T, sizeof(int));
+    p->confidence = calloc((size_t)p->T, sizeof(float));
+    if (!p->seq || !p->masked || !p->targets || !p->is_prompt || !p->positions || !p->confidence)
+        return err_set(err, "process 'puma': out of memory for a pool of %d x %d", p->B, p->T);
+    return 0;
+}
+
+static void puma_destroy(ForwardProcess *fp) {
+    Puma *p = fp->impl;
+    if (!p) return;
+    free(p->seq);
+    free(p->masked);
+    free(p->targets);
+    free(p->is_prompt);
+    free(p->positions);
+    free(p->confidence);
+    free(p);
+}
+
+/* Checkpoint state: u32 version, K, B, T, built; then per slot i64 example, i32 phase and
+ * T mask bytes. Targets and prompt flags are re-read from the task by example index. */
+typedef struct PumaStateHeader {
+    uint32_t version, K, B, T, built;
+} PumaStateHeader;
+
+static size_t slot_bytes(const Puma *p) {
+    return sizeof(int64_t) + sizeof(int32_t) + (size_t)p->T;
+}
+
+static size_t puma_state_bytes(const ForwardProcess *fp) {
+    const Puma *p = fp->impl;
+    return sizeof(PumaStateHeader) + (size_t)p->B * slot_bytes(p);
+}
+
+static void puma_state_save(const ForwardProcess *fp, void *out) {
+    const Puma *p = fp->impl;
+    PumaStateHeader h = {PUMA_STATE_VERSION, (uint32_t)p->K, (uint32_t)p->B, (uint32_t)p->T,
+                         (uint32_t)p->built};
+    unsigned char *o = out;
+    memcpy(o, &h, sizeof(h));
+    o += sizeof(h);
+    for (int b = 0; b < p->B; b++) {
+        int64_t ex = p->seq[b].example;
+        int32_t ph = p->seq[b].phase;
+        memcpy(o, &ex, sizeof(ex));
+        memcpy(o + sizeof(ex), &ph, sizeof(ph));
+        memcpy(o + sizeof(ex) + sizeof(ph), p->masked + (size_t)b * p->T, (size_t)p->T);
+        o += slot_bytes(p);
+    }
+}
+
+static int puma_state_load(ForwardProcess *fp, const void *in, size_t bytes, Err *err) {
+    Puma *p = fp->impl;
+    PumaStateHeader h;
+    if (bytes < sizeof(h)) return err_set(err, "PUMA state: truncated");
+    memcpy(&h, in, sizeof(h));
+    if (h.version != PUMA_STATE_VERSION || h.B != (uint32_t)p->B || h.T != (uint32_t)p->T ||
+        bytes != puma_state_bytes(fp) || h.K < 1)
+        return err_set(err,
+                       "PUMA state: pool of %u x %u (version %u) does not fit this run's "
+                       "%d x %d",
+                       h.B, h.T, h.version, p->B, p->T);
+    p->K = (int)h.K;
+    p->built = (int)h.built;
+    const unsigned char *i = (const unsigned char *)in + sizeof(h);
+    for (int b = 0; b < p->B; b++) {
+        int64_t ex;
+        int32_t ph;
+        memcpy(&ex, i, sizeof(ex));
+        memcpy(&ph, i + sizeof(ex), sizeof(ph));
+        if (ex < 0 || ex >= fp->task->n_train || ph < 0 || ph >= (int32_t)h.K)
+            return err_set(err, "PUMA state: slot %d holds example %lld phase %d, out of range", b,
+                           (long long)ex, (int)ph);
+        if (p->built) load_slot(fp, p, b, (long)ex);
+        p->seq[b].phase = ph;
+        memcpy(p->masked + (size_t)b * p->T, i + sizeof(ex) + sizeof(ph), (size_t)p->T);
+        i += slot_bytes(p);
+    }
+    return 0;
+}
+
+const ForwardOps forward_puma_ops = {
+    .name = "puma",
+    .description = "PUMA progressive unmasking: a pool of teacher-forced K-stage chains",
+    .create = puma_create,
+    .destroy = puma_destroy,
+    .make_batch = puma_make_batch,
+    .observe = puma_observe,
+    .state_bytes = puma_state_bytes,
+    .state_save = puma_state_save,
+    .state_load = puma_state_load,
+};
