@@ -1,0 +1,313 @@
+/* PUMA's chain invariants on the real Sudoku task with a fake logits source, the exact
+ * confidence order of reveals, K-schedule rebuilds, confidence collapse, bit-exact resume
+ * of a PUMA run (its pool is checkpointed), and learning. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness/forward/forward.h"
+#include "../harness/train.h"
+#include "check.h"
+
+typedef struct Pool {
+    uint32_t K, B, T, built;
+    long example[64];
+    int phase[64];
+    unsigned char masked[64][81];
+} Pool;
+
+/* Reads the pool through the checkpoint state, the process's only window on it. */
+static void read_pool(const ForwardProcess *fp, Pool *pool) {
+    size_t n = fp->ops->state_bytes(fp);
+    unsigned char *buf = malloc(n), *p = buf;
+    fp->ops->state_save(fp, buf);
+    uint32_t h[5];
+    memcpy(h, p, sizeof(h));
+    p += sizeof(h);
+    pool->K = h[1];
+    pool->B = h[2];
+    pool->T = h[3];
+    pool->built = h[4];
+    for (uint32_t b = 0; b < pool->B; b++) {
+        int64_t ex;
+        int32_t ph;
+        memcpy(&ex, p, 8);
+        memcpy(&ph, p + 8, 4);
+        pool->example[b] = (long)ex;
+        pool->phase[b] = ph;
+        memcpy(pool->masked[b], p + 12, pool->T);
+        p += 12 + pool->T;
+    }
+    free(buf);
+}
+
+typedef struct Setup {
+    Config cfg;
+    Task task;
+    ForwardProcess fp;
+    ForwardBatch batch;
+    float *logits;
+} Setup;
+
+static void setup(Setup *s, int K, const char *mode, const char *schedule) {
+    Err err = {{0}};
+    memset(s, 0, sizeof(*s));
+    config_defaults(&s->cfg);
+    s->cfg.task.box = 3;
+    snprintf(s->cfg.task.layout, sizeof(s->cfg.task.layout), "inplace");
+    s->cfg.task.train_count = 200;
+    s->cfg.task.eval_count = 4;
+    s->cfg.train.batch = 32;
+    snprintf(s->cfg.process, sizeof(s->cfg.process), "puma");
+    s->cfg.puma.K = K;
+    snprintf(s->cfg.puma.mode, sizeof(s->cfg.puma.mode), "%s", mode);
+    if (schedule) {
+        char o[128];
+        snprintf(o, sizeof(o), "puma.K_schedule=%s", schedule);
+        CHECK_MSG(config_apply_override(&s->cfg, o, &err) == 0, "%s", err.msg);
+    }
+    CHECK_MSG(task_create(&s->task, &s->cfg, &err) == 0, "%s", err.msg);
+    CHECK_MSG(forward_create(&s->fp, &s->cfg, &s->task, &err) == 0, "%s", err.msg);
+    forward_batch_alloc(&s->batch, 32, s->task.seq_len, &err);
+    s->logits = calloc((size_t)32 * s->task.seq_len * s->task.vocab_size, sizeof(float));
+}
+
+static void teardown(Setup *s) {
+    free(s->logits);
+    forward_batch_free(&s->batch);
+    forward_destroy(&s->fp);
+    task_destroy(&s->task);
+}
+
+/* Fake model: position (b, t) at `step` has confidence conf(b, t, step); its logits put that
+ * much mass on token 1. */
+static float fake_confidence(int b, int t, long step) {
+    uint64_t h = (uint64_t)(b * 1000003 + t * 7919 + step * 104729) * 0x9e3779b97f4a7c15ULL;
+    return (float)((h >> 40) % 1000) / 100.0f;
+}
+
+static void fill_fake_logits(Setup *s, long step) {
+    int T = s->task.seq_len, V = s->task.vocab_size;
+    for (int b = 0; b < 32; b++)
+        for (int t = 0; t < T; t++) {
+            float *row = s->logits + ((size_t)b * T + t) * V;
+            for (int v = 0; v < V; v++) row[v] = 0.0f;
+            row[1] = fake_confidence(b, t, step);
+        }
+}
+
+static int masked_count(const Pool *p, int b) {
+    int n = 0;
+    for (uint32_t t = 0; t < p->T; t++) n += p->masked[b][t];
+    return n;
+}
+
+static void test_chain_invariants(void) {
+    Setup s;
+    setup(&s, 8, "standard", NULL);
+    int T = s.task.seq_len, B = 32;
+    Pool before, after;
+    long out_of_order = 0, reveals = 0, bad_tokens = 0, shrinking = 0, unbalanced = 0;
+    long full = 0, fresh = 0;
+    for (long step = 0; step < 60; step++) {
+        s.fp.ops->make_batch(&s.fp, step, &s.batch);
+        read_pool(&s.fp, &before);
+        for (int i = 0; i < B * T; i++) {
+            int masked = s.batch.tokens[i] == s.task.mask_id;
+            bad_tokens += !masked && s.batch.tokens[i] != s.batch.targets[i];
+            bad_tokens += masked != before.masked[i / T][i % T];
+        }
+        int per_phase[8] = {0};
+        for (int b = 0; b < B; b++) {
+            per_phase[before.phase[b]]++;
+            full += masked_count(&before, b) < 1; /* never more than L_eff - 1 unmasked */
+        }
+        for (int k = 0; k < 8; k++) unbalanced += per_phase[k] != B / 8;
+        fill_fake_logits(&s, step);
+        s.fp.ops->observe(&s.fp, step, s.logits, s.task.vocab_size);
+        read_pool(&s.fp, &after);
+        for (int b = 0; b < B; b++) {
+            if (after.phase[b] == 0) { /* wrapped: a fresh sequence */
+                fresh++;
+                continue;
+            }
+            shrinking += masked_count(&after, b) > masked_count(&before, b);
+            float min_revealed = 1e30f, max_kept = -1e30f;
+            for (int t = 0; t < T; t++) {
+                if (!before.masked[b][t]) continue;
+                float c = fake_confidence(b, t, step);
+                if (!after.masked[b][t]) {
+                    reveals++;
+                    min_revealed = c < min_revealed ? c : min_revealed;
+                } else {
+                    max_kept = c > max_kept ? c : max_kept;
+                }
+            }
+            out_of_order += min_revealed < max_kept;
+        }
+    }
+    CHECK_MSG(bad_tokens == 0, "%ld batch tokens disagree with the pool or ground truth",
+              bad_tokens);
+    CHECK_MSG(full == 0, "%ld sequences had nothing left masked", full);
+    CHECK_MSG(unbalanced == 0, "phases unbalanced %ld times", unbalanced);
+    CHECK_MSG(shrinking == 0, "unmasked count decreased %ld times", shrinking);
+    CHECK_MSG(out_of_order == 0, "%ld reveals not in confidence order", out_of_order);
+    CHECK_MSG(reveals > 1000, "only %ld reveals", reveals);
+    /* B/K sequences wrap per step in standard mode */
+    CHECK_MSG(fresh == 60 * B / 8, "%ld fresh sequences in 60 steps, expected %d", fresh,
+              60 * B / 8);
+    teardown(&s);
+}
+
+static void test_stage_targets(void) {
+    Setup s;
+    setup(&s, 4, "standard", NULL);
+    int T = s.task.seq_len;
+    Pool p;
+    long outside = 0;
+    for (long step = 0; step < 20; step++) {
+        s.fp.ops->make_batch(&s.fp, step, &s.batch);
+        read_pool(&s.fp, &p);
+        for (int b = 0; b < 32; b++) {
+            int L = 0, clean[81];
+            unsigned char prompt[81];
+            s.task.ops->example(&s.task, SPLIT_TRAIN, p.example[b], clean, prompt);
+            for (int t = 0; t < T; t++) L += !prompt[t];
+            int unmasked = L - masked_count(&p, b);
+            double lo = (double)p.phase[b] / 4 * L - 0.5,
+                   hi = (double)(p.phase[b] + 1) / 4 * L + 0.5;
+            /* confidence reveals only ever reach the stage's target range */
+            outside += unmasked < lo - 1e-9 || unmasked > hi + 1e-9 || unmasked > L - 1;
+        }
+        fill_fake_logits(&s, step);
+        s.fp.ops->observe(&s.fp, step, s.logits, s.task.vocab_size);
+    }
+    CHECK_MSG(outside == 0, "%ld sequences outside their stage's unmasked range", outside);
+    teardown(&s);
+}
+
+static void test_k_schedule_rebuilds(void) {
+    Setup s;
+    setup(&s, 4, "standard", "[[4, 0], [8, 10]]");
+    Pool p;
+    for (long step = 0; step < 12; step++) {
+        s.fp.ops->make_batch(&s.fp, step, &s.batch);
+        read_pool(&s.fp, &p);
+        CHECK_MSG(p.K == (step < 10 ? 4u : 8u), "step %ld: K = %u", step, p.K);
+        if (step == 10) { /* freshly rebuilt: balanced over 8 phases */
+            int per_phase[8] = {0};
+            for (int b = 0; b < 32; b++) per_phase[p.phase[b]]++;
+            for (int k = 0; k < 8; k++) CHECK(per_phase[k] == 4);
+        }
+        fill_fake_logits(&s, step);
+        s.fp.ops->observe(&s.fp, step, s.logits, s.task.vocab_size);
+    }
+    teardown(&s);
+}
+
+static void test_confidence_collapse(void) {
+    Setup s;
+    setup(&s, 8, "confidence_collapse", NULL);
+    s.fp.ops->make_batch(&s.fp, 0, &s.batch);
+    Pool before, after;
+    read_pool(&s.fp, &before);
+    /* a model certain of everything: every masked position passes tau */
+    int T = s.task.seq_len, V = s.task.vocab_size;
+    for (int i = 0; i < 32 * T; i++) {
+        for (int v = 0; v < V; v++) s.logits[(size_t)i * V + v] = 0.0f;
+        s.logits[(size_t)i * V + 1] = 50.0f;
+    }
+    s.fp.ops->observe(&s.fp, 0, s.logits, V);
+    read_pool(&s.fp, &after);
+    for (int b = 0; b < 32; b++) /* all revealed -> replaced by fresh phase-0 sequences */
+        CHECK_MSG(after.phase[b] == 0, "slot %d phase %d after collapse", b, after.phase[b]);
+    teardown(&s);
+}
+
+static int read_losses(const char *dir, double *losses, int max) {
+    char path[600], line[512];
+    snprintf(path, sizeof(path), "%s/train.csv", dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    if (f && fgets(line, sizeof(line), f))
+        while (n < max && fgets(line, sizeof(line), f))
+            losses[n++] = strtod(strchr(line, ',') + 1, NULL);
+    if (f) fclose(f);
+    return n;
+}
+
+static void tiny_puma_run(Config *c, const char *dir, long steps) {
+    config_defaults(c);
+    snprintf(c->out_dir, sizeof(c->out_dir), "%s", dir);
+    snprintf(c->process, sizeof(c->process), "puma");
+    snprintf(c->task.layout, sizeof(c->task.layout), "inplace");
+    c->threads = 2;
+    c->task.box = 2;
+    c->task.train_count = 20000;
+    c->task.eval_count = 256;
+    c->task.min_clues = 6;
+    c->task.max_clues = 8;
+    c->model.d = 64;
+    c->model.layers = 4;
+    c->model.heads = 2;
+    c->model.ffn = 128;
+    c->puma.K = 4;
+    c->train.steps = steps;
+    c->train.batch = 32;
+    c->train.lr = 3e-3;
+    c->train.warmup_steps = 20;
+    c->train.log_every = 1;
+    c->train.eval_every = 0;
+    c->train.ckpt_every = 20;
+    c->eval.count = 256;
+}
+
+static void test_resume_and_learning(const char *tmp) {
+    char a[256], b[256], l[256];
+    snprintf(a, sizeof(a), "%s/a", tmp);
+    snprintf(b, sizeof(b), "%s/b", tmp);
+    snprintf(l, sizeof(l), "%s/learn", tmp);
+    Config ca, cb;
+    Err err = {{0}};
+    tiny_puma_run(&ca, a, 40);
+    ca.train.keep_checkpoints = 1;
+    CHECK_MSG(train_run(&ca, 1, &err) == 0, "%s", err.msg);
+    tiny_puma_run(&cb, b, 40);
+    snprintf(cb.train.resume, sizeof(cb.train.resume), "%s/step-20.bin", a);
+    CHECK_MSG(train_run(&cb, 1, &err) == 0, "%s", err.msg);
+    double la[64], lb[64];
+    int na = read_losses(a, la, 64), nb = read_losses(b, lb, 64);
+    int same = na == 40 && nb == 20;
+    for (int i = 0; same && i < 20; i++) same = la[20 + i] == lb[i];
+    CHECK_MSG(same, "PUMA run resumed at step 20 diverged from the uninterrupted run");
+
+    Config cl;
+    tiny_puma_run(&cl, l, 1500);
+    cl.train.log_every = 100;
+    cl.train.ckpt_every = 0;
+    CHECK_MSG(train_run(&cl, 1, &err) == 0, "%s", err.msg);
+    char path[600], line[256];
+    snprintf(path, sizeof(path), "%s/eval.csv", l);
+    FILE *f = fopen(path, "r");
+    double acc = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (line[0] != 's')
+            acc = strtod(strchr(strchr(strchr(line, ',') + 1, ',') + 1, ',') + 1, NULL);
+    if (f) fclose(f);
+    printf("PUMA 4x4 Sudoku solve accuracy after 1500 steps: %.4f\n", acc);
+    CHECK_MSG(acc >= 0.5, "PUMA-trained tiny model solved only %.3f", acc);
+}
+
+int main(void) {
+    test_chain_invariants();
+    test_stage_targets();
+    test_k_schedule_rebuilds();
+    test_confidence_collapse();
+    char tmp[] = "/tmp/mdmlab_puma_XXXXXX";
+    if (!mkdtemp(tmp)) return 1;
+    test_resume_and_learning(tmp);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+    if (check_failures == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    return check_summary("puma");
+}
