@@ -14,6 +14,7 @@
 #define MDMLAB_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "../harness/util.h"
 
 typedef struct Backend Backend;
@@ -96,9 +97,16 @@ typedef struct BackendOps {
                                  int hd);
 
     /* In-place row softmax over `rows` rows of length T (attention scores already scaled).
-     * Row r is query position t = r % T. When causal, entries with key > t become exactly 0. */
-    void (*softmax_forward)(Backend *be, float *att, long rows, int T, int causal);
-    /* In-place: datt <- att * (datt - sum_j att_j * datt_j), row by row. */
+     * Row r is query position t = r % T. Without causal every key is attended. When causal,
+     * a future key j > t is attended iff attention_future_key_kept(mask_seed, r, j,
+     * future_keep): never for future_keep <= 0 (plain causal; mask_seed unused), always for
+     * future_keep >= 1 (full attention), and in between a fixed pseudo-random subset (a
+     * partially causal mask, used to anneal causal attention to full). Entries of keys not
+     * attended become exactly 0. */
+    void (*softmax_forward)(Backend *be, float *att, long rows, int T, int causal,
+                            float future_keep, uint64_t mask_seed);
+    /* In-place: datt <- att * (datt - sum_j att_j * datt_j), row by row. Needs no mask: a key
+     * the forward did not attend has att exactly 0, so its gradient is exactly 0 too. */
     void (*softmax_backward)(Backend *be, float *datt, const float *att, long rows, int T);
 
     /* out = silu(a) * b elementwise, silu(x) = x / (1 + exp(-x)). */
@@ -133,6 +141,18 @@ typedef struct BackendOps {
     /* ema = decay * ema + (1 - decay) * params */
     void (*ema_update)(Backend *be, float *ema, const float *params, long n, float decay);
 } BackendOps;
+
+/* The partially causal mask of softmax_forward, part of the contract so that every backend
+ * (and the tests' reference) drops the same keys: a splitmix64 hash of (mask_seed, row, key)
+ * gives a uniform 24-bit fraction u, and the future key is kept iff u < future_keep. */
+static inline int attention_future_key_kept(uint64_t mask_seed, long row, int key,
+                                            float future_keep) {
+    uint64_t z = mask_seed + 0x9e3779b97f4a7c15ULL * (((uint64_t)row << 32) + (uint32_t)key + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f) < future_keep;
+}
 
 struct Backend {
     const BackendOps *ops;

@@ -438,12 +438,43 @@ static void softmax_forward_rows(float *att, long r0, long r1, int T, int causal
     }
 }
 
-void cpu_softmax_forward(Backend *be, float *att, long rows, int T, int causal) {
+/* A partially causal row (only while attention anneals, so kept simple): the max-shift
+ * softmax over the attended keys, exactly 0 for the future keys the mask drops. */
+static inline void softmax_row_partial(float *x, long r, int T, float keep, uint64_t seed) {
+    int t = (int)(r % T);
+    for (int j = t + 1; j < T; j++)
+        if (!attention_future_key_kept(seed, r, j, keep)) x[j] = -INFINITY;
+    float mx = x[0]; /* keys 0..t are always attended */
+    for (int j = 1; j < T; j++) mx = x[j] > mx ? x[j] : mx;
+    float sum = 0.0f;
+    for (int j = 0; j < T; j++) {
+        float e = x[j] == -INFINITY ? 0.0f : fast_expf(x[j] - mx);
+        x[j] = e;
+        sum += e;
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < T; j++) x[j] *= inv;
+}
+
+CPU_KERNEL
+static void softmax_partial_rows(float *att, long r0, long r1, int T, float keep, uint64_t seed) {
+    for (long r = r0; r < r1; r++) softmax_row_partial(att + r * T, r, T, keep, seed);
+}
+
+void cpu_softmax_forward(Backend *be, float *att, long rows, int T, int causal, float future_keep,
+                         uint64_t mask_seed) {
     long chunk = rows_per_chunk(T), chunks = (rows + chunk - 1) / chunk;
     int threads = team_size(be, rows * T);
+    int partial = causal && future_keep > 0.0f && future_keep < 1.0f;
+    int plain_causal = causal && !(future_keep > 0.0f);
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (long c = 0; c < chunks; c++)
-        softmax_forward_rows(att, c * chunk, min_long(rows, (c + 1) * chunk), T, causal);
+    for (long c = 0; c < chunks; c++) {
+        long r0 = c * chunk, r1 = min_long(rows, (c + 1) * chunk);
+        if (partial)
+            softmax_partial_rows(att, r0, r1, T, future_keep, mask_seed);
+        else
+            softmax_forward_rows(att, r0, r1, T, plain_causal);
+    }
 }
 
 CPU_KERNEL

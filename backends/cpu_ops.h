@@ -54,7 +54,8 @@ void cpu_qkv_split_rope_backward(Backend *be, float *dqkv, const float *dq, cons
 void cpu_heads_merge_forward(Backend *be, float *out, const float *y, int B, int T, int H, int hd);
 void cpu_heads_merge_backward(Backend *be, float *dy, const float *dout, int B, int T, int H,
                               int hd);
-void cpu_softmax_forward(Backend *be, float *att, long rows, int T, int causal);
+void cpu_softmax_forward(Backend *be, float *att, long rows, int T, int causal, float future_keep,
+                         uint64_t mask_seed);
 void cpu_softmax_backward(Backend *be, float *datt, const float *att, long rows, int T);
 void cpu_swiglu_forward(Backend *be, float *out, const float *a, const float *b, long n);
 void cpu_swiglu_backward(Backend *be, float *da, float *db, const float *dout, const float *a,

@@ -36,7 +36,8 @@ const ConfigKey config_keys[] = {
     K_STR("backend", backend, "auto", "compute backend: auto | ref | openblas | onednn"),
     K_INT("threads", threads, "0", 0, 1024, "worker threads (0 = all cores)"),
     K_LONG("seed", seed, "1", 0, (double)LONG_MAX, "run seed: init, data order, masks"),
-    K_STR("process", process, "random", "forward process (training noise): random"),
+    K_STR("process", process, "random",
+          "forward process (training noise): random | puma | block | ar"),
     K_STR("out_dir", out_dir, "", "run directory (\"\" = runs/<name>-s<seed>)"),
 
     K_STR("task.name", task_name, "sudoku", "task: sudoku"),
@@ -109,7 +110,7 @@ const ConfigKey config_keys[] = {
     K_LONG("eval.count", eval.count, "256", 0, BIG, "eval examples per evaluation (0 = all)"),
     K_INT("eval.batch", eval.batch, "64", 1, 1048576, "sequences per eval batch"),
     K_STR("eval.policy", eval.policy, "margin",
-          "unmasking policy: topk | margin | entropy | random"),
+          "unmasking policy: topk | margin | entropy | random | l2r (left to right)"),
     K_INT("eval.tokens_per_step", eval.tokens_per_step, "1", 1, 1048576,
           "tokens unmasked per decoding step"),
     K_DBL("eval.threshold", eval.threshold, "0", 0, 1,
@@ -819,9 +820,10 @@ int config_validate(const Config *cfg, Err *err) {
                        "keys 'task.min_clues' and 'task.max_clues': min_clues (%d) is "
                        "greater than max_clues (%d)",
                        cfg->task.min_clues, cfg->task.max_clues);
-    static const char *const policies[] = {"topk", "margin", "entropy", "random"};
-    if (!is_one_of(cfg->eval.policy, policies, 4))
-        return err_set(err, "key 'eval.policy': expected topk, margin, entropy or random, got '%s'",
+    static const char *const policies[] = {"topk", "margin", "entropy", "random", "l2r"};
+    if (!is_one_of(cfg->eval.policy, policies, 5))
+        return err_set(err,
+                       "key 'eval.policy': expected topk, margin, entropy, random or l2r, got '%s'",
                        cfg->eval.policy);
     if (!cfg->task_name[0]) return err_set(err, "key 'task.name': must not be empty");
     if (!cfg->backend[0]) return err_set(err, "key 'backend': must not be empty");

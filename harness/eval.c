@@ -1,6 +1,7 @@
 #include "eval.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int model_logits(void *ctx, const int *tokens, int B, float *logits, Err *err) {
     (void)err;
@@ -54,4 +55,10 @@ int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long cou
     out->model_calls = batches ? (double)calls_total / (double)batches : 0.0;
     out->seconds = now_seconds() - t0;
     return 0;
+}
+
+int eval_block_size(const Config *cfg, long step) {
+    if (cfg->eval.block_size > 0) return cfg->eval.block_size;
+    if (strcmp(cfg->process, "block") != 0) return 0;
+    return (int)schedule_value_at(&cfg->block.size_schedule, step, cfg->block.size);
 }

@@ -4,6 +4,7 @@
 #define MDMLAB_EVAL_H
 
 #include "../tasks/task.h"
+#include "config.h"
 #include "model.h"
 #include "sample.h"
 
@@ -18,5 +19,10 @@ typedef struct EvalResult {
  * m->max_batch. seed drives random policies and Gumbel sampling. */
 int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count, uint64_t seed,
                   EvalResult *out, Err *err);
+
+/* The decoding block size for an evaluation at training step `step`: eval.block_size when
+ * set, else the block process's size in force at that step (so a block-trained model is
+ * decoded the way it is trained), else 0 (no blocks). */
+int eval_block_size(const Config *cfg, long step);
 
 #endif

@@ -50,7 +50,7 @@ static void eval_usage(FILE *f) {
     fprintf(f, "usage: mdmlab eval RUN_DIR|CHECKPOINT [--policy LIST] [--k LIST] [--no-ema]\n"
                "                   [--json] [key=value ...]\n\n"
                "Decodes the eval split with every (policy, k) pair and prints solve accuracy.\n"
-               "  --policy LIST  comma-separated: topk,margin,entropy,random or all (default all)\n"
+               "  --policy LIST  topk,margin,entropy,random,l2r or all (default all)\n"
                "  --k LIST       tokens unmasked per step, comma-separated (default 1,2)\n"
                "  --no-ema       use the raw weights even if the checkpoint has EMA weights\n"
                "  --json         print one JSON object per result instead of a table\n"
@@ -155,7 +155,7 @@ static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, ch
             if (parse_policies(argv[++i], ec->policies, &ec->n_policies) != 0)
                 return err_set(err,
                                "--policy '%s': expected all or a list of "
-                               "topk,margin,entropy,random",
+                               "topk,margin,entropy,random,l2r",
                                argv[i]);
         } else if (strcmp(a, "--k") == 0 && i + 1 < argc) {
             if (parse_ks(argv[++i], ec->ks, &ec->n_ks, 16) != 0)
@@ -209,6 +209,7 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Ta
         for (int k = 0; k < ec->n_ks && rc == 0; k++) {
             SampleOptions opt = {.policy = ec->policies[p],
                                  .tokens_per_step = ec->ks[k],
+                                 .block_size = eval_block_size(cfg, step),
                                  .threshold = cfg->eval.threshold,
                                  .temperature = cfg->eval.temperature};
             EvalResult r;

@@ -185,13 +185,22 @@ void model_init_params(Model *m, uint64_t seed, float std) {
         for (long j = 0; j < n; j++)
             t[j] = is_norm ? 1.0f : is_bias ? 0.0f : (float)(rng_normal(&rng) * s);
     }
-    const BackendOps *ops = m->be->ops;
-    ops->upload(m->be, m->params, host, bytes);
-    if (m->ema) ops->upload(m->be, m->ema, host, bytes);
+    m->be->ops->upload(m->be, m->params, host, bytes);
+    free(host);
+    model_reset_training_state(m);
+}
+
+void model_reset_training_state(Model *m) {
+    size_t bytes = param_bytes(m);
+    const BackendOps *ops = OPS(m);
+    if (m->ema) ops->copy(m->be, m->ema, m->params, bytes);
     ops->zero(m->be, m->adam_m, bytes);
     ops->zero(m->be, m->adam_v, bytes);
     ops->zero(m->be, m->grads, bytes);
-    free(host);
+}
+
+void model_set_attention_mix(Model *m, float future_keep, uint64_t mask_seed) {
+    m->mix = (AttentionMix){.active = 1, .future_keep = future_keep, .mask_seed = mask_seed};
 }
 
 void model_zero_grad(Model *m) {
@@ -337,6 +346,65 @@ static float *head_weight(Model *m, int grad) {
     return m->cfg.tied_head ? t[P_WTE] : t[P_HEAD];
 }
 
+/* Zeroes row 0 of every sequence of the last forward's batch in x (rows of `width`). */
+static void zero_first_rows(Model *m, float *x, int width) {
+    size_t per_seq = (size_t)m->cfg.seq_len * width;
+    for (int b = 0; b < m->batch; b++)
+        OPS(m)->zero(m->be, x + b * per_seq, (size_t)width * sizeof(float));
+}
+
+/* logits = head(lnf). Shifted, one GEMM over all rows but the last, written one row down:
+ * row t of a sequence lands on row t+1, and the last row of sequence b lands on row 0 of
+ * sequence b+1, which is then zeroed with the other rows 0. */
+static void head_forward(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    Activations *a = &m->a;
+    int N = m->batch * c->seq_len;
+    if (!c->shift_logits) {
+        linear_forward(m, a->logits, a->lnf, head_weight(m, 0), NULL, N, c->d, c->vocab);
+        return;
+    }
+    if (N > 1)
+        linear_forward(m, a->logits + c->vocab, a->lnf, head_weight(m, 0), NULL, N - 1, c->d,
+                       c->vocab);
+    zero_first_rows(m, a->logits, c->vocab);
+}
+
+/* The adjoint of head_forward: dlnf and the head gradient from dlogits (in a->logits). Rows 0
+ * are constants of the shifted model, so their dlogits are dropped; that also cuts the
+ * cross-sequence pairs of the shifted GEMM, and the last row of every sequence gets dlnf 0. */
+static void head_backward(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    Activations *a = &m->a;
+    int N = m->batch * c->seq_len, d = c->d, V = c->vocab;
+    if (!c->shift_logits) {
+        linear_backward(m, a->dln, head_weight(m, 1), NULL, a->logits, a->lnf, head_weight(m, 0), N,
+                        d, V, 0);
+        return;
+    }
+    zero_first_rows(m, a->logits, V);
+    if (N > 1)
+        linear_backward(m, a->dln, head_weight(m, 1), NULL, a->logits + V, a->lnf,
+                        head_weight(m, 0), N - 1, d, V, 0);
+    OPS(m)->zero(m->be, a->dln + (size_t)(N - 1) * d, (size_t)d * sizeof(float));
+}
+
+/* softmax_forward's mask arguments. */
+typedef struct AttentionMask {
+    int causal;
+    float future_keep;
+    uint64_t seed;
+} AttentionMask;
+
+/* The mask of this forward: the one-shot mix if set (consumed here), else the configured
+ * attention. */
+static AttentionMask take_attention_mask(Model *m) {
+    AttentionMask mask = {.causal = m->cfg.causal};
+    if (m->mix.active) mask = (AttentionMask){1, m->mix.future_keep, m->mix.mask_seed};
+    m->mix.active = 0;
+    return mask;
+}
+
 void model_forward(Model *m, const int *tokens_host, int B) {
     const ModelConfig *c = &m->cfg;
     const BackendOps *ops = OPS(m);
@@ -346,6 +414,7 @@ void model_forward(Model *m, const int *tokens_host, int B) {
     long per_head = (long)T * hd, per_att = (long)T * T;
     float scale = 1.0f / sqrtf((float)hd);
     m->batch = B;
+    AttentionMask mask = take_attention_mask(m);
     ops->upload(be, m->tokens, tokens_host, (size_t)N * sizeof(int));
     ops->embedding_forward(be, a->resid, m->tokens, m->p.t[P_WTE], N, d);
     for (int l = 0; l < c->layers; l++) {
@@ -356,7 +425,8 @@ void model_forward(Model *m, const int *tokens_host, int B) {
                                     hd);
         head_matmul(m, 0, 1, T, T, hd, v.q, hd, per_head, v.k, hd, per_head, v.att, T, per_att,
                     scale);
-        ops->softmax_forward(be, v.att, (long)B * H * T, T, c->causal);
+        ops->softmax_forward(be, v.att, (long)B * H * T, T, mask.causal, mask.future_keep,
+                             mask.seed);
         head_matmul(m, 0, 0, T, hd, T, v.att, T, per_att, v.v, hd, per_head, a->y, hd, per_head,
                     1.0f);
         ops->heads_merge_forward(be, v.merged, a->y, B, T, H, hd);
@@ -372,7 +442,7 @@ void model_forward(Model *m, const int *tokens_host, int B) {
     }
     float *final = a->resid + (size_t)c->layers * m->max_batch * T * d;
     ops->rmsnorm_forward(be, a->lnf, a->rstdf, final, m->p.t[P_LNF], N, d, c->norm_eps);
-    linear_forward(m, a->logits, a->lnf, head_weight(m, 0), NULL, N, d, c->vocab);
+    head_forward(m);
 }
 
 double model_loss(Model *m, const int *targets_host, const float *weights_host, int want_grad) {
@@ -455,9 +525,7 @@ void model_backward(Model *m) {
     Backend *be = m->be;
     Activations *a = &m->a;
     int N = m->batch * c->seq_len, d = c->d;
-    /* a->logits holds dlogits (model_loss with want_grad) */
-    linear_backward(m, a->dln, head_weight(m, 1), NULL, a->logits, a->lnf, head_weight(m, 0), N, d,
-                    c->vocab, 0);
+    head_backward(m); /* a->logits holds dlogits (model_loss with want_grad) */
     ops->zero(be, a->dresid, (size_t)N * d * sizeof(float));
     float *final = a->resid + (size_t)c->layers * m->max_batch * c->seq_len * d;
     ops->rmsnorm_backward(be, a->dresid, m->g.t[P_LNF], a->dln, final, m->p.t[P_LNF], a->rstdf, N,

@@ -14,8 +14,22 @@ typedef struct ModelConfig {
     int vocab, seq_len;
     int d, layers, heads, ffn;
     int tied_head, causal;
+    /* Shifted outputs (AR, AR initialisation): logits row j >= 1 of a sequence is the head
+     * applied to the final hidden state at j-1, so position j is predicted from position j-1's
+     * output; row 0 is all zeros: position 0 is never predicted and its loss weight must be 0
+     * (it gets no gradient either way). Everything downstream (loss, sampler) sees ordinary
+     * per-position logits. */
+    int shift_logits;
     float rope_theta, norm_eps;
 } ModelConfig;
+
+/* A one-shot attention override for the next forward (attention annealing, see
+ * model_set_attention_mix). */
+typedef struct AttentionMix {
+    int active;
+    float future_keep;
+    uint64_t mask_seed;
+} AttentionMix;
 
 enum { P_WTE, P_LN1, P_QKVW, P_QKVB, P_OW, P_OB, P_LN2, P_W1, P_W2, P_W3, P_LNF, P_HEAD, P_COUNT };
 
@@ -68,14 +82,25 @@ typedef struct Model {
     float *weights;             /* (B, T) device */
     float *rope_cos, *rope_sin; /* (T, hd/2) device */
     int batch;                  /* batch of the last forward */
+    AttentionMix mix;           /* applies to the next forward only */
 } Model;
 
 int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, int with_ema,
                  Err *err);
 void model_free(Model *m);
 /* Normal(0, std) weights (output projections scaled by 1/sqrt(2L)), zero biases, unit
- * norms; deterministic in seed. Resets optimizer moments and EMA (EMA = params). */
+ * norms; deterministic in seed. Resets the training state (model_reset_training_state). */
 void model_init_params(Model *m, uint64_t seed, float std);
+/* Fresh optimizer state for the current weights: AdamW moments and gradients zero, EMA =
+ * params (used after loading weights to start a new run from them). */
+void model_reset_training_state(Model *m);
+/* Partially causal attention for the NEXT model_forward only: causal attention in which
+ * each future key is attended with probability future_keep (0 = causal, 1 = full) under a
+ * mask fixed by mask_seed (softmax_forward's contract: it varies over sequence, head, query
+ * and key, and is the same in every layer). Later forwards use the configured attention
+ * again, so evaluation and sampling never run under a training-time mask. The training loop
+ * sets it before the forward of each annealing step. */
+void model_set_attention_mix(Model *m, float future_keep, uint64_t mask_seed);
 /* Forward tokens_host[B*T]; logits stay in m->a.logits (device). */
 void model_forward(Model *m, const int *tokens_host, int B);
 /* Weighted CE of the last forward (see xent_forward_backward); returns sum of row losses.

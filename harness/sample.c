@@ -1,12 +1,14 @@
 /* Iterative unmasking: one model call per step for the whole batch, then per sequence the
- * best-scoring masked positions (by policy) receive their chosen token. */
+ * best-scoring eligible masked positions (by policy) receive their chosen token. */
 #include "sample.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const policy_names[POLICY_COUNT] = {"topk", "margin", "entropy", "random"};
+static const char *const policy_names[POLICY_COUNT] = {"topk", "margin", "entropy", "random",
+                                                       "l2r"};
 
 const char *policy_name(UnmaskPolicy p) {
     return p >= 0 && p < POLICY_COUNT ? policy_names[p] : "unknown";
@@ -80,8 +82,10 @@ static int gumbel_sample(const float *logits, int V, int mask_id, double tempera
     return best;
 }
 
-static double policy_score(UnmaskPolicy policy, const Distribution *d, Rng *rng) {
+static double policy_score(UnmaskPolicy policy, const Distribution *d, int pos, Rng *rng) {
     switch (policy) {
+    case POLICY_L2R:
+        return -(double)pos;
     case POLICY_MARGIN:
         return d->p1 - d->p2;
     case POLICY_ENTROPY:
@@ -100,27 +104,35 @@ static int by_score_then_position(const void *a, const void *b) {
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-/* Candidates for the masked positions of one sequence; returns how many, or -1 on bad logits
- * (its position in *bad_pos). */
-static int collect_candidates(const SampleOptions *opt, const int *tokens, const float *logits,
-                              int T, int V, int mask_id, Rng *rng, Candidate *cand, int *bad_pos) {
-    int m = 0;
-    for (int t = 0; t < T; t++) {
-        if (tokens[t] != mask_id) continue;
-        const float *row = logits + (size_t)t * V;
+/* The still-masked positions of one sequence that may be unmasked now, those of the first
+ * block that still has any, written to cand[].pos in order; returns how many. */
+static int eligible_positions(const int *tokens, const int *block_of, int T, int mask_id,
+                              Candidate *cand) {
+    int first = INT_MAX, m = 0;
+    for (int t = 0; t < T; t++)
+        if (tokens[t] == mask_id && block_of[t] < first) first = block_of[t];
+    for (int t = 0; t < T; t++)
+        if (tokens[t] == mask_id && block_of[t] == first) cand[m++].pos = t;
+    return m;
+}
+
+/* Proposes a token and a score for each of cand[0..m) (positions already set); returns 0, or
+ * -1 on bad logits (the position in *bad_pos). */
+static int score_candidates(const SampleOptions *opt, const float *logits, int V, int mask_id,
+                            Rng *rng, Candidate *cand, int m, int *bad_pos) {
+    for (int i = 0; i < m; i++) {
+        const float *row = logits + (size_t)cand[i].pos * V;
         Distribution d;
         if (summarize_logits(row, V, mask_id, &d) != 0) {
-            *bad_pos = t;
+            *bad_pos = cand[i].pos;
             return -1;
         }
-        cand[m].pos = t;
-        cand[m].token =
+        cand[i].token =
             opt->temperature > 0 ? gumbel_sample(row, V, mask_id, opt->temperature, rng) : d.argmax;
-        cand[m].score = policy_score(opt->policy, &d, rng);
-        cand[m].max_prob = d.p1;
-        m++;
+        cand[i].score = policy_score(opt->policy, &d, cand[i].pos, rng);
+        cand[i].max_prob = d.p1;
     }
-    return m;
+    return 0;
 }
 
 static void swap_candidates(Candidate *a, Candidate *b) {
@@ -170,6 +182,8 @@ static int check_options(const SampleOptions *opt, const Rng *rng, int B, int T,
         return err_set(err, "sample: temperature must be finite and >= 0, got %g",
                        opt->temperature);
     if (isnan(opt->threshold)) return err_set(err, "sample: threshold is NaN");
+    if (opt->block_size < 0)
+        return err_set(err, "sample: block_size must be >= 0, got %d", opt->block_size);
     if (!rng && (opt->temperature > 0 || opt->policy == POLICY_RANDOM))
         return err_set(err, "sample: temperature > 0 and the random policy need an rng");
     if (B < 0 || T < 0 || V < 2 || mask_id < 0 || mask_id >= V)
@@ -177,12 +191,48 @@ static int check_options(const SampleOptions *opt, const Rng *rng, int B, int T,
     return 0;
 }
 
+/* Scratch of one sample_unmask call. */
+typedef struct SampleWork {
+    Candidate *cand; /* (T) candidates of one sequence */
+    int *block_of;   /* (B, T) block of each position masked on entry, -1 elsewhere */
+} SampleWork;
+
+static void work_free(SampleWork *w) {
+    free(w->cand);
+    free(w->block_of);
+}
+
+static int work_alloc(SampleWork *w, int B, int T, Err *err) {
+    size_t n = (size_t)B * T;
+    w->cand = malloc((size_t)(T > 0 ? T : 1) * sizeof *w->cand);
+    w->block_of = malloc((n ? n : 1) * sizeof *w->block_of);
+    if (!w->cand || !w->block_of) {
+        work_free(w);
+        return err_set(err, "sample: out of memory");
+    }
+    return 0;
+}
+
+/* Numbers the positions masked on entry consecutively per sequence and groups them into
+ * blocks of block_size (all in block 0 when block_size is 0). */
+static void assign_blocks(const int *tokens, int B, int T, int mask_id, int block_size,
+                          int *block_of) {
+    for (int b = 0; b < B; b++) {
+        int rank = 0;
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)b * T + t;
+            block_of[i] = tokens[i] != mask_id ? -1 : block_size > 0 ? rank++ / block_size : 0;
+        }
+    }
+}
+
 /* One unmasking step for sequence b given the logits of the whole batch. */
-static int unmask_sequence(const SampleOptions *opt, int *tokens, const float *logits, int b, int T,
-                           int V, int mask_id, Rng *rng, Candidate *cand, Err *err) {
+static int unmask_sequence(const SampleOptions *opt, int *tokens, const int *block_of,
+                           const float *logits, int b, int T, int V, int mask_id, Rng *rng,
+                           Candidate *cand, Err *err) {
     int bad_pos = 0;
-    int m = collect_candidates(opt, tokens, logits, T, V, mask_id, rng, cand, &bad_pos);
-    if (m < 0)
+    int m = eligible_positions(tokens, block_of, T, mask_id, cand);
+    if (score_candidates(opt, logits, V, mask_id, rng, cand, m, &bad_pos) != 0)
         return err_set(err, "sample: logits of sequence %d position %d are NaN, +inf or all -inf",
                        b, bad_pos);
     int k = m ? choose_unmask_count(opt, cand, m) : 0;
@@ -194,8 +244,9 @@ int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens,
                   int V, int mask_id, Rng *rng, float *logits_buf, int *steps, Err *err) {
     if (steps) *steps = 0;
     if (check_options(opt, rng, B, T, V, mask_id, err) != 0) return -1;
-    Candidate *cand = malloc((size_t)(T > 0 ? T : 1) * sizeof *cand);
-    if (!cand) return err_set(err, "sample: out of memory");
+    SampleWork w;
+    if (work_alloc(&w, B, T, err) != 0) return -1;
+    assign_blocks(tokens, B, T, mask_id, opt->block_size, w.block_of);
     int rc = 0, calls = 0;
     while (rc == 0 && count_masked(tokens, B * T, mask_id) > 0) {
         calls++;
@@ -203,11 +254,13 @@ int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens,
             rc = -1;
             break;
         }
-        for (int b = 0; b < B && rc == 0; b++)
-            rc = unmask_sequence(opt, tokens + (size_t)b * T, logits_buf + (size_t)b * T * V, b, T,
-                                 V, mask_id, rng, cand, err);
+        for (int b = 0; b < B && rc == 0; b++) {
+            size_t row = (size_t)b * T;
+            rc = unmask_sequence(opt, tokens + row, w.block_of + row, logits_buf + row * V, b, T, V,
+                                 mask_id, rng, w.cand, err);
+        }
     }
-    free(cand);
+    work_free(&w);
     if (steps) *steps = calls;
     return rc;
 }

@@ -37,6 +37,7 @@ ModelConfig train_model_config(const Config *cfg, const Task *task) {
         .ffn = cfg->model.ffn,
         .tied_head = cfg->model.tied_head,
         .causal = cfg->model.causal,
+        .shift_logits = cfg->model.shift_logits,
         .rope_theta = (float)cfg->model.rope_theta,
         .norm_eps = (float)cfg->model.norm_eps,
     };
@@ -50,25 +51,57 @@ static float **state_buffer(Model *m, int i) {
     return bufs[i];
 }
 
+/* Uploads section `name` of ck into the parameter-shaped buffer dst. Returns 0 when loaded,
+ * 1 when the section is absent (the caller decides whether that is an error), -1 with err
+ * set when its size is not this model's. */
+static int restore_section(Model *m, float *dst, const Checkpoint *ck, const char *name,
+                           const char *path, Err *err) {
+    size_t bytes = (size_t)m->n_params_padded * sizeof(float);
+    const CkptSection *s = checkpoint_section(ck, name);
+    if (!s) return 1;
+    if (s->bytes != bytes)
+        return err_set(err,
+                       "%s: section '%s' holds %llu bytes but this model needs %zu "
+                       "(model shape differs from the checkpoint's)",
+                       path, name, (unsigned long long)s->bytes, bytes);
+    m->be->ops->upload(m->be, dst, s->data, bytes);
+    return 0;
+}
+
 int train_restore_model(Model *m, const Checkpoint *ck, const char *path, int with_optimizer,
                         Err *err) {
-    size_t bytes = (size_t)m->n_params_padded * sizeof(float);
     for (int i = 0; i < 4; i++) {
         float *dst = *state_buffer(m, i);
         if (!dst || (!with_optimizer && (i == 1 || i == 2))) continue;
-        const CkptSection *s = checkpoint_section(ck, state_sections[i]);
-        if (!s && i == 3) { /* no EMA saved: start it from the weights */
-            m->be->ops->copy(m->be, dst, m->params, bytes);
-            continue;
+        int rc = restore_section(m, dst, ck, state_sections[i], path, err);
+        if (rc < 0) return -1;
+        if (rc == 1 && i == 3) { /* no EMA saved: start it from the weights */
+            m->be->ops->copy(m->be, dst, m->params, (size_t)m->n_params_padded * sizeof(float));
+        } else if (rc == 1) {
+            return err_set(err, "%s: checkpoint has no '%s' section", path, state_sections[i]);
         }
-        if (!s) return err_set(err, "%s: checkpoint has no '%s' section", path, state_sections[i]);
-        if (s->bytes != bytes)
-            return err_set(err,
-                           "%s: section '%s' holds %llu bytes but this model needs %zu "
-                           "(model shape differs from the checkpoint's)",
-                           path, state_sections[i], (unsigned long long)s->bytes, bytes);
-        m->be->ops->upload(m->be, dst, s->data, bytes);
     }
+    return 0;
+}
+
+/* The parameter shape of init_from's model must be this run's; attention (model.causal)
+ * and model.shift_logits may differ, which is the point of AR initialisation. The vocabulary
+ * shows in the size of the parameter sections (checked when they are loaded); the sequence
+ * length is not part of the parameters (RoPE is relative). */
+static int check_init_shape(const Config *cfg, const Checkpoint *ck, const char *path, Err *err) {
+    Config saved;
+    config_defaults(&saved);
+    if (config_load_yaml_string(&saved, ck->config_yaml, ck->config_len, path, err)) return -1;
+    if (saved.model.d != cfg->model.d || saved.model.layers != cfg->model.layers ||
+        saved.model.heads != cfg->model.heads || saved.model.ffn != cfg->model.ffn ||
+        saved.model.tied_head != cfg->model.tied_head)
+        return err_set(err,
+                       "%s: train.init_from: model shape differs: the checkpoint has d=%d "
+                       "layers=%d heads=%d ffn=%d tied_head=%d, this run d=%d layers=%d "
+                       "heads=%d ffn=%d tied_head=%d",
+                       path, saved.model.d, saved.model.layers, saved.model.heads, saved.model.ffn,
+                       saved.model.tied_head, cfg->model.d, cfg->model.layers, cfg->model.heads,
+                       cfg->model.ffn, cfg->model.tied_head);
     return 0;
 }
 
@@ -160,10 +193,50 @@ static int open_resume(Run *r, Err *err) {
     return 0;
 }
 
+/* AR initialisation: start this run from the weights of train.init_from's checkpoint with
+ * fresh optimizer state (AdamW moments zero, EMA = the loaded weights). Loads "params", not
+ * "ema": the starting point is the model the AR run trained, and the EMA of this run starts
+ * from it either way. Sets *init_step to the checkpoint's step. */
+static int init_from_checkpoint(Run *r, long *init_step, Err *err) {
+    const char *path = r->cfg.train.init_from;
+    Checkpoint ck;
+    if (checkpoint_read(path, &ck, err) != 0) return -1;
+    int rc = check_init_shape(&r->cfg, &ck, path, err);
+    if (rc == 0) rc = restore_section(&r->model, r->model.params, &ck, "params", path, err);
+    if (rc == 1) rc = err_set(err, "%s: checkpoint has no 'params' section", path);
+    if (rc == 0) {
+        model_reset_training_state(&r->model);
+        *init_step = (long)ck.step;
+    }
+    checkpoint_free(&ck);
+    return rc;
+}
+
+/* Attention annealing: anneal_steps > 0 anneals from the causal attention of the AR
+ * initialisation to full attention. */
+static int check_anneal_config(const Config *cfg, Err *err) {
+    if (cfg->train.attention_anneal_steps > 0 && cfg->model.causal)
+        return err_set(err, "train.attention_anneal_steps anneals causal attention to full: it "
+                            "needs model.causal=false");
+    return 0;
+}
+
+/* During the first train.attention_anneal_steps steps the model attends causally plus each
+ * future key with probability step / attention_anneal_steps, under a fresh mask per step
+ * (a pure function of run seed and step, so resume is exact); later steps, evaluation and
+ * sampling use the configured full attention. */
+static void anneal_attention(Run *r, long step) {
+    long n = r->cfg.train.attention_anneal_steps;
+    if (n <= 0 || step >= n) return;
+    Rng rng;
+    rng_seed(&rng, (uint64_t)r->cfg.seed, 0x616e6e0000000000ULL + (uint64_t)step);
+    model_set_attention_mix(&r->model, (float)((double)step / (double)n), rng_u64(&rng));
+}
+
 static int run_setup(Run *r, const Config *cfg, Err *err) {
     memset(r, 0, sizeof(*r));
     r->cfg = *cfg;
-    if (config_validate(&r->cfg, err) != 0) return -1;
+    if (config_validate(&r->cfg, err) != 0 || check_anneal_config(&r->cfg, err) != 0) return -1;
     train_run_dir(&r->cfg, r->dir, sizeof(r->dir));
     snprintf(r->ckpt_path, sizeof(r->ckpt_path), "%s/checkpoint.bin", r->dir);
     if (make_dirs(r->dir, err) != 0) return -1;
@@ -181,12 +254,15 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
         if (!r->logits_host) return err_set(err, "out of memory for logits");
     }
     model_init_params(&r->model, (uint64_t)r->cfg.seed, (float)r->cfg.model.init_std);
+    long init_step = -1; /* step of train.init_from's checkpoint once loaded */
     if (r->have_resume) {
         if (train_restore_model(&r->model, &r->resume, r->ckpt_path, 1, err) != 0) return -1;
         const CkptSection *ps = checkpoint_section(&r->resume, "process");
         if (ps && r->fp.ops->state_load &&
             r->fp.ops->state_load(&r->fp, ps->data, ps->bytes, err) != 0)
             return -1;
+    } else if (r->cfg.train.init_from[0] && init_from_checkpoint(r, &init_step, err) != 0) {
+        return -1;
     }
     StrBuf yaml = {0};
     config_write_yaml(&r->cfg, &yaml);
@@ -195,13 +271,17 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
     int rc = write_file_atomic(path, yaml.data, yaml.len, err);
     sb_free(&yaml);
     if (rc != 0) return -1;
-    return runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, err);
+    if (runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, err) != 0) return -1;
+    if (init_step >= 0)
+        runlog_line(&r->log, "initialised from %s (step %ld)", r->cfg.train.init_from, init_step);
+    return 0;
 }
 
 static int run_eval(Run *r, long step, double wall0, double *accuracy, Err *err) {
     SampleOptions opt = {.tokens_per_step = r->cfg.eval.tokens_per_step,
                          .threshold = r->cfg.eval.threshold,
-                         .temperature = r->cfg.eval.temperature};
+                         .temperature = r->cfg.eval.temperature,
+                         .block_size = eval_block_size(&r->cfg, step)};
     if (policy_from_name(r->cfg.eval.policy, &opt.policy) != 0)
         return err_set(err, "key 'eval.policy': unknown policy '%s'", r->cfg.eval.policy);
     int use_ema = r->cfg.eval.use_ema && r->model.ema;
@@ -247,6 +327,7 @@ static void report_progress(Run *r, const TrainRow *row, int to_terminal, int fi
 static double train_step(Run *r, long step, OptimStats *st) {
     Model *m = &r->model;
     r->fp.ops->make_batch(&r->fp, step, &r->batch);
+    anneal_attention(r, step);
     model_forward(m, r->batch.tokens, r->batch.B);
     if (r->logits_host) model_logits_to_host(m, r->logits_host);
     double loss = model_loss(m, r->batch.targets, r->batch.weights, 1);

@@ -78,7 +78,7 @@ done
 [ "$(losses "$RUN/train.csv" | wc -l)" -eq 13 ] && ok || bad "train.csv should have 13 rows"
 ls "$RUN"/*.tmp >/dev/null 2>&1 && bad "temporary files left in run dir" || ok
 expect_ok "eval run dir" "$MDMLAB" eval "$RUN" --k 1,2
-[ "$(grep -cE '^(topk|margin|entropy|random) ' "$TMP/out")" -eq 8 ] && ok || bad "eval should print 8 rows"
+[ "$(grep -cE '^(topk|margin|entropy|random|l2r) ' "$TMP/out")" -eq 10 ] && ok || bad "eval should print 10 rows"
 [ -s "$RUN/eval_results.json" ] && ok || bad "eval_results.json missing"
 expect_fail "eval bad policy" "policy" "$MDMLAB" eval "$RUN" --policy best
 

@@ -1,6 +1,7 @@
 /* The whole model's gradient against central finite differences, on tiny configs covering
- * bidirectional and causal attention, tied and untied heads; and cross-backend agreement of
- * one full training step (loss, gradient, updated weights) against `ref`. */
+ * bidirectional and causal attention, tied and untied heads, shifted outputs and the
+ * partially causal attention of annealing; and cross-backend agreement of one full training
+ * step (loss, gradient, updated weights) against `ref`. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ typedef struct Fixture {
     int B;
     int *tokens, *targets;
     float *weights;
+    AttentionMix mix; /* set before every forward when active */
 } Fixture;
 
 static void fixture_init(Fixture *f, const char *backend, const ModelConfig *mc, int B, float std) {
@@ -47,18 +49,27 @@ static void fixture_free(Fixture *f) {
     free(f->weights);
 }
 
-static double loss_at(Fixture *f) {
+static void fixture_forward(Fixture *f) {
+    if (f->mix.active) model_set_attention_mix(&f->m, f->mix.future_keep, f->mix.mask_seed);
     model_forward(&f->m, f->tokens, f->B);
+}
+
+static double loss_at(Fixture *f) {
+    fixture_forward(f);
     return model_loss(&f->m, f->targets, f->weights, 0);
 }
 
-static void check_model_gradient(const ModelConfig *mc, const char *label) {
+/* mix: NULL for the configured attention. With shifted outputs the fixture keeps loss
+ * weight on rows 0 (whose logits are constants) on purpose: the backward must drop them. */
+static void check_model_gradient(const ModelConfig *mc, const AttentionMix *mix,
+                                 const char *label) {
     Fixture f;
     fixture_init(&f, "ref", mc, 2, 0.3f);
+    if (mix) f.mix = *mix;
     Model *m = &f.m;
     size_t bytes = (size_t)m->n_params_padded * sizeof(float);
     float *params = malloc(bytes), *grads = malloc(bytes);
-    model_forward(m, f.tokens, f.B);
+    fixture_forward(&f);
     model_loss(m, f.targets, f.weights, 1);
     model_zero_grad(m);
     model_backward(m);
@@ -174,11 +185,19 @@ int main(void) {
                         .ffn = 12,
                         .rope_theta = 10000.0f,
                         .norm_eps = 1e-6f};
-    check_model_gradient(&base, "bidirectional/untied");
+    check_model_gradient(&base, NULL, "bidirectional/untied");
     ModelConfig causal = base;
     causal.causal = 1;
     causal.tied_head = 1;
-    check_model_gradient(&causal, "causal/tied");
+    check_model_gradient(&causal, NULL, "causal/tied");
+    ModelConfig causal_shift = causal;
+    causal_shift.shift_logits = 1;
+    check_model_gradient(&causal_shift, NULL, "causal/tied/shift");
+    ModelConfig shift = base;
+    shift.shift_logits = 1;
+    check_model_gradient(&shift, NULL, "bidirectional/untied/shift");
+    AttentionMix half = {.active = 1, .future_keep = 0.5f, .mask_seed = 77};
+    check_model_gradient(&shift, &half, "annealing (future_keep 0.5)/untied/shift");
     check_backend_step_parity();
     return check_summary("model_grad");
 }

@@ -4,7 +4,8 @@
  *    forward is a double-precision reference, so float noise does not swamp the difference;
  *  - every forward against a straightforward double-precision implementation, plus the
  *    properties that define it (RoPE preserves norms, causal softmax rows are exactly zero
- *    above the diagonal, cross-entropy is -log softmax, exp over/underflow and NaN);
+ *    above the diagonal, the partially causal mask follows the contract's hash, cross-entropy is
+ * -log softmax, exp over/underflow and NaN);
  *  - matmul, all four transpose cases with padded leading dimensions, batch strides,
  *    alpha, beta, and beta = 0 over a NaN-filled C, against a double triple loop;
  *  - AdamW (two steps), sumsq, scale, add, EMA against hand computations;
@@ -87,6 +88,8 @@ struct GradCase {
     const int *ints;        /* tokens or targets */
     const float *cos, *sin; /* RoPE tables */
     int n, d, B, T, H, hd, causal;
+    float future_keep; /* softmax: partially causal mask */
+    uint64_t mask_seed;
     double eps;
 };
 
@@ -156,13 +159,22 @@ static void ref_qkv_rope(double *q, double *k, double *v, const double *qkv, con
             }
 }
 
-static void ref_softmax(double *out, const double *x, long rows, int T, int causal) {
+/* Key j attended by row r under softmax_forward's mask. */
+static int ref_attended(long r, int j, int T, int causal, float keep, uint64_t seed) {
+    return !causal || j <= r % T || attention_future_key_kept(seed, r, j, keep);
+}
+
+static void ref_softmax(double *out, const double *x, long rows, int T, int causal, float keep,
+                        uint64_t seed) {
     for (long r = 0; r < rows; r++) {
-        int len = causal ? (int)(r % T) + 1 : T;
         double mx = -INFINITY, sum = 0.0;
-        for (int j = 0; j < len; j++) mx = fmax(mx, x[r * T + j]);
-        for (int j = 0; j < len; j++) sum += exp(x[r * T + j] - mx);
-        for (int j = 0; j < T; j++) out[r * T + j] = j < len ? exp(x[r * T + j] - mx) / sum : 0.0;
+        for (int j = 0; j < T; j++)
+            if (ref_attended(r, j, T, causal, keep, seed)) mx = fmax(mx, x[r * T + j]);
+        for (int j = 0; j < T; j++)
+            if (ref_attended(r, j, T, causal, keep, seed)) sum += exp(x[r * T + j] - mx);
+        for (int j = 0; j < T; j++)
+            out[r * T + j] =
+                ref_attended(r, j, T, causal, keep, seed) ? exp(x[r * T + j] - mx) / sum : 0.0;
     }
 }
 
@@ -228,7 +240,7 @@ static double loss_heads_merge(const GradCase *c) {
 
 static double loss_softmax(const GradCase *c) {
     double *out = malloc((size_t)c->n * c->T * sizeof(double));
-    ref_softmax(out, c->in[0], c->n, c->T, c->causal);
+    ref_softmax(out, c->in[0], c->n, c->T, c->causal, c->future_keep, c->mask_seed);
     double s = dot_d(out, c->weights, (long)c->n * c->T);
     free(out);
     return s;
@@ -427,33 +439,91 @@ static void test_heads_merge(Backend *be, Rng *r) {
     be->ops->free(be, y), be->ops->free(be, g), be->ops->free(be, out), be->ops->free(be, dy);
 }
 
-static void test_softmax_case(Backend *be, Rng *r, int causal) {
+/* Forward against the reference, exact zeros where a key is not attended, and the backward
+ * against finite differences; causal with future_keep in (0, 1) is the partially causal mask
+ * (the backward takes no mask: it must still be exact). */
+static void test_softmax_case(Backend *be, Rng *r, const char *label, int causal, float keep) {
     enum { ROWS = 12, T = 6 }; /* rows = 2 sequences of T query positions */
+    const uint64_t seed = 0x5eed;
     float *x_h = host_normal(r, ROWS * T, 2.0), *g_h = host_normal(r, ROWS * T, 1.0);
     float *att = dev_from(be, x_h, ROWS * T), *datt = dev_from(be, g_h, ROWS * T);
 
-    be->ops->softmax_forward(be, att, ROWS, T, causal);
-    GradCase c = {.loss = loss_softmax, .n = ROWS, .T = T, .causal = causal};
+    be->ops->softmax_forward(be, att, ROWS, T, causal, keep, seed);
+    GradCase c = {.loss = loss_softmax,
+                  .n = ROWS,
+                  .T = T,
+                  .causal = causal,
+                  .future_keep = keep,
+                  .mask_seed = seed};
     c.in[0] = to_double(x_h, ROWS * T);
     double want[ROWS * T];
-    ref_softmax(want, c.in[0], ROWS, T, causal);
+    ref_softmax(want, c.in[0], ROWS, T, causal, keep, seed);
     float *p = download(be, att, ROWS * T);
-    check_all_close(causal ? "causal softmax" : "softmax", p, want, ROWS * T, 2e-6, 1e-8);
-    if (causal) {
-        int zeros = 1;
-        for (int row = 0; row < ROWS; row++)
-            for (int j = row % T + 1; j < T; j++) zeros &= p[row * T + j] == 0.0f;
-        CHECK_MSG(zeros, "causal softmax: keys after the query are exactly 0");
-    }
+    check_all_close(label, p, want, ROWS * T, 2e-6, 1e-8);
+    int zeros = 1, dropped = 0;
+    for (int row = 0; row < ROWS; row++)
+        for (int j = 0; j < T; j++)
+            if (!ref_attended(row, j, T, causal, keep, seed)) {
+                zeros &= p[row * T + j] == 0.0f;
+                dropped++;
+            }
+    CHECK_MSG(zeros, "%s: keys not attended are exactly 0", label);
+    int future = causal ? ROWS * (T - 1) / 2 : 0; /* future keys of all rows */
+    if (causal && keep > 0.0f && keep < 1.0f)
+        CHECK_MSG(dropped > 0 && dropped < future, "%s: %d of %d future keys dropped", label,
+                  dropped, future);
 
     be->ops->softmax_backward(be, datt, att, ROWS, T);
     float *d = download(be, datt, ROWS * T);
     double *gw = to_double(g_h, ROWS * T);
     c.weights = gw;
-    check_gradient(causal ? "causal softmax dx" : "softmax dx", &c, 0, d, ROWS * T, 1e-4, 1e-6);
+    char what[64];
+    snprintf(what, sizeof what, "%s dx", label);
+    check_gradient(what, &c, 0, d, ROWS * T, 1e-4, 1e-6);
 
     free(x_h), free(g_h), free(p), free(d), free(gw), free(c.in[0]);
     be->ops->free(be, att), be->ops->free(be, datt);
+}
+
+/* The partially causal mask's endpoints are the plain modes, bit for bit (future_keep 0 =
+ * causal, 1 = full), its kept fraction follows future_keep, the same seed gives the same
+ * output and another seed another mask. */
+static void test_softmax_partial_mask(Backend *be, Rng *r) {
+    enum { ROWS = 4 * 64, T = 64 };
+    long n = (long)ROWS * T;
+    float *x_h = host_normal(r, n, 1.0);
+    float *outs[6];
+    const struct {
+        int causal;
+        float keep;
+        uint64_t seed;
+    } modes[6] = {{0, 0.0f, 0}, {1, 0.0f, 0}, {1, 1.0f, 3},
+                  {1, 0.0f, 3}, {1, 0.3f, 3}, {1, 0.3f, 4}};
+    for (int i = 0; i < 6; i++) {
+        float *att = dev_from(be, x_h, n);
+        be->ops->softmax_forward(be, att, ROWS, T, modes[i].causal, modes[i].keep, modes[i].seed);
+        outs[i] = download(be, att, n);
+        be->ops->free(be, att);
+    }
+    CHECK_MSG(bits_equal(outs[2], outs[0], n), "future_keep 1 is full attention");
+    CHECK_MSG(bits_equal(outs[3], outs[1], n), "future_keep 0 is plain causal attention");
+    float *again = dev_from(be, x_h, n);
+    be->ops->softmax_forward(be, again, ROWS, T, 1, 0.3f, 3);
+    float *again_h = download(be, again, n);
+    CHECK_MSG(bits_equal(again_h, outs[4], n), "same mask seed, same partially causal output");
+    CHECK_MSG(!bits_equal(outs[5], outs[4], n), "another mask seed gives another mask");
+    long future = 0, kept = 0;
+    for (long row = 0; row < ROWS; row++)
+        for (int j = (int)(row % T) + 1; j < T; j++) {
+            future++;
+            kept += outs[4][row * T + j] != 0.0f;
+        }
+    double frac = (double)kept / (double)future;
+    CHECK_MSG(fabs(frac - 0.3) < 0.01, "future_keep 0.3 kept %.4f of %ld future keys", frac,
+              future);
+    for (int i = 0; i < 6; i++) free(outs[i]);
+    free(x_h), free(again_h);
+    be->ops->free(be, again);
 }
 
 /* The exp inside softmax over a wide range: underflow to (sub)normals, no NaN, NaN kept.
@@ -466,10 +536,10 @@ static void test_softmax_extremes(Backend *be) {
                            49.0f,   -150.0f, 10.0f,   -60.0f, 1.0f,   2.0f,    NAN,
                            0.0f,    0.0f,    0.0f,    0.0f,   0.0f,   0.0f};
     float *att = dev_from(be, x_h, ROWS * T);
-    be->ops->softmax_forward(be, att, ROWS, T, 0);
+    be->ops->softmax_forward(be, att, ROWS, T, 0, 0.0f, 0);
     float *p = download(be, att, ROWS * T);
     double *xd = to_double(x_h, 2 * T), want[2 * T];
-    ref_softmax(want, xd, 2, T, 0);
+    ref_softmax(want, xd, 2, T, 0, 0.0f, 0);
     check_all_close("softmax wide range", p, want, 2 * T, 3e-6, 3e-45);
     int nan_row = 1;
     for (int j = 2 * T; j < 3 * T; j++) nan_row &= isnan(p[j]);
@@ -483,10 +553,10 @@ static void test_softmax_long_rows(Backend *be, Rng *r) {
     enum { ROWS = 3, T = 1500 };
     float *x_h = host_normal(r, ROWS * T, 4.0);
     float *att = dev_from(be, x_h, ROWS * T);
-    be->ops->softmax_forward(be, att, ROWS, T, 0);
+    be->ops->softmax_forward(be, att, ROWS, T, 0, 0.0f, 0);
     float *p = download(be, att, ROWS * T);
     double *xd = to_double(x_h, ROWS * T), *want = malloc(ROWS * T * sizeof(double));
-    ref_softmax(want, xd, ROWS, T, 0);
+    ref_softmax(want, xd, ROWS, T, 0, 0.0f, 0);
     check_all_close("softmax long rows", p, want, ROWS * T, 3e-6, 1e-12);
     free(x_h), free(p), free(xd), free(want);
     be->ops->free(be, att);
@@ -547,7 +617,7 @@ static void test_xent(Backend *be, Rng *r) {
     for (int i = 0; i < N; i++) {
         /* -log softmax(target), scaled by the weight */
         double p[V];
-        ref_softmax(p, c.in[0] + i * V, 1, V, 0);
+        ref_softmax(p, c.in[0] + i * V, 1, V, 0, 0.0f, 0);
         want[i] = w_h[i] == 0.0f ? 0.0 : -w_h[i] * log(p[targets[i]]);
     }
     check_all_close("xent loss", loss_h, want, N, 2e-6, 2e-6);
@@ -817,7 +887,10 @@ static float *run_ops_for_determinism(Backend *be, long *len) {
     be->ops->qkv_split_rope_backward(be, o2, o1, o1 + N * D, o1 + 2 * N * D, cs, sn, B, T, H, HD);
     KEEP(o2, 3 * N * D);
     be->ops->copy(be, att, s, (size_t)rows * T * sizeof(float));
-    be->ops->softmax_forward(be, att, rows, T, 1);
+    be->ops->softmax_forward(be, att, rows, T, 1, 0.0f, 0);
+    KEEP(att, rows * T);
+    be->ops->copy(be, att, s, (size_t)rows * T * sizeof(float));
+    be->ops->softmax_forward(be, att, rows, T, 1, 0.4f, 99); /* partially causal */
     KEEP(att, rows * T);
     be->ops->copy(be, o3, s, (size_t)rows * T * sizeof(float));
     be->ops->softmax_backward(be, o3, att, rows, T);
@@ -892,8 +965,10 @@ int main(void) {
     test_bias(&be, &r);
     test_qkv_split_rope(&be, &r);
     test_heads_merge(&be, &r);
-    test_softmax_case(&be, &r, 0);
-    test_softmax_case(&be, &r, 1);
+    test_softmax_case(&be, &r, "softmax", 0, 0.0f);
+    test_softmax_case(&be, &r, "causal softmax", 1, 0.0f);
+    test_softmax_case(&be, &r, "partially causal softmax", 1, 0.5f);
+    test_softmax_partial_mask(&be, &r);
     test_softmax_extremes(&be);
     test_softmax_long_rows(&be, &r);
     test_swiglu(&be, &r);

@@ -1,5 +1,6 @@
 /* The unmasking sampler against fake models with fixed logits: fill-in, unmasking order per
- * policy, tokens per step, threshold mode, argmax / Gumbel sampling, error propagation. */
+ * policy, tokens per step, threshold mode, argmax / Gumbel sampling, block-by-block decoding,
+ * error propagation. */
 #include "check.h"
 #include "../harness/sample.h"
 
@@ -156,6 +157,73 @@ static void test_threshold(void) {
     check_fill_steps(&o, margin, 4);
     o = options(POLICY_TOPK, 1, 0.95, 0);
     check_fill_steps(&o, none, 6);
+}
+
+static void test_l2r(void) {
+    /* leftmost first, whatever the model prefers */
+    const int k1[ORDER_T] = {-1, 0, 1, 2, -1, 3, 4, 5};
+    const int k2[ORDER_T] = {-1, 0, 0, 1, -1, 1, 2, 2};
+    SampleOptions o = options(POLICY_L2R, 1, 0, 0);
+    check_fill_steps(&o, k1, 6);
+    o.temperature = 1.0; /* sampling changes the tokens, not the order */
+    check_fill_steps(&o, k1, 6);
+    o = options(POLICY_L2R, 2, 0, 0);
+    check_fill_steps(&o, k2, 3);
+}
+
+static void test_blocks(void) {
+    /* top-k alone starts with C (position 3); blocks force the first block to finish first.
+     * Blocks are runs of the masked positions A B C D E F: prompt position 4 is skipped, so
+     * with size 4 D (position 5) shares the first block with A B C. */
+    const int none[ORDER_T] = {-1, 3, 4, 0, -1, 2, 5, 1};    /* C F D A B E */
+    const int size2[ORDER_T] = {-1, 0, 1, 2, -1, 3, 5, 4};   /* {A B} {C D} {F E} */
+    const int size4[ORDER_T] = {-1, 2, 3, 0, -1, 1, 5, 4};   /* {C D A B} {F E} */
+    const int size6[ORDER_T] = {-1, 3, 4, 0, -1, 2, 5, 1};   /* one block = no blocks */
+    const int size3k2[ORDER_T] = {-1, 0, 1, 0, -1, 2, 3, 2}; /* {C A} {B} {F D} {E} */
+    SampleOptions o = options(POLICY_TOPK, 1, 0, 0);
+    check_fill_steps(&o, none, 6);
+    o.block_size = 2;
+    check_fill_steps(&o, size2, 6);
+    o.block_size = 4;
+    check_fill_steps(&o, size4, 6);
+    o.block_size = 6;
+    check_fill_steps(&o, size6, 6);
+    o.block_size = 100;
+    check_fill_steps(&o, size6, 6);
+    /* k per step never reaches past the current block */
+    o = options(POLICY_TOPK, 2, 0, 0);
+    o.block_size = 3;
+    check_fill_steps(&o, size3k2, 4);
+}
+
+/* Blocks are formed per sequence from that sequence's own masked positions, with one model
+ * call per step for the whole batch. */
+static void test_blocks_batch(void) {
+    enum { B = 2, T = ORDER_T, V = 5 };
+    Fake f;
+    int tokens[B * T];
+    order_fixture(&f, tokens);
+    f.B = B;
+    memcpy(tokens + T, tokens, T * sizeof(int));
+    tokens[T + P_A] = 1; /* sequence 1: A and B given, masked C D E F */
+    tokens[T + P_B] = 3;
+    float logits[B * T * V];
+    int steps = 0;
+    Err err = {{0}};
+    SampleOptions o = options(POLICY_TOPK, 1, 0, 0);
+    o.block_size = 2;
+    CHECK(sample_unmask(&o, fake_logits, &f, tokens, B, T, V, 2, NULL, logits, &steps, &err) == 0);
+    fake_record(&f, tokens, f.calls - 1);
+    CHECK(steps == 6 && f.calls == 6);
+    const int seq0[T] = {-1, 0, 1, 2, -1, 3, 5, 4};   /* {A B} {C D} {F E} */
+    const int seq1[T] = {-1, -1, -1, 0, -1, 1, 3, 2}; /* {C D} {F E} */
+    for (int t = 0; t < T; t++) {
+        CHECK_MSG(f.fill_step[t] == seq0[t], "sequence 0 position %d at step %d, want %d", t,
+                  f.fill_step[t], seq0[t]);
+        CHECK_MSG(f.fill_step[T + t] == seq1[t], "sequence 1 position %d at step %d, want %d", t,
+                  f.fill_step[T + t], seq1[t]);
+    }
+    CHECK(tokens[T + P_A] == 1 && tokens[T + P_B] == 3);
 }
 
 static void test_argmax_tokens(void) {
@@ -354,6 +422,11 @@ static void test_errors(void) {
     CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
           -1);
     CHECK(strstr(err.msg, "rng") != NULL);
+    o = options(POLICY_TOPK, 1, 0, 0);
+    o.block_size = -1;
+    CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
+          -1);
+    CHECK_MSG(strstr(err.msg, "block_size") != NULL, "%s", err.msg);
 }
 
 static void test_policy_names(void) {
@@ -365,12 +438,19 @@ static void test_policy_names(void) {
     CHECK(strcmp(policy_name(POLICY_MARGIN), "margin") == 0);
     CHECK(policy_from_name("entropy", &q) == 0 && q == POLICY_ENTROPY);
     CHECK(policy_from_name("confidence", &q) == -1);
+    CHECK(policy_from_name("l2r", &q) == 0 && q == POLICY_L2R);
+    /* existing values are stored in results and configs: they must not move */
+    CHECK(POLICY_TOPK == 0 && POLICY_MARGIN == 1 && POLICY_ENTROPY == 2 && POLICY_RANDOM == 3);
+    CHECK(POLICY_L2R == 4 && POLICY_COUNT == 5);
 }
 
 int main(void) {
     test_order_k1();
     test_tokens_per_step();
     test_threshold();
+    test_l2r();
+    test_blocks();
+    test_blocks_batch();
     test_argmax_tokens();
     test_gumbel();
     test_fill_all();

@@ -1,11 +1,76 @@
-/* placeholder while the ar process is being written */
+/* Autoregressive training, the first half of AR initialisation: next-token prediction over
+ * the answer. The model input is the clean sequence (no MASK); with causal attention and
+ * shifted outputs (model.causal, model.shift_logits) logits row j is computed from
+ * positions < j only and predicts token j, so the usual weighted cross-entropy against the
+ * clean targets is the next-token loss. Per sequence it is the mean over the predicted
+ * answer positions, then the mean over the batch, like the masking processes' loss.
+ *
+ * Position 0 is never predicted by a shifted model (its logits row is zero), so it carries
+ * no weight even when it is an answer position; tasks whose position 0 is a prompt (the
+ * Sudoku prompt layout) lose nothing.
+ *
+ * Evaluation is left-to-right decoding: the ordinary sampler with the "l2r" policy
+ * (unmask the leftmost masked position each step) is exact AR decoding for such a model.
+ * When position j is the leftmost masked one, every position < j holds the prompt or an
+ * already decoded token, and row j sees only those: the MASK placeholders at j and to its
+ * right cannot reach it through causal attention, and the shift keeps token j itself out. */
 #include "forward.h"
 
-static int placeholder_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
-    (void)fp;
-    (void)cfg;
-    (void)task;
-    return err_set(err, "process 'ar' is not built yet");
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ArProcess {
+    unsigned char *is_prompt; /* scratch: prompt flags of one sequence */
+} ArProcess;
+
+static int ar_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
+    if (!cfg->model.causal || !cfg->model.shift_logits)
+        return err_set(err, "process 'ar' needs model.causal=true and model.shift_logits=true "
+                            "(next-token prediction)");
+    ArProcess *ar = calloc(1, sizeof(*ar));
+    if (ar) ar->is_prompt = malloc((size_t)task->seq_len);
+    if (!ar || !ar->is_prompt) {
+        free(ar);
+        return err_set(err, "process 'ar': out of memory");
+    }
+    fp->impl = ar;
+    return 0;
 }
 
-const ForwardOps forward_ar_ops = {.name = "ar", .create = placeholder_create};
+static void ar_destroy(ForwardProcess *fp) {
+    ArProcess *ar = fp->impl;
+    free(ar->is_prompt);
+    free(ar);
+}
+
+/* Weight 1/(predicted * B) on the answer positions a shifted model predicts (all but 0). */
+static void set_next_token_weights(ForwardBatch *batch, int b, const unsigned char *is_prompt) {
+    int T = batch->T, predicted = 0;
+    float *w = batch->weights + (size_t)b * T;
+    for (int t = 1; t < T; t++) predicted += !is_prompt[t];
+    float wp = predicted ? 1.0f / ((float)predicted * (float)batch->B) : 0.0f;
+    w[0] = 0.0f;
+    for (int t = 1; t < T; t++) w[t] = is_prompt[t] ? 0.0f : wp;
+}
+
+static void ar_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
+    ArProcess *ar = fp->impl;
+    int T = batch->T;
+    Rng rng;
+    /* one stream per step: batches depend on (seed, step) only, so resume is exact */
+    rng_seed(&rng, fp->seed, 0x6172000000000000ULL + (uint64_t)step);
+    for (int b = 0; b < batch->B; b++) {
+        int *tgt = batch->targets + (size_t)b * T;
+        forward_draw_example(fp, &rng, tgt, ar->is_prompt);
+        memcpy(batch->tokens + (size_t)b * T, tgt, (size_t)T * sizeof(int));
+        set_next_token_weights(batch, b, ar->is_prompt);
+    }
+}
+
+const ForwardOps forward_ar_ops = {
+    .name = "ar",
+    .description = "AR initialisation: next-token loss over the answer (causal, shifted model)",
+    .create = ar_create,
+    .destroy = ar_destroy,
+    .make_batch = ar_make_batch,
+};
