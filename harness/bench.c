@@ -1,10 +1,10 @@
-/* mdmlab bench: training-step throughput of the model on each backend.
+/* mdmlab bench: training-step throughput of the model on each backend and process.
  *
- * Each backend runs in its own child process so its peak resident memory is its own
- * (getrusage of the reaped child) and one backend's allocations cannot flatter another's.
- * The step is the real one (forward, weighted CE, backward, clip, AdamW, EMA) on synthetic
- * data shaped like the Sudoku task: random answer tokens, the first `prompt` positions
- * never masked, mask count uniform in 1..L_eff, as the PyTorch peer script does. */
+ * Each (backend, process) pair runs in its own child process so its peak resident memory is
+ * its own (getrusage of the reaped child) and one run's allocations cannot flatter another's.
+ * The step is the real one (session_step: the process's batch, forward, weighted CE,
+ * backward, clip, AdamW, EMA, and the process's own work such as PUMA's chain update) on
+ * generated Sudoku data, so a process's overhead is read as a ratio in one run. */
 #include "bench.h"
 
 #include <math.h>
@@ -14,17 +14,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "model.h"
-#include "optim.h"
+#include "session.h"
+
+#define BENCH_MAX_RUNS 16
 
 typedef struct BenchOptions {
-    ModelConfig model;
-    int prompt, batch, threads, steps, warmup, json;
+    Config cfg; /* model, batch, threads and task shape of every run */
+    int steps, warmup, json;
     char backend[64];
+    char processes[256]; /* comma-separated */
 } BenchOptions;
 
 typedef struct BenchResult {
     int ok;
+    long params;
+    int seq;
+    double step_flops;
     double step_s, step_min_s, step_max_s, gflops, sgemm_gflops;
     char error[sizeof(((Err *)0)->msg)];
 } BenchResult;
@@ -32,15 +37,19 @@ typedef struct BenchResult {
 static void bench_usage(FILE *f) {
     fprintf(f,
             "usage: mdmlab bench [options]\n\n"
-            "Times full training steps (forward, loss, backward, clip, AdamW, EMA) of one\n"
-            "model on each backend, each in its own process. Without model options it\n"
-            "measures the Sudoku paper model: d=256, ffn=768, 8 layers, 8 heads, seq 162\n"
-            "(81 prompt), vocab 11, batch 32 (6.83M parameters).\n\n"
+            "Times full training steps (the process's batch, forward, loss, backward, clip,\n"
+            "AdamW, EMA, and the process's own work) on each backend, each run in its own\n"
+            "process. Without model options it measures the Sudoku paper model: d=256,\n"
+            "ffn=768, 8 layers, 8 heads, seq 162 (81 clue cells + 81 answer cells), vocab 11,\n"
+            "batch 32 (6.83M parameters), on generated 9x9 puzzles.\n\n"
             "  --backend NAME   one backend, or all (default; built: %s)\n"
-            "  --threads N      threads per backend (default 0 = all cores)\n"
+            "  --process LIST   forward processes, comma-separated (default random); with\n"
+            "                   random and others, each one's overhead over random is printed\n"
+            "  --threads N      threads per run (default 0 = all cores)\n"
             "  --steps N        timed steps (default 5)   --warmup N  untimed steps (default 2)\n"
-            "  --d N --layers N --heads N --ffn N --seq N --prompt N --vocab N --batch N\n"
-            "  --json           one JSON object per backend: backend, step_s, tokens_per_s,\n"
+            "  --d N --layers N --heads N --ffn N --batch N   model and batch\n"
+            "  --box 2|3 --layout prompt|inplace              Sudoku shape (seq 2*n*n or n*n)\n"
+            "  --json           one JSON object per run: backend, process, step_s, tokens_per_s,\n"
             "                   gflops, peak_fraction, peak_rss_mb, ...\n\n"
             "peak_fraction = model GFLOP/s divided by the best sgemm GFLOP/s measured in the\n"
             "same process on the model's largest matmul shape (the machine's practical peak).\n",
@@ -59,28 +68,25 @@ static int parse_int_option(const char *name, const char *value, int min, int *o
 }
 
 static int parse_options(BenchOptions *o, int argc, char **argv) {
-    *o = (BenchOptions){.model = {.vocab = 11,
-                                  .seq_len = 162,
-                                  .d = 256,
-                                  .layers = 8,
-                                  .heads = 8,
-                                  .ffn = 768,
-                                  .rope_theta = 10000.0f,
-                                  .norm_eps = 1e-6f},
-                        .prompt = 81,
-                        .batch = 32,
-                        .steps = 5,
-                        .warmup = 2,
-                        .backend = "all"};
+    memset(o, 0, sizeof(*o));
+    Config *c = &o->cfg;
+    config_defaults(c);
+    c->task.train_count = 512;
+    c->task.eval_count = 0;
+    c->train.steps = 1000000; /* the lr schedule does not change the cost of a step */
+    c->train.warmup_steps = 1;
+    o->steps = 5;
+    o->warmup = 2;
+    snprintf(o->backend, sizeof(o->backend), "all");
+    snprintf(o->processes, sizeof(o->processes), "random");
     struct {
         const char *name;
         int *dst, min;
-    } ints[] = {{"--threads", &o->threads, 0},   {"--steps", &o->steps, 1},
-                {"--warmup", &o->warmup, 0},     {"--batch", &o->batch, 1},
-                {"--d", &o->model.d, 2},         {"--layers", &o->model.layers, 1},
-                {"--heads", &o->model.heads, 1}, {"--ffn", &o->model.ffn, 1},
-                {"--seq", &o->model.seq_len, 2}, {"--prompt", &o->prompt, 0},
-                {"--vocab", &o->model.vocab, 3}};
+    } ints[] = {{"--threads", &c->threads, 0},   {"--steps", &o->steps, 1},
+                {"--warmup", &o->warmup, 0},     {"--batch", &c->train.batch, 1},
+                {"--d", &c->model.d, 2},         {"--layers", &c->model.layers, 1},
+                {"--heads", &c->model.heads, 1}, {"--ffn", &c->model.ffn, 1},
+                {"--box", &c->task.box, 2}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int matched = 0;
@@ -95,6 +101,10 @@ static int parse_options(BenchOptions *o, int argc, char **argv) {
         if (matched) continue;
         if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
             snprintf(o->backend, sizeof(o->backend), "%s", argv[++i]);
+        } else if (strcmp(a, "--process") == 0 && i + 1 < argc) {
+            snprintf(o->processes, sizeof(o->processes), "%s", argv[++i]);
+        } else if (strcmp(a, "--layout") == 0 && i + 1 < argc) {
+            snprintf(c->task.layout, sizeof(c->task.layout), "%s", argv[++i]);
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -105,20 +115,22 @@ static int parse_options(BenchOptions *o, int argc, char **argv) {
             return -1;
         }
     }
-    if (o->prompt >= o->model.seq_len) {
-        fprintf(stderr, "mdmlab bench: --prompt must be below --seq\n");
-        return -1;
+    if (c->task.box == 2) { /* a 4x4 grid has 16 cells */
+        c->task.min_clues = 6;
+        c->task.max_clues = 8;
     }
-    if (o->model.d % o->model.heads || (o->model.d / o->model.heads) % 2) {
-        fprintf(stderr, "mdmlab bench: --d must split into --heads heads of even size\n");
+    c->eval.batch = 1;
+    Err err = {{0}};
+    if (config_validate(c, &err) != 0) {
+        fprintf(stderr, "mdmlab bench: %s\n", err.msg);
         return -1;
     }
     return 0;
 }
 
 /* Best GFLOP/s of the backend's matmul on the model's FFN shape (B*T x ffn x d, as x W^T). */
-static double measure_sgemm(Backend *be, const BenchOptions *o) {
-    int M = o->batch * o->model.seq_len, N = o->model.ffn, K = o->model.d;
+static double measure_sgemm(Backend *be, const ModelConfig *mc, int batch) {
+    int M = batch * mc->seq_len, N = mc->ffn, K = mc->d;
     float *a = be->ops->alloc(be, (size_t)M * K * sizeof(float));
     float *b = be->ops->alloc(be, (size_t)N * K * sizeof(float));
     float *c = be->ops->alloc(be, (size_t)M * N * sizeof(float));
@@ -148,57 +160,26 @@ static double measure_sgemm(Backend *be, const BenchOptions *o) {
     return best;
 }
 
-static void synthetic_batch(Rng *rng, const BenchOptions *o, int *tokens, int *targets,
-                            float *weights) {
-    int T = o->model.seq_len, L_eff = T - o->prompt, mask_id = o->model.vocab - 1;
-    for (int b = 0; b < o->batch; b++) {
-        int *tok = tokens + (size_t)b * T, *tgt = targets + (size_t)b * T;
-        float *w = weights + (size_t)b * T;
-        for (int t = 0; t < T; t++) tgt[t] = tok[t] = (int)rng_below(rng, (uint64_t)mask_id);
-        int masked = 1 + (int)rng_below(rng, (uint64_t)L_eff);
-        for (int t = 0; t < T; t++) w[t] = 0.0f;
-        for (int i = 0, left = masked; i < L_eff; i++) { /* selection sampling */
-            if (rng_below(rng, (uint64_t)(L_eff - i)) < (uint64_t)left) {
-                tok[o->prompt + i] = mask_id;
-                w[o->prompt + i] = 1.0f / ((float)masked * (float)o->batch);
-                left--;
-            }
-        }
-    }
-}
-
-static void run_backend(const BenchOptions *o, const char *name, BenchResult *res) {
+static void run_backend(const BenchOptions *o, const char *backend, const char *process,
+                        BenchResult *res) {
     Err err = {{0}};
-    Backend be = {0};
-    Model m = {0};
-    Config cfg;
-    config_defaults(&cfg);
-    cfg.train.steps = 1000000; /* lr schedule irrelevant to timing; keep it constant-ish */
-    cfg.train.warmup_steps = 1;
-    if (backend_create(&be, name, o->threads, &err) != 0 ||
-        model_create(&m, &o->model, &be, o->batch, 1, &err) != 0) {
+    Session s;
+    Config cfg = o->cfg;
+    snprintf(cfg.backend, sizeof(cfg.backend), "%s", backend);
+    snprintf(cfg.process, sizeof(cfg.process), "%s", process);
+    if (session_open(&s, &cfg, &err) != 0) {
         snprintf(res->error, sizeof(res->error), "%s", err.msg);
-        if (be.ops) backend_destroy(&be);
+        session_close(&s);
         return;
     }
-    model_init_params(&m, 1, 0.02f);
-    size_t n = (size_t)o->batch * o->model.seq_len;
-    int *tokens = malloc(n * sizeof(int)), *targets = malloc(n * sizeof(int));
-    float *weights = malloc(n * sizeof(float));
-    Rng rng;
-    rng_seed(&rng, 7, 0);
     double total = 0.0, lo = 1e30, hi = 0.0;
-    for (int s = 0; s < o->warmup + o->steps; s++) {
-        synthetic_batch(&rng, o, tokens, targets, weights);
+    for (int step = 0; step < o->warmup + o->steps; step++) {
+        OptimStats st;
         double t0 = now_seconds();
-        model_forward(&m, tokens, o->batch);
-        model_loss(&m, targets, weights, 1);
-        model_zero_grad(&m);
-        model_backward(&m);
-        optim_step(&m, &cfg, s);
-        be.ops->sync(&be);
+        session_step(&s, step, &st);
+        s.be.ops->sync(&s.be);
         double dt = now_seconds() - t0;
-        if (s < o->warmup) continue;
+        if (step < o->warmup) continue;
         total += dt;
         lo = dt < lo ? dt : lo;
         hi = dt > hi ? dt : hi;
@@ -206,18 +187,18 @@ static void run_backend(const BenchOptions *o, const char *name, BenchResult *re
     res->step_s = total / o->steps;
     res->step_min_s = lo;
     res->step_max_s = hi;
-    res->gflops = model_step_flops(&o->model, o->batch) / res->step_s / 1e9;
-    res->sgemm_gflops = measure_sgemm(&be, o);
+    res->params = s.model.n_params;
+    res->seq = s.task.seq_len;
+    res->step_flops = model_step_flops(&s.model.cfg, cfg.train.batch);
+    res->gflops = res->step_flops / res->step_s / 1e9;
+    res->sgemm_gflops = measure_sgemm(&s.be, &s.model.cfg, cfg.train.batch);
     res->ok = 1;
-    free(tokens);
-    free(targets);
-    free(weights);
-    model_free(&m);
-    backend_destroy(&be);
+    session_close(&s);
 }
 
 /* Runs one backend in a child; returns its peak RSS in MB (or -1). */
-static double run_in_child(const BenchOptions *o, const char *name, BenchResult *res) {
+static double run_in_child(const BenchOptions *o, const char *backend, const char *process,
+                           BenchResult *res) {
     int fds[2];
     memset(res, 0, sizeof(*res));
     if (pipe(fds) != 0) {
@@ -229,7 +210,7 @@ static double run_in_child(const BenchOptions *o, const char *name, BenchResult 
     if (pid == 0) {
         close(fds[0]);
         BenchResult r = {0};
-        run_backend(o, name, &r);
+        run_backend(o, backend, process, &r);
         ssize_t w = write(fds[1], &r, sizeof(r));
         _exit(w == (ssize_t)sizeof(r) ? 0 : 1);
     }
@@ -248,71 +229,116 @@ static double run_in_child(const BenchOptions *o, const char *name, BenchResult 
     return (double)ru.ru_maxrss / 1024.0;
 }
 
-static void print_result(const BenchOptions *o, const char *name, const BenchResult *r,
-                         double rss_mb, double peak_gflops) {
-    double tokens = (double)o->batch * o->model.seq_len;
-    long params = model_param_count(&o->model);
+typedef struct BenchRun {
+    const char *backend, *process;
+    BenchResult res;
+    double rss_mb, overhead; /* overhead: step time over random's on the same backend - 1 */
+    int has_overhead;
+} BenchRun;
+
+static void print_run(const BenchOptions *o, const BenchRun *run, double peak_gflops) {
+    const BenchResult *r = &run->res;
+    int seq = r->seq;
+    double tokens = (double)o->cfg.train.batch * seq;
     if (!r->ok) {
         if (o->json)
-            printf("{\"backend\":\"%s\",\"error\":\"%s\"}\n", name, r->error);
+            printf("{\"backend\":\"%s\",\"process\":\"%s\",\"error\":\"%s\"}\n", run->backend,
+                   run->process, r->error);
         else
-            printf("%-9s error: %s\n", name, r->error);
+            printf("%-9s %-7s error: %s\n", run->backend, run->process, r->error);
         return;
     }
     double frac = peak_gflops > 0 ? r->gflops / peak_gflops : 0.0;
+    char overhead[64] = "";
+    if (run->has_overhead)
+        snprintf(overhead, sizeof(overhead), o->json ? ",\"overhead_vs_random\":%.4f" : "%+.1f%%",
+                 o->json ? run->overhead : 100.0 * run->overhead);
     if (o->json) {
-        printf("{\"backend\":\"%s\",\"threads\":%d,\"params\":%ld,\"d\":%d,\"layers\":%d,"
-               "\"heads\":%d,\"ffn\":%d,\"seq\":%d,\"batch\":%d,\"steps\":%d,\"step_s\":%.5f,"
-               "\"step_min_s\":%.5f,\"step_max_s\":%.5f,\"tokens_per_s\":%.1f,\"gflops\":%.2f,"
+        const Config *c = &o->cfg;
+        printf("{\"backend\":\"%s\",\"process\":\"%s\",\"threads\":%d,\"params\":%ld,"
+               "\"d\":%d,\"layers\":%d,\"heads\":%d,\"ffn\":%d,\"seq\":%d,\"batch\":%d,"
+               "\"steps\":%d,\"step_s\":%.5f,\"step_min_s\":%.5f,\"step_max_s\":%.5f,"
+               "\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
                "\"sgemm_gflops\":%.2f,\"peak_gflops\":%.2f,\"peak_fraction\":%.4f,"
-               "\"peak_rss_mb\":%.1f}\n",
-               name, o->threads, params, o->model.d, o->model.layers, o->model.heads, o->model.ffn,
-               o->model.seq_len, o->batch, o->steps, r->step_s, r->step_min_s, r->step_max_s,
-               tokens / r->step_s, r->gflops, r->sgemm_gflops, peak_gflops, frac, rss_mb);
+               "\"peak_rss_mb\":%.1f%s}\n",
+               run->backend, run->process, c->threads, r->params, c->model.d, c->model.layers,
+               c->model.heads, c->model.ffn, seq, c->train.batch, o->steps, r->step_s,
+               r->step_min_s, r->step_max_s, tokens / r->step_s, r->step_flops / 1e9, r->gflops,
+               r->sgemm_gflops, peak_gflops, frac, run->rss_mb, overhead);
     } else {
-        printf("%-9s %9.3f %9.3f %11.0f %8.1f %10.1f %8.3f %9.0f\n", name, r->step_s, r->step_min_s,
-               tokens / r->step_s, r->gflops, r->sgemm_gflops, frac, rss_mb);
+        printf("%-9s %-7s %9.3f %9.3f %10.0f %8.1f %10.1f %8.3f %8.0f %9s\n", run->backend,
+               run->process, r->step_s, r->step_min_s, tokens / r->step_s, r->gflops,
+               r->sgemm_gflops, frac, run->rss_mb, overhead);
     }
     fflush(stdout);
+}
+
+/* Splits a comma-separated list in place into at most max entries. */
+static int split_list(char *list, const char **out, int max) {
+    int n = 0;
+    for (char *tok = strtok(list, ","); tok && n < max; tok = strtok(NULL, ",")) out[n++] = tok;
+    return n;
 }
 
 int bench_main(int argc, char **argv) {
     BenchOptions o;
     int prc = parse_options(&o, argc, argv);
     if (prc != 0) return prc > 0 ? 0 : 2;
-    const char *names[16];
-    int n = 0;
+    const char *backends[BENCH_MAX_RUNS], *processes[BENCH_MAX_RUNS];
+    int nb = 0, np = split_list(o.processes, processes, BENCH_MAX_RUNS);
     if (strcmp(o.backend, "all") == 0) {
-        for (int i = 0; i < backend_count() && n < 16; i++) names[n++] = backend_at(i)->name;
+        for (int i = 0; i < backend_count() && nb < BENCH_MAX_RUNS; i++)
+            backends[nb++] = backend_at(i)->name;
+    } else if (backend_find(o.backend) || strcmp(o.backend, "auto") == 0) {
+        backends[nb++] = o.backend;
     } else {
-        if (!backend_find(o.backend) && strcmp(o.backend, "auto") != 0) {
-            fprintf(stderr, "mdmlab bench: unknown backend '%s' (built: %s)\n", o.backend,
-                    backend_names());
+        fprintf(stderr, "mdmlab bench: unknown backend '%s' (built: %s)\n", o.backend,
+                backend_names());
+        return 2;
+    }
+    for (int p = 0; p < np; p++)
+        if (!forward_find(processes[p])) {
+            fprintf(stderr, "mdmlab bench: unknown process '%s' (available: %s)\n", processes[p],
+                    forward_names());
             return 2;
         }
-        names[n++] = o.backend;
-    }
-    BenchResult res[16];
-    double rss[16], peak = 0.0;
+    static BenchRun runs[BENCH_MAX_RUNS * BENCH_MAX_RUNS];
+    int n = 0;
+    double peak = 0.0;
     if (!o.json)
         fprintf(stderr,
-                "mdmlab bench: %ld params, d=%d layers=%d heads=%d ffn=%d seq=%d batch=%d, "
-                "%.1f GFLOP/step, %d+%d steps per backend\n",
-                model_param_count(&o.model), o.model.d, o.model.layers, o.model.heads, o.model.ffn,
-                o.model.seq_len, o.batch, model_step_flops(&o.model, o.batch) / 1e9, o.warmup,
-                o.steps);
-    for (int i = 0; i < n; i++) {
-        if (!o.json) fprintf(stderr, "  running %s ...\n", names[i]);
-        rss[i] = run_in_child(&o, names[i], &res[i]);
-        if (res[i].ok && res[i].sgemm_gflops > peak) peak = res[i].sgemm_gflops;
+                "mdmlab bench: d=%d layers=%d heads=%d ffn=%d batch=%d, Sudoku %dx%d %s "
+                "layout, %d+%d steps per run\n",
+                o.cfg.model.d, o.cfg.model.layers, o.cfg.model.heads, o.cfg.model.ffn,
+                o.cfg.train.batch, o.cfg.task.box * o.cfg.task.box, o.cfg.task.box * o.cfg.task.box,
+                o.cfg.task.layout, o.warmup, o.steps);
+    for (int b = 0; b < nb; b++)
+        for (int p = 0; p < np; p++, n++) {
+            runs[n].backend = backends[b];
+            runs[n].process = processes[p];
+            if (!o.json) fprintf(stderr, "  running %s / %s ...\n", backends[b], processes[p]);
+            runs[n].rss_mb = run_in_child(&o, backends[b], processes[p], &runs[n].res);
+            if (runs[n].res.ok && runs[n].res.sgemm_gflops > peak) peak = runs[n].res.sgemm_gflops;
+        }
+    for (int i = 0; i < n; i++) /* overhead of each process over random on its backend */
+        for (int j = 0; j < n; j++)
+            if (i != j && runs[i].res.ok && runs[j].res.ok &&
+                strcmp(runs[j].process, "random") == 0 && strcmp(runs[i].process, "random") != 0 &&
+                strcmp(runs[i].backend, runs[j].backend) == 0) {
+                runs[i].overhead = runs[i].res.step_s / runs[j].res.step_s - 1.0;
+                runs[i].has_overhead = 1;
+            }
+    if (!o.json) {
+        if (n > 0 && runs[0].res.ok)
+            fprintf(stderr, "  %ld parameters, %.1f GFLOP per step\n", runs[0].res.params,
+                    runs[0].res.step_flops / 1e9);
+        printf("%-9s %-7s %9s %9s %10s %8s %10s %8s %8s %9s\n", "backend", "process", "step_s",
+               "min_s", "tokens/s", "GFLOP/s", "sgemm_peak", "of_peak", "rss_MB", "vs_random");
     }
-    if (!o.json)
-        printf("%-9s %9s %9s %11s %8s %10s %8s %9s\n", "backend", "step_s", "min_s", "tokens/s",
-               "GFLOP/s", "sgemm_peak", "of_peak", "rss_MB");
     int failed = 0;
     for (int i = 0; i < n; i++) {
-        print_result(&o, names[i], &res[i], rss[i], peak);
-        failed |= !res[i].ok;
+        print_run(&o, &runs[i], peak);
+        failed |= !runs[i].res.ok;
     }
     return failed ? 1 : 0;
 }

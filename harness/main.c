@@ -13,6 +13,7 @@
 #include "eval.h"
 #include "forward/forward.h"
 #include "train.h"
+#include "session.h"
 
 #define MDMLAB_VERSION "0.1.0"
 
@@ -260,7 +261,7 @@ static int cmd_eval(int argc, char **argv) {
     if (rc == 0) rc = backend_create(&be, cfg.backend, cfg.threads, &err);
     if (rc == 0) rc = task_create(&task, &cfg, &err);
     if (rc == 0) {
-        ModelConfig mc = train_model_config(&cfg, &task);
+        ModelConfig mc = session_model_config(&cfg, &task);
         int want_ema = ec.use_ema && checkpoint_section(&ck, "ema") != NULL;
         rc = model_create(&m, &mc, &be, cfg.eval.batch, want_ema, &err);
         if (rc == 0) rc = train_restore_model(&m, &ck, ec.ckpt_path, 0, &err);

@@ -11,6 +11,7 @@
 #include "forward/forward.h"
 #include "optim.h"
 #include "runlog.h"
+#include "session.h"
 
 /* The one piece of process-wide state: a signal handler can only talk through a global. */
 static volatile sig_atomic_t stop_requested;
@@ -25,23 +26,6 @@ void train_run_dir(const Config *cfg, char *out, size_t n) {
         snprintf(out, n, "%s", cfg->out_dir);
     else
         snprintf(out, n, "runs/%s-s%ld", cfg->name[0] ? cfg->name : cfg->task_name, cfg->seed);
-}
-
-ModelConfig train_model_config(const Config *cfg, const Task *task) {
-    ModelConfig mc = {
-        .vocab = task->vocab_size,
-        .seq_len = task->seq_len,
-        .d = cfg->model.d,
-        .layers = cfg->model.layers,
-        .heads = cfg->model.heads,
-        .ffn = cfg->model.ffn,
-        .tied_head = cfg->model.tied_head,
-        .causal = cfg->model.causal,
-        .shift_logits = cfg->model.shift_logits,
-        .rope_theta = (float)cfg->model.rope_theta,
-        .norm_eps = (float)cfg->model.norm_eps,
-    };
-    return mc;
 }
 
 static const char *const state_sections[] = {"params", "adam_m", "adam_v", "ema"};
@@ -145,26 +129,16 @@ static int save_checkpoint(const char *path, const Config *cfg, Model *m, const 
 typedef struct Run {
     Config cfg;
     char dir[CFG_PATH], ckpt_path[CFG_PATH + 32];
-    Backend be;
-    Task task;
-    Model model;
-    ForwardProcess fp;
-    ForwardBatch batch;
+    Session s;
     RunLog log;
-    float *logits_host; /* only for processes that observe the forward's logits */
     Checkpoint resume;
     int have_resume;
     long start_step;
 } Run;
 
 static void run_free(Run *r) {
-    free(r->logits_host);
     runlog_close(&r->log);
-    forward_batch_free(&r->batch);
-    if (r->fp.ops) forward_destroy(&r->fp);
-    model_free(&r->model);
-    if (r->task.ops) task_destroy(&r->task);
-    if (r->be.ops) backend_destroy(&r->be);
+    session_close(&r->s);
     if (r->have_resume) checkpoint_free(&r->resume);
 }
 
@@ -202,64 +176,31 @@ static int init_from_checkpoint(Run *r, long *init_step, Err *err) {
     Checkpoint ck;
     if (checkpoint_read(path, &ck, err) != 0) return -1;
     int rc = check_init_shape(&r->cfg, &ck, path, err);
-    if (rc == 0) rc = restore_section(&r->model, r->model.params, &ck, "params", path, err);
+    if (rc == 0) rc = restore_section(&r->s.model, r->s.model.params, &ck, "params", path, err);
     if (rc == 1) rc = err_set(err, "%s: checkpoint has no 'params' section", path);
     if (rc == 0) {
-        model_reset_training_state(&r->model);
+        model_reset_training_state(&r->s.model);
         *init_step = (long)ck.step;
     }
     checkpoint_free(&ck);
     return rc;
 }
 
-/* Attention annealing: anneal_steps > 0 anneals from the causal attention of the AR
- * initialisation to full attention. */
-static int check_anneal_config(const Config *cfg, Err *err) {
-    if (cfg->train.attention_anneal_steps > 0 && cfg->model.causal)
-        return err_set(err, "train.attention_anneal_steps anneals causal attention to full: it "
-                            "needs model.causal=false");
-    return 0;
-}
-
-/* During the first train.attention_anneal_steps steps the model attends causally plus each
- * future key with probability step / attention_anneal_steps, under a fresh mask per step
- * (a pure function of run seed and step, so resume is exact); later steps, evaluation and
- * sampling use the configured full attention. */
-static void anneal_attention(Run *r, long step) {
-    long n = r->cfg.train.attention_anneal_steps;
-    if (n <= 0 || step >= n) return;
-    Rng rng;
-    rng_seed(&rng, (uint64_t)r->cfg.seed, 0x616e6e0000000000ULL + (uint64_t)step);
-    model_set_attention_mix(&r->model, (float)((double)step / (double)n), rng_u64(&rng));
-}
-
 static int run_setup(Run *r, const Config *cfg, Err *err) {
     memset(r, 0, sizeof(*r));
     r->cfg = *cfg;
-    if (config_validate(&r->cfg, err) != 0 || check_anneal_config(&r->cfg, err) != 0) return -1;
+    if (config_validate(&r->cfg, err) != 0) return -1;
     train_run_dir(&r->cfg, r->dir, sizeof(r->dir));
     snprintf(r->ckpt_path, sizeof(r->ckpt_path), "%s/checkpoint.bin", r->dir);
     if (make_dirs(r->dir, err) != 0) return -1;
     if (open_resume(r, err) != 0) return -1;
-    if (backend_create(&r->be, r->cfg.backend, r->cfg.threads, err) != 0) return -1;
-    if (task_create(&r->task, &r->cfg, err) != 0) return -1;
-    ModelConfig mc = train_model_config(&r->cfg, &r->task);
-    int max_batch = r->cfg.train.batch > r->cfg.eval.batch ? r->cfg.train.batch : r->cfg.eval.batch;
-    if (model_create(&r->model, &mc, &r->be, max_batch, r->cfg.train.ema, err) != 0) return -1;
-    if (forward_create(&r->fp, &r->cfg, &r->task, err) != 0) return -1;
-    if (forward_batch_alloc(&r->batch, r->cfg.train.batch, r->task.seq_len, err) != 0) return -1;
-    if (r->fp.ops->observe) {
-        r->logits_host = malloc((size_t)r->cfg.train.batch * r->task.seq_len * r->task.vocab_size *
-                                sizeof(float));
-        if (!r->logits_host) return err_set(err, "out of memory for logits");
-    }
-    model_init_params(&r->model, (uint64_t)r->cfg.seed, (float)r->cfg.model.init_std);
+    if (session_open(&r->s, &r->cfg, err) != 0) return -1;
     long init_step = -1; /* step of train.init_from's checkpoint once loaded */
     if (r->have_resume) {
-        if (train_restore_model(&r->model, &r->resume, r->ckpt_path, 1, err) != 0) return -1;
+        if (train_restore_model(&r->s.model, &r->resume, r->ckpt_path, 1, err) != 0) return -1;
         const CkptSection *ps = checkpoint_section(&r->resume, "process");
-        if (ps && r->fp.ops->state_load &&
-            r->fp.ops->state_load(&r->fp, ps->data, ps->bytes, err) != 0)
+        if (ps && r->s.fp.ops->state_load &&
+            r->s.fp.ops->state_load(&r->s.fp, ps->data, ps->bytes, err) != 0)
             return -1;
     } else if (r->cfg.train.init_from[0] && init_from_checkpoint(r, &init_step, err) != 0) {
         return -1;
@@ -284,12 +225,12 @@ static int run_eval(Run *r, long step, double wall0, double *accuracy, Err *err)
                          .block_size = eval_block_size(&r->cfg, step)};
     if (policy_from_name(r->cfg.eval.policy, &opt.policy) != 0)
         return err_set(err, "key 'eval.policy': unknown policy '%s'", r->cfg.eval.policy);
-    int use_ema = r->cfg.eval.use_ema && r->model.ema;
-    if (use_ema) model_swap_ema(&r->model);
+    int use_ema = r->cfg.eval.use_ema && r->s.model.ema;
+    if (use_ema) model_swap_ema(&r->s.model);
     EvalResult res;
-    int rc = eval_accuracy(&r->model, &r->task, &opt, r->cfg.eval.count,
+    int rc = eval_accuracy(&r->s.model, &r->s.task, &opt, r->cfg.eval.count,
                            (uint64_t)r->cfg.seed ^ (uint64_t)step, &res, err);
-    if (use_ema) model_swap_ema(&r->model);
+    if (use_ema) model_swap_ema(&r->s.model);
     if (rc != 0) return rc;
     EvalRow row = {.step = step,
                    .policy = policy_name(opt.policy),
@@ -313,7 +254,7 @@ static void format_eta(double seconds, char *out, size_t n) {
 
 static void report_progress(Run *r, const TrainRow *row, int to_terminal, int final) {
     long left = r->cfg.train.steps - row->step;
-    double per_step = (double)r->cfg.train.batch * r->task.seq_len / row->tokens_per_s;
+    double per_step = (double)r->cfg.train.batch * r->s.task.seq_len / row->tokens_per_s;
     char eta[32];
     format_eta(left * per_step, eta, sizeof(eta));
     char line[256];
@@ -321,21 +262,6 @@ static void report_progress(Run *r, const TrainRow *row, int to_terminal, int fi
              r->cfg.train.steps, row->loss, row->lr, row->tokens_per_s, eta);
     runlog_line(&r->log, "%s", line);
     if (to_terminal) fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
-}
-
-/* One optimizer step; returns the batch loss. */
-static double train_step(Run *r, long step, OptimStats *st) {
-    Model *m = &r->model;
-    r->fp.ops->make_batch(&r->fp, step, &r->batch);
-    anneal_attention(r, step);
-    model_forward(m, r->batch.tokens, r->batch.B);
-    if (r->logits_host) model_logits_to_host(m, r->logits_host);
-    double loss = model_loss(m, r->batch.targets, r->batch.weights, 1);
-    model_zero_grad(m);
-    model_backward(m);
-    *st = optim_step(m, &r->cfg, step);
-    if (r->logits_host) r->fp.ops->observe(&r->fp, step, r->logits_host, r->task.vocab_size);
-    return loss;
 }
 
 static int train_loop(Run *r, int quiet, Err *err) {
@@ -348,7 +274,7 @@ static int train_loop(Run *r, int quiet, Err *err) {
         runlog_line(&r->log, "resumed from %s at step %ld", r->ckpt_path, r->start_step);
     for (long step = r->start_step; step < c->train.steps; step++) {
         OptimStats st;
-        double loss = train_step(r, step, &st);
+        double loss = session_step(&r->s, step, &st);
         if (!isfinite(loss) || !isfinite(st.grad_norm))
             return err_set(err, "step %ld: loss is %g (grad norm %g): training diverged", step + 1,
                            loss, st.grad_norm);
@@ -364,7 +290,7 @@ static int train_loop(Run *r, int quiet, Err *err) {
                             .lr = st.lr,
                             .grad_norm = st.grad_norm,
                             .tokens_per_s = (double)window_steps * c->train.batch *
-                                            r->task.seq_len / (now - window_t0 + 1e-9),
+                                            r->s.task.seq_len / (now - window_t0 + 1e-9),
                             .wall_s = now - wall0};
             runlog_train(&r->log, &row);
             report_progress(r, &row, to_terminal, last);
@@ -387,11 +313,11 @@ static int train_loop(Run *r, int quiet, Err *err) {
         }
         int stop = stop_requested;
         if ((c->train.ckpt_every > 0 && done % c->train.ckpt_every == 0) || last || stop) {
-            if (save_checkpoint(r->ckpt_path, c, &r->model, &r->fp, done, err) != 0) return -1;
+            if (save_checkpoint(r->ckpt_path, c, &r->s.model, &r->s.fp, done, err) != 0) return -1;
             if (c->train.keep_checkpoints) {
                 char kept[CFG_PATH + 32];
                 snprintf(kept, sizeof(kept), "%s/step-%ld.bin", r->dir, done);
-                if (save_checkpoint(kept, c, &r->model, &r->fp, done, err) != 0) return -1;
+                if (save_checkpoint(kept, c, &r->s.model, &r->s.fp, done, err) != 0) return -1;
             }
         }
         if (stop && !last) {

@@ -12,9 +12,6 @@ enum { TRAIN_OK = 0, TRAIN_FAILED = -1, TRAIN_INTERRUPTED = -2 };
 /* Run directory of a config: cfg->out_dir, or runs/<name>-s<seed>. */
 void train_run_dir(const Config *cfg, char *out, size_t n);
 
-/* The model shape a config asks for on a task (vocab and length come from the task). */
-ModelConfig train_model_config(const Config *cfg, const Task *task);
-
 /* Train per cfg, writing config.yaml, metrics, log and checkpoint.bin into the run dir.
  * Resumes from a checkpoint when train.resume names one ("auto": the run dir's own, if
  * present). SIGINT/SIGTERM stop at the next step boundary after writing a checkpoint

@@ -9,6 +9,7 @@
 #include "../harness/config.h"
 #include "../harness/forward/forward.h"
 #include "../harness/train.h"
+#include "../harness/session.h"
 #include "check.h"
 
 enum { MAX_LOGGED = 512 };
@@ -206,7 +207,7 @@ static int load_model(Loaded *l, const Config *c, const Checkpoint *ck, const ch
     int rc = backend_create(&l->be, "ref", 2, &err);
     if (rc == 0) rc = task_create(&task, c, &err);
     if (rc == 0) {
-        ModelConfig mc = train_model_config(c, &task);
+        ModelConfig mc = session_model_config(c, &task);
         task_destroy(&task);
         rc = model_create(&l->m, &mc, &l->be, max_batch, 0, &err);
     }
@@ -395,7 +396,7 @@ static void test_anneal_mask_semantics(void) {
         CHECK_MSG(0, "%s", err.msg);
         return;
     }
-    ModelConfig mc = train_model_config(&c, &task);
+    ModelConfig mc = session_model_config(&c, &task);
     if (model_create(&m, &mc, &be, 1, 0, &err) != 0) {
         CHECK_MSG(0, "%s", err.msg);
         return;

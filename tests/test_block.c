@@ -12,6 +12,7 @@
 #include "../harness/eval.h"
 #include "../harness/forward/forward.h"
 #include "../harness/train.h"
+#include "../harness/session.h"
 #include "check.h"
 
 #define MAX_B      32
@@ -396,7 +397,7 @@ static int evaluator_open(Evaluator *e, const Config *c, Err *err) {
     memset(e, 0, sizeof(*e));
     if (backend_create(&e->be, c->backend, c->threads, err) != 0) return -1;
     if (task_create(&e->task, c, err) == 0) {
-        ModelConfig mc = train_model_config(c, &e->task);
+        ModelConfig mc = session_model_config(c, &e->task);
         if (model_create(&e->model, &mc, &e->be, c->eval.batch, 0, err) == 0) {
             model_init_params(&e->model, (uint64_t)c->seed, (float)c->model.init_std);
             return 0;

@@ -105,7 +105,7 @@ interrupt_and_resume() { # SIGNAL DIR
     while [ ! -f "$dir/checkpoint.bin" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
     sleep 0.3
     kill "-$sig" "$pid" 2>/dev/null
-    wait "$pid"
+    wait "$pid" 2>/dev/null
     rc=$?
     if [ "$sig" = INT ]; then
         [ "$rc" -eq 130 ] && ok || bad "SIGINT: exit $rc, expected 130 (finished too early?)"
@@ -123,13 +123,15 @@ interrupt_and_resume INT "$TMP/sigint"
 interrupt_and_resume KILL "$TMP/sigkill"
 
 # --- benchmark JSON ---
-expect_ok "bench json" "$MDMLAB" bench --d 32 --layers 1 --heads 2 --ffn 64 --seq 20 --prompt 10 \
-    --batch 4 --steps 2 --warmup 1 --json
+expect_ok "bench json" "$MDMLAB" bench --box 2 --d 32 --layers 1 --heads 2 --ffn 64 --batch 4 \
+    --steps 2 --warmup 1 --process random,puma --json
 nb=$(grep -c '"backend"' "$TMP/out")
-[ "$nb" -ge 1 ] && ok || bad "bench printed no JSON rows"
-for key in backend step_s tokens_per_s gflops peak_fraction peak_rss_mb; do
+[ "$nb" -ge 2 ] && ok || bad "bench printed fewer than 2 JSON rows"
+[ "$(grep -c '"overhead_vs_random"' "$TMP/out")" -eq $((nb / 2)) ] && ok || bad "bench: no PUMA overhead"
+for key in backend process step_s tokens_per_s gflops peak_fraction peak_rss_mb; do
     [ "$(grep -c "\"$key\":" "$TMP/out")" -eq "$nb" ] && ok || bad "bench JSON lacks $key"
 done
+expect_fail "bench bad process" "unknown process 'nope'" "$MDMLAB" bench --process nope
 
 echo "cli: $checks checks, $failed failed"
 [ "$failed" -eq 0 ] && rm -rf "$TMP"
