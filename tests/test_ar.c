@@ -11,32 +11,19 @@
 #include "../harness/train.h"
 #include "../harness/session.h"
 #include "check.h"
+#include "tiny_run.h"
 
 enum { MAX_LOGGED = 512 };
 
 /* Prompt layout (position 0 is a clue, so a shifted model predicts every answer position)
  * and two training puzzles, so the answer is a deterministic function of the prompt. */
 static void tiny_config(Config *c, const char *dir, long steps) {
-    config_defaults(c);
-    snprintf(c->out_dir, sizeof(c->out_dir), "%s", dir);
-    snprintf(c->backend, sizeof(c->backend), "ref");
+    tiny_run_config(c, dir, steps);
     snprintf(c->task.layout, sizeof(c->task.layout), "prompt");
-    c->threads = 2;
-    c->task.box = 2;
     c->task.train_count = 2;
     c->task.eval_count = 2;
-    c->task.min_clues = 6;
-    c->task.max_clues = 8;
-    c->model.d = 32;
-    c->model.layers = 2;
-    c->model.heads = 2;
-    c->model.ffn = 64;
-    c->train.steps = steps;
     c->train.batch = 16;
-    c->train.lr = 3e-3;
     c->train.warmup_steps = 10;
-    c->train.log_every = 1;
-    c->train.eval_every = 0;
     c->train.ckpt_every = 0;
     c->eval.batch = 2;
     c->eval.count = 2;
@@ -57,28 +44,12 @@ static void mdm_config(Config *c, const char *dir, long steps, const char *init_
     snprintf(c->train.init_from, sizeof(c->train.init_from), "%s", init_from);
 }
 
-/* The loss column of dir/train.csv (one row per step here); returns the row count. */
-static int read_losses(const char *dir, double *losses, int max) {
-    char path[600], line[512];
-    snprintf(path, sizeof(path), "%s/train.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int n = 0;
-    if (!fgets(line, sizeof(line), f)) n = -1; /* header */
-    while (n >= 0 && n < max && fgets(line, sizeof(line), f)) {
-        char *comma = strchr(line, ',');
-        losses[n++] = comma ? strtod(comma + 1, NULL) : NAN;
-    }
-    fclose(f);
-    return n;
-}
-
 /* Trains c and returns its loss curve in losses (n logged steps, -1 on failure). */
 static int train_curve(const Config *c, double *losses) {
     Err err = {{0}};
     int rc = train_run(c, 1, &err);
     CHECK_MSG(rc == 0, "train_run(%s) failed: %s", c->out_dir, err.msg);
-    return rc == 0 ? read_losses(c->out_dir, losses, MAX_LOGGED) : -1;
+    return rc == 0 ? tiny_run_losses(c->out_dir, NULL, losses, MAX_LOGGED) : -1;
 }
 
 static double first_loss(const Config *c) {

@@ -14,6 +14,7 @@
 #include "../harness/train.h"
 #include "../harness/session.h"
 #include "check.h"
+#include "tiny_run.h"
 
 #define MAX_B      32
 #define MAX_T      162
@@ -360,29 +361,15 @@ static void test_eval_block_size(void) {
 
 /* tests/test_train.c's learning config (4x4 in place) at d=32, 2 layers. */
 static void learning_config(Config *c, const char *dir, long steps) {
-    config_defaults(c);
-    snprintf(c->out_dir, sizeof(c->out_dir), "%s", dir);
+    tiny_run_config(c, dir, steps);
     snprintf(c->backend, sizeof(c->backend), "auto");
     snprintf(c->process, sizeof(c->process), "block");
     snprintf(c->task.layout, sizeof(c->task.layout), "inplace");
     c->threads = 1;
-    c->task.box = 2;
     c->task.train_count = 20000;
     c->task.eval_count = 256;
-    c->task.min_clues = 6;
-    c->task.max_clues = 8;
-    c->model.d = 32;
-    c->model.layers = 2;
-    c->model.heads = 2;
-    c->model.ffn = 64;
-    c->train.steps = steps;
-    c->train.batch = 32;
-    c->train.lr = 3e-3;
-    c->train.warmup_steps = 20;
     c->train.log_every = 10;
-    c->train.eval_every = 0;
     c->train.ckpt_every = 0;
-    c->eval.batch = 64;
     c->eval.count = 256;
 }
 

@@ -8,6 +8,7 @@
 #include "../harness/forward/forward.h"
 #include "../harness/train.h"
 #include "check.h"
+#include "tiny_run.h"
 
 typedef struct Pool {
     uint32_t K, B, T, built;
@@ -224,41 +225,17 @@ static void test_confidence_collapse(void) {
     teardown(&s);
 }
 
-static int read_losses(const char *dir, double *losses, int max) {
-    char path[600], line[512];
-    snprintf(path, sizeof(path), "%s/train.csv", dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    if (f && fgets(line, sizeof(line), f))
-        while (n < max && fgets(line, sizeof(line), f))
-            losses[n++] = strtod(strchr(line, ',') + 1, NULL);
-    if (f) fclose(f);
-    return n;
-}
-
 static void tiny_puma_run(Config *c, const char *dir, long steps) {
-    config_defaults(c);
-    snprintf(c->out_dir, sizeof(c->out_dir), "%s", dir);
+    tiny_run_config(c, dir, steps);
+    snprintf(c->backend, sizeof(c->backend), "auto");
     snprintf(c->process, sizeof(c->process), "puma");
     snprintf(c->task.layout, sizeof(c->task.layout), "inplace");
-    c->threads = 2;
-    c->task.box = 2;
     c->task.train_count = 20000;
     c->task.eval_count = 256;
-    c->task.min_clues = 6;
-    c->task.max_clues = 8;
     c->model.d = 64;
     c->model.layers = 4;
-    c->model.heads = 2;
     c->model.ffn = 128;
     c->puma.K = 4;
-    c->train.steps = steps;
-    c->train.batch = 32;
-    c->train.lr = 3e-3;
-    c->train.warmup_steps = 20;
-    c->train.log_every = 1;
-    c->train.eval_every = 0;
-    c->train.ckpt_every = 20;
     c->eval.count = 256;
 }
 
@@ -276,7 +253,7 @@ static void test_resume_and_learning(const char *tmp) {
     snprintf(cb.train.resume, sizeof(cb.train.resume), "%s/step-20.bin", a);
     CHECK_MSG(train_run(&cb, 1, &err) == 0, "%s", err.msg);
     double la[64], lb[64];
-    int na = read_losses(a, la, 64), nb = read_losses(b, lb, 64);
+    int na = tiny_run_losses(a, NULL, la, 64), nb = tiny_run_losses(b, NULL, lb, 64);
     int same = na == 40 && nb == 20;
     for (int i = 0; same && i < 20; i++) same = la[20 + i] == lb[i];
     CHECK_MSG(same, "PUMA run resumed at step 20 diverged from the uninterrupted run");
@@ -286,14 +263,7 @@ static void test_resume_and_learning(const char *tmp) {
     cl.train.log_every = 100;
     cl.train.ckpt_every = 0;
     CHECK_MSG(train_run(&cl, 1, &err) == 0, "%s", err.msg);
-    char path[600], line[256];
-    snprintf(path, sizeof(path), "%s/eval.csv", l);
-    FILE *f = fopen(path, "r");
-    double acc = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (line[0] != 's')
-            acc = strtod(strchr(strchr(strchr(line, ',') + 1, ',') + 1, ',') + 1, NULL);
-    if (f) fclose(f);
+    double acc = tiny_run_final_accuracy(l);
     printf("PUMA 4x4 Sudoku solve accuracy after 1500 steps: %.4f\n", acc);
     CHECK_MSG(acc >= 0.5, "PUMA-trained tiny model solved only %.3f", acc);
 }

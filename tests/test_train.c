@@ -7,50 +7,7 @@
 #include "../harness/config.h"
 #include "../harness/train.h"
 #include "check.h"
-
-/* A 4x4 Sudoku run small enough to train in seconds on 2 cores. */
-static void tiny_config(Config *c, const char *dir, long steps) {
-    config_defaults(c);
-    snprintf(c->out_dir, sizeof(c->out_dir), "%s", dir);
-    snprintf(c->backend, sizeof(c->backend), "ref");
-    c->threads = 2;
-    c->task.box = 2;
-    c->task.train_count = 2000;
-    c->task.eval_count = 64;
-    c->task.min_clues = 6;
-    c->task.max_clues = 8;
-    c->model.d = 32;
-    c->model.layers = 2;
-    c->model.heads = 2;
-    c->model.ffn = 64;
-    c->train.steps = steps;
-    c->train.batch = 32;
-    c->train.lr = 3e-3;
-    c->train.warmup_steps = 20;
-    c->train.log_every = 1;
-    c->train.eval_every = 0;
-    c->train.ckpt_every = 20;
-    c->eval.batch = 64;
-}
-
-/* The loss column of train.csv, one entry per logged step (loss printed with %.17g). */
-static int read_losses(const char *dir, long *steps, double *losses, int max) {
-    char path[600];
-    snprintf(path, sizeof(path), "%s/train.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    char line[512];
-    int n = 0;
-    if (!fgets(line, sizeof(line), f)) n = -1; /* header */
-    while (n >= 0 && n < max && fgets(line, sizeof(line), f)) {
-        char *end;
-        steps[n] = strtol(line, &end, 10);
-        losses[n] = strtod(end + 1, NULL);
-        n++;
-    }
-    fclose(f);
-    return n;
-}
+#include "tiny_run.h"
 
 static void train_ok(const Config *c) {
     Err err = {{0}};
@@ -64,14 +21,14 @@ static void test_determinism_and_resume(const char *tmp) {
     snprintf(b, sizeof(b), "%s/b", tmp);
     snprintf(c_dir, sizeof(c_dir), "%s/c", tmp);
     Config ca, cb, cc;
-    tiny_config(&ca, a, 40);
+    tiny_run_config(&ca, a, 40);
     ca.train.keep_checkpoints = 1;
-    tiny_config(&cb, b, 40);
+    tiny_run_config(&cb, b, 40);
     train_ok(&ca);
     train_ok(&cb);
     long sa[64], sb[64], sc[64];
     double la[64], lb[64], lc[64];
-    int na = read_losses(a, sa, la, 64), nb = read_losses(b, sb, lb, 64);
+    int na = tiny_run_losses(a, sa, la, 64), nb = tiny_run_losses(b, sb, lb, 64);
     CHECK(na == 40 && nb == 40);
     int same = na == nb;
     for (int i = 0; same && i < na; i++) same = sa[i] == sb[i] && la[i] == lb[i];
@@ -79,10 +36,10 @@ static void test_determinism_and_resume(const char *tmp) {
     CHECK_MSG(na > 0 && la[na - 1] < la[0], "loss did not fall: %g -> %g", la[0], la[na - 1]);
 
     /* resume run c from a's step-20 checkpoint: steps 21..40 must match a bit for bit */
-    tiny_config(&cc, c_dir, 40);
+    tiny_run_config(&cc, c_dir, 40);
     snprintf(cc.train.resume, sizeof(cc.train.resume), "%s/step-20.bin", a);
     train_ok(&cc);
-    int nc = read_losses(c_dir, sc, lc, 64);
+    int nc = tiny_run_losses(c_dir, sc, lc, 64);
     CHECK_MSG(nc == 20, "resumed run logged %d steps, expected 20", nc);
     int match = nc == 20;
     for (int i = 0; match && i < nc; i++) match = sc[i] == sa[20 + i] && lc[i] == la[20 + i];
@@ -92,33 +49,19 @@ static void test_determinism_and_resume(const char *tmp) {
     Config cd;
     char d[256];
     snprintf(d, sizeof(d), "%s/d", tmp);
-    tiny_config(&cd, d, 5);
+    tiny_run_config(&cd, d, 5);
     cd.seed = 2;
     train_ok(&cd);
     long sd[8];
     double ld[8];
-    CHECK(read_losses(d, sd, ld, 8) == 5 && ld[4] != la[4]);
-}
-
-static double final_accuracy(const char *dir) {
-    char path[600], line[512];
-    snprintf(path, sizeof(path), "%s/eval.csv", dir);
-    FILE *f = fopen(path, "r");
-    double acc = -1.0;
-    while (f && fgets(line, sizeof(line), f)) { /* last row: step,policy,k,accuracy,... */
-        char *p = line;
-        for (int field = 0; field < 3 && p; field++) p = strchr(p, ',') ? strchr(p, ',') + 1 : 0;
-        if (p && line[0] != 's') acc = strtod(p, NULL);
-    }
-    if (f) fclose(f);
-    return acc;
+    CHECK(tiny_run_losses(d, sd, ld, 8) == 5 && ld[4] != la[4]);
 }
 
 static void test_learns_4x4_sudoku(const char *tmp) {
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/learn", tmp);
     Config c;
-    tiny_config(&c, dir, 2500);
+    tiny_run_config(&c, dir, 2500);
     snprintf(c.backend, sizeof(c.backend), "auto");
     snprintf(c.task.layout, sizeof(c.task.layout), "inplace");
     c.task.train_count = 20000;
@@ -130,7 +73,7 @@ static void test_learns_4x4_sudoku(const char *tmp) {
     c.eval.count = 256;
     c.task.eval_count = 256;
     train_ok(&c);
-    double acc = final_accuracy(dir);
+    double acc = tiny_run_final_accuracy(dir);
     printf("4x4 Sudoku solve accuracy after %ld steps (margin, k=1): %.4f\n", c.train.steps, acc);
     CHECK_MSG(acc >= 0.9, "tiny model solved only %.3f of 4x4 puzzles", acc);
 }
