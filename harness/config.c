@@ -117,6 +117,8 @@ const ConfigKey config_keys[] = {
           ">0: unmask every position with p > threshold (at least one per step)"),
     K_DBL("eval.temperature", eval.temperature, "0", 0, 100, "0 = argmax, >0 = Gumbel sampling"),
     K_BOOL("eval.use_ema", eval.use_ema, "true", "evaluate the EMA weights"),
+    K_STR("eval.extra", eval.extra, "",
+          "more policy:k pairs evaluated during training, e.g. topk:1,topk:2,margin:2"),
     K_INT("eval.block_size", eval.block_size, "0", 0, 1048576,
           "decode block by block (0 = the block process's current size, else all at once)"),
 };
@@ -796,6 +798,26 @@ static int is_one_of(const char *s, const char *const *options, int n) {
     return 0;
 }
 
+static const char *const policies[] = {"topk", "margin", "entropy", "random", "l2r"};
+
+/* eval.extra: comma-separated "policy:k" with a known policy and k >= 1. */
+static int validate_eval_extra(const char *extra, Err *err) {
+    char buf[CFG_STR];
+    snprintf(buf, sizeof buf, "%s", extra);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(item, ':'), *end = NULL;
+        long k = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (colon) *colon = '\0';
+        if (!colon || *end || k < 1 || k > 1048576 || !is_one_of(item, policies, 5))
+            return err_set(err,
+                           "key 'eval.extra': expected policy:k pairs such as topk:1,margin:2 "
+                           "(policies topk, margin, entropy, random, l2r), got '%s'",
+                           extra);
+    }
+    return 0;
+}
+
 int config_validate(const Config *cfg, Err *err) {
     if (validate_bounds(cfg, err)) return -1;
     if (cfg->model.d % cfg->model.heads != 0)
@@ -820,7 +842,7 @@ int config_validate(const Config *cfg, Err *err) {
                        "keys 'task.min_clues' and 'task.max_clues': min_clues (%d) is "
                        "greater than max_clues (%d)",
                        cfg->task.min_clues, cfg->task.max_clues);
-    static const char *const policies[] = {"topk", "margin", "entropy", "random", "l2r"};
+    if (validate_eval_extra(cfg->eval.extra, err) != 0) return -1;
     if (!is_one_of(cfg->eval.policy, policies, 5))
         return err_set(err,
                        "key 'eval.policy': expected topk, margin, entropy, random or l2r, got '%s'",

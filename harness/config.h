@@ -88,6 +88,7 @@ typedef struct Config {
         double threshold;     /* >0: unmask all with p>threshold (at least one per step) */
         double temperature;   /* 0 = argmax, >0 = Gumbel sampling */
         int use_ema;          /* bool */
+        char extra[CFG_STR];  /* more "policy:k" pairs evaluated during training */
         int block_size;       /* decode block by block (0 = the block process's size, or all) */
     } eval;
 } Config;

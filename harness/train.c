@@ -218,23 +218,21 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
     return 0;
 }
 
-static int run_eval(Run *r, long step, double wall0, double *accuracy, Err *err) {
-    SampleOptions opt = {.tokens_per_step = r->cfg.eval.tokens_per_step,
+/* One (policy, k) evaluation of the current (EMA) weights, logged as an eval row. */
+static int eval_pair(Run *r, long step, double wall0, UnmaskPolicy policy, int k, double *accuracy,
+                     Err *err) {
+    SampleOptions opt = {.policy = policy,
+                         .tokens_per_step = k,
                          .threshold = r->cfg.eval.threshold,
                          .temperature = r->cfg.eval.temperature,
                          .block_size = eval_block_size(&r->cfg, step)};
-    if (policy_from_name(r->cfg.eval.policy, &opt.policy) != 0)
-        return err_set(err, "key 'eval.policy': unknown policy '%s'", r->cfg.eval.policy);
-    int use_ema = r->cfg.eval.use_ema && r->s.model.ema;
-    if (use_ema) model_swap_ema(&r->s.model);
     EvalResult res;
     int rc = eval_accuracy(&r->s.model, &r->s.task, &opt, r->cfg.eval.count,
                            (uint64_t)r->cfg.seed ^ (uint64_t)step, &res, err);
-    if (use_ema) model_swap_ema(&r->s.model);
     if (rc != 0) return rc;
     EvalRow row = {.step = step,
-                   .policy = policy_name(opt.policy),
-                   .tokens_per_step = opt.tokens_per_step,
+                   .policy = policy_name(policy),
+                   .tokens_per_step = k,
                    .correct = res.correct,
                    .total = res.total,
                    .accuracy = res.accuracy,
@@ -242,6 +240,30 @@ static int run_eval(Run *r, long step, double wall0, double *accuracy, Err *err)
     runlog_eval(&r->log, &row);
     *accuracy = res.accuracy;
     return 0;
+}
+
+/* Evaluates eval.policy with eval.tokens_per_step (its accuracy is returned), then every
+ * extra "policy:k" pair of eval.extra. */
+static int run_eval(Run *r, long step, double wall0, double *accuracy, Err *err) {
+    UnmaskPolicy policy;
+    if (policy_from_name(r->cfg.eval.policy, &policy) != 0)
+        return err_set(err, "key 'eval.policy': unknown policy '%s'", r->cfg.eval.policy);
+    int use_ema = r->cfg.eval.use_ema && r->s.model.ema;
+    if (use_ema) model_swap_ema(&r->s.model);
+    int rc = eval_pair(r, step, wall0, policy, r->cfg.eval.tokens_per_step, accuracy, err);
+    char extra[CFG_STR];
+    snprintf(extra, sizeof(extra), "%s", r->cfg.eval.extra);
+    char *save = NULL;
+    for (char *item = strtok_r(extra, ",", &save); item && rc == 0;
+         item = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(item, ':');
+        double ignored;
+        *colon = '\0'; /* config_validate checked the "policy:k" shape */
+        policy_from_name(item, &policy);
+        rc = eval_pair(r, step, wall0, policy, atoi(colon + 1), &ignored, err);
+    }
+    if (use_ema) model_swap_ema(&r->s.model);
+    return rc;
 }
 
 static void format_eta(double seconds, char *out, size_t n) {

@@ -68,7 +68,7 @@ threads: 2
 task: {box: 2, train_count: 500, eval_count: 32, min_clues: 6, max_clues: 8}
 model: {d: 32, layers: 2, heads: 2, ffn: 64}
 train: {steps: 60, batch: 16, lr: 0.003, warmup_steps: 10, log_every: 5, eval_every: 30, ckpt_every: 10}
-eval: {batch: 32}
+eval: {batch: 32, extra: "topk:1,margin:2"}
 EOF
 RUN=$TMP/run
 expect_ok "train tiny" "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$RUN"
@@ -76,6 +76,10 @@ for f in config.yaml metrics.jsonl train.csv eval.csv log.txt checkpoint.bin; do
     [ -s "$RUN/$f" ] && ok || bad "run dir lacks $f"
 done
 [ "$(losses "$RUN/train.csv" | wc -l)" -eq 13 ] && ok || bad "train.csv should have 13 rows"
+# two evaluations (steps 30, 60) of three policy:k pairs each
+[ "$(tail -n +2 "$RUN/eval.csv" | wc -l)" -eq 6 ] && ok || bad "eval.csv should have 6 rows"
+grep -q '^60,topk,1,' "$RUN/eval.csv" && grep -q '^60,margin,2,' "$RUN/eval.csv" && ok ||
+    bad "eval.csv lacks the eval.extra pairs"
 ls "$RUN"/*.tmp >/dev/null 2>&1 && bad "temporary files left in run dir" || ok
 expect_ok "eval run dir" "$MDMLAB" eval "$RUN" --k 1,2
 [ "$(grep -cE '^(topk|margin|entropy|random|l2r) ' "$TMP/out")" -eq 10 ] && ok || bad "eval should print 10 rows"

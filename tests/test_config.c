@@ -89,6 +89,7 @@ static const struct {
     FIELD_OF(eval.temperature),
     FIELD_OF(eval.use_ema),
     FIELD_OF(eval.block_size),
+    FIELD_OF(eval.extra),
     FIELD_OF(model.shift_logits),
     FIELD_OF(train.init_from),
     FIELD_OF(train.attention_anneal_steps),
@@ -404,6 +405,9 @@ static void expect_invalid(const char *a1, const char *a2, const char *frag1, co
 }
 
 static void test_validate(void) {
+    expect_invalid("eval.extra=topk:1,best:2", NULL, "eval.extra", NULL);
+    expect_invalid("eval.extra=topk", NULL, "eval.extra", NULL);
+    expect_invalid("eval.extra=margin:0", NULL, "eval.extra", NULL);
     expect_invalid("model.d=100", "model.heads=8", "model.d", "model.heads");
     expect_invalid("model.d=24", "model.heads=8", "must be even", "model.heads");
     expect_invalid("task.min_clues=40", "task.max_clues=30", "task.min_clues", "task.max_clues");
