@@ -132,6 +132,7 @@ typedef struct Run {
     Session s;
     RunLog log;
     Checkpoint resume;
+    char resume_path[CFG_PATH + 32];
     int have_resume;
     long start_step;
 } Run;
@@ -143,26 +144,49 @@ static void run_free(Run *r) {
 }
 
 /* Picks the checkpoint to resume from and checks that it belongs to a compatible run. */
+/* The canonical YAML of what a checkpoint's training state depends on: task, model, seed
+ * and forward process (not logging, evaluation or the backend). Written through the
+ * canonical writer, so stale bytes behind a string's terminator never count. */
+static void training_identity(const Config *c, StrBuf *out) {
+    Config x;
+    config_defaults(&x);
+    memcpy(x.task_name, c->task_name, sizeof(x.task_name));
+    memcpy(x.process, c->process, sizeof(x.process));
+    x.seed = c->seed;
+    x.task = c->task;
+    x.model = c->model;
+    x.puma = c->puma;
+    x.block = c->block;
+    config_write_yaml(&x, out);
+}
+
+/* Picks the checkpoint to resume from and checks that it belongs to this run. */
 static int open_resume(Run *r, Err *err) {
     const char *want = r->cfg.train.resume;
-    const char *path = NULL;
     if (strcmp(want, "auto") == 0) {
-        if (file_exists(r->ckpt_path)) path = r->ckpt_path;
-    } else if (want[0]) {
-        path = want;
+        if (!file_exists(r->ckpt_path)) return 0;
+        want = r->ckpt_path;
     }
-    if (!path) return 0;
-    if (checkpoint_read(path, &r->resume, err) != 0) return -1;
+    if (!want[0]) return 0;
+    snprintf(r->resume_path, sizeof(r->resume_path), "%s", want);
+    if (checkpoint_read(r->resume_path, &r->resume, err) != 0) return -1;
     r->have_resume = 1;
     Config saved;
     config_defaults(&saved);
-    if (config_load_yaml_string(&saved, r->resume.config_yaml, r->resume.config_len, path, err))
+    if (config_load_yaml_string(&saved, r->resume.config_yaml, r->resume.config_len, r->resume_path,
+                                err))
         return -1;
-    if (memcmp(&saved.model, &r->cfg.model, sizeof(saved.model)) != 0 ||
-        strcmp(saved.task_name, r->cfg.task_name) != 0 ||
-        memcmp(&saved.task, &r->cfg.task, sizeof(saved.task)) != 0)
-        return err_set(err, "%s: checkpoint was written for a different model or task config",
-                       path);
+    StrBuf a = {0}, b = {0};
+    training_identity(&saved, &a);
+    training_identity(&r->cfg, &b);
+    int same = a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+    sb_free(&a);
+    sb_free(&b);
+    if (!same)
+        return err_set(err,
+                       "%s: checkpoint was written for a different task, model, seed or "
+                       "process config (compare its config with config.yaml)",
+                       r->resume_path);
     r->start_step = r->resume.step;
     return 0;
 }
@@ -197,7 +221,7 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
     if (session_open(&r->s, &r->cfg, err) != 0) return -1;
     long init_step = -1; /* step of train.init_from's checkpoint once loaded */
     if (r->have_resume) {
-        if (train_restore_model(&r->s.model, &r->resume, r->ckpt_path, 1, err) != 0) return -1;
+        if (train_restore_model(&r->s.model, &r->resume, r->resume_path, 1, err) != 0) return -1;
         const CkptSection *ps = checkpoint_section(&r->resume, "process");
         if (ps && r->s.fp.ops->state_load &&
             r->s.fp.ops->state_load(&r->s.fp, ps->data, ps->bytes, err) != 0)
@@ -293,7 +317,7 @@ static int train_loop(Run *r, int quiet, Err *err) {
     long window_steps = 0, eval_window_steps = 0;
     double eval_window_loss = 0.0, tokens_per_s = 0.0;
     if (r->have_resume)
-        runlog_line(&r->log, "resumed from %s at step %ld", r->ckpt_path, r->start_step);
+        runlog_line(&r->log, "resumed from %s at step %ld", r->resume_path, r->start_step);
     for (long step = r->start_step; step < c->train.steps; step++) {
         OptimStats st;
         double loss = session_step(&r->s, step, &st);

@@ -81,6 +81,9 @@ done
 grep -q '^60,topk,1,' "$RUN/eval.csv" && grep -q '^60,margin,2,' "$RUN/eval.csv" && ok ||
     bad "eval.csv lacks the eval.extra pairs"
 ls "$RUN"/*.tmp >/dev/null 2>&1 && bad "temporary files left in run dir" || ok
+expect_fail "resume with another model" "checkpoint.bin: checkpoint was written for a different" \
+    "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$RUN" model.d=64 train.resume=auto
+[ "$(losses "$RUN/train.csv" | wc -l)" -eq 13 ] && ok || bad "a refused resume changed train.csv"
 expect_ok "eval run dir" "$MDMLAB" eval "$RUN" --k 1,2
 [ "$(grep -cE '^(topk|margin|entropy|random|l2r) ' "$TMP/out")" -eq 10 ] && ok || bad "eval should print 10 rows"
 [ -s "$RUN/eval_results.json" ] && ok || bad "eval_results.json missing"
