@@ -320,14 +320,17 @@ int bench_main(int argc, char **argv) {
             runs[n].rss_mb = run_in_child(&o, backends[b], processes[p], &runs[n].res);
             if (runs[n].res.ok && runs[n].res.sgemm_gflops > peak) peak = runs[n].res.sgemm_gflops;
         }
-    for (int i = 0; i < n; i++) /* overhead of each process over random on its backend */
+    for (int i = 0; i < n; i++) { /* overhead over the nearest earlier random run */
+        int base = -1;
         for (int j = 0; j < n; j++)
-            if (i != j && runs[i].res.ok && runs[j].res.ok &&
-                strcmp(runs[j].process, "random") == 0 && strcmp(runs[i].process, "random") != 0 &&
-                strcmp(runs[i].backend, runs[j].backend) == 0) {
-                runs[i].overhead = runs[i].res.step_s / runs[j].res.step_s - 1.0;
-                runs[i].has_overhead = 1;
-            }
+            if (runs[j].res.ok && strcmp(runs[j].process, "random") == 0 &&
+                strcmp(runs[j].backend, runs[i].backend) == 0 && (base < 0 || j < i))
+                base = j;
+        if (base >= 0 && runs[i].res.ok && strcmp(runs[i].process, "random") != 0) {
+            runs[i].overhead = runs[i].res.step_s / runs[base].res.step_s - 1.0;
+            runs[i].has_overhead = 1;
+        }
+    }
     if (!o.json) {
         if (n > 0 && runs[0].res.ok)
             fprintf(stderr, "  %ld parameters, %.1f GFLOP per step\n", runs[0].res.params,
