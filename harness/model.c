@@ -139,9 +139,10 @@ int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, i
     size_t rope = (size_t)cfg->seq_len * (cfg->d / cfg->heads / 2) * sizeof(float);
     m->rope_cos = ops->alloc(be, rope);
     m->rope_sin = ops->alloc(be, rope);
-    if (!m->params || !m->grads || !m->adam_m || !m->adam_v || (with_ema && !m->ema) ||
-        !m->act_buffer || !m->tokens || !m->targets || !m->weights || !m->rope_cos ||
-        !m->rope_sin) {
+    m->loss_rows_host = malloc(BT * sizeof(float));
+    if (!m->loss_rows_host || !m->params || !m->grads || !m->adam_m || !m->adam_v ||
+        (with_ema && !m->ema) || !m->act_buffer || !m->tokens || !m->targets || !m->weights ||
+        !m->rope_cos || !m->rope_sin) {
         model_free(m);
         return err_set(err,
                        "model: out of memory (%.1f MB of parameters and optimizer state, "
@@ -162,6 +163,7 @@ void model_free(Model *m) {
                     m->tokens, m->targets, m->weights, m->rope_cos, m->rope_sin};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         if (bufs[i]) be->ops->free(be, bufs[i]);
+    free(m->loss_rows_host);
     memset(m, 0, sizeof(*m));
 }
 
@@ -452,11 +454,10 @@ double model_loss(Model *m, const int *targets_host, const float *weights_host, 
     ops->upload(m->be, m->weights, weights_host, (size_t)N * sizeof(float));
     ops->xent_forward_backward(m->be, m->a.loss_rows, want_grad ? m->a.logits : NULL, m->a.logits,
                                m->targets, m->weights, N, m->cfg.vocab);
-    float *rows = malloc((size_t)N * sizeof(float));
+    float *rows = m->loss_rows_host;
     ops->download(m->be, rows, m->a.loss_rows, (size_t)N * sizeof(float));
     double sum = 0.0;
     for (int i = 0; i < N; i++) sum += rows[i];
-    free(rows);
     return sum;
 }
 

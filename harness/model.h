@@ -82,6 +82,7 @@ typedef struct Model {
     float *weights;             /* (B, T) device */
     float *rope_cos, *rope_sin; /* (T, hd/2) device */
     int batch;                  /* batch of the last forward */
+    float *loss_rows_host;      /* (max_batch, T) host copy of the per-position losses */
     AttentionMix mix;           /* applies to the next forward only */
 } Model;
 
