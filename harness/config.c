@@ -105,7 +105,7 @@ const ConfigKey config_keys[] = {
           "block diffusion: block size S (0 = whole answer, plain MDM)"),
     K_SCHED("block.size_schedule", block.size_schedule, 1, 1048576,
             "block diffusion: [[S, step], ...] block-size curriculum"),
-    K_STR("block.inner", block.inner, "random", "noise inside the current block: random"),
+    K_STR("block.inner", block.inner, "random", "noise inside the current block: random | puma"),
 
     K_LONG("eval.count", eval.count, "256", 0, BIG, "eval examples per evaluation (0 = all)"),
     K_INT("eval.batch", eval.batch, "64", 1, 1048576, "sequences per eval batch"),

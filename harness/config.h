@@ -77,7 +77,7 @@ typedef struct Config {
     struct {
         int size;               /* block size S (0 = the whole answer: plain MDM) */
         Schedule size_schedule; /* [[S, step], ...] block-size curriculum */
-        char inner[CFG_STR];    /* noise inside the current block: random */
+        char inner[CFG_STR];    /* noise inside the current block: random | puma */
     } block;
 
     struct {

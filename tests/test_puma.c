@@ -11,9 +11,9 @@
 #include "tiny_run.h"
 
 typedef struct Pool {
-    uint32_t K, B, T, built;
+    uint32_t K, B, T, built, S;
     long example[64];
-    int phase[64];
+    int phase[64], block[64];
     unsigned char masked[64][81];
 } Pool;
 
@@ -22,22 +22,25 @@ static void read_pool(const ForwardProcess *fp, Pool *pool) {
     size_t n = fp->ops->state_bytes(fp);
     unsigned char *buf = malloc(n), *p = buf;
     fp->ops->state_save(fp, buf);
-    uint32_t h[5];
+    uint32_t h[6];
     memcpy(h, p, sizeof(h));
     p += sizeof(h);
     pool->K = h[1];
     pool->B = h[2];
     pool->T = h[3];
     pool->built = h[4];
+    pool->S = h[5];
     for (uint32_t b = 0; b < pool->B; b++) {
         int64_t ex;
-        int32_t ph;
+        int32_t ph, blk;
         memcpy(&ex, p, 8);
         memcpy(&ph, p + 8, 4);
+        memcpy(&blk, p + 12, 4);
         pool->example[b] = (long)ex;
         pool->phase[b] = ph;
-        memcpy(pool->masked[b], p + 12, pool->T);
-        p += 12 + pool->T;
+        pool->block[b] = blk;
+        memcpy(pool->masked[b], p + 16, pool->T);
+        p += 16 + pool->T;
     }
     free(buf);
 }
@@ -50,7 +53,15 @@ typedef struct Setup {
     float *logits;
 } Setup;
 
+static void setup_process(Setup *s, const char *process, int K, const char *mode,
+                          const char *schedule, int block_size);
+
 static void setup(Setup *s, int K, const char *mode, const char *schedule) {
+    setup_process(s, "puma", K, mode, schedule, 0);
+}
+
+static void setup_process(Setup *s, const char *process, int K, const char *mode,
+                          const char *schedule, int block_size) {
     Err err = {{0}};
     memset(s, 0, sizeof(*s));
     config_defaults(&s->cfg);
@@ -59,7 +70,9 @@ static void setup(Setup *s, int K, const char *mode, const char *schedule) {
     s->cfg.task.train_count = 200;
     s->cfg.task.eval_count = 4;
     s->cfg.train.batch = 32;
-    snprintf(s->cfg.process, sizeof(s->cfg.process), "puma");
+    snprintf(s->cfg.process, sizeof(s->cfg.process), "%s", process);
+    snprintf(s->cfg.block.inner, sizeof(s->cfg.block.inner), "puma");
+    s->cfg.block.size = block_size;
     s->cfg.puma.K = K;
     snprintf(s->cfg.puma.mode, sizeof(s->cfg.puma.mode), "%s", mode);
     if (schedule) {
@@ -95,6 +108,52 @@ static void fill_fake_logits(Setup *s, long step) {
             for (int v = 0; v < V; v++) row[v] = 0.0f;
             row[1] = fake_confidence(b, t, step);
         }
+}
+
+static int masked_count(const Pool *p, int b);
+
+/* PUMA inside blocks: the chain only ever masks the slot's block; earlier answer positions
+ * are clean, later ones are MASK with zero weight; reveals stay inside the block. */
+static void test_chain_in_blocks(void) {
+    Setup s;
+    setup_process(&s, "block", 4, "standard", NULL, 9);
+    int T = s.task.seq_len;
+    Pool p;
+    long outside = 0, prefix_dirty = 0, later_visible = 0, weighted_hidden = 0;
+    int blocks_seen[16] = {0};
+    for (long step = 0; step < 40; step++) {
+        s.fp.ops->make_batch(&s.fp, step, &s.batch);
+        read_pool(&s.fp, &p);
+        CHECK(p.S == 9);
+        for (int b = 0; b < 32; b++) {
+            int clean[81], pos[81], n = 0;
+            unsigned char prompt[81];
+            s.task.ops->example(&s.task, SPLIT_TRAIN, p.example[b], clean, prompt);
+            for (int t = 0; t < T; t++)
+                if (!prompt[t]) pos[n++] = t;
+            int start = p.block[b] * 9, end = start + 9 < n ? start + 9 : n;
+            blocks_seen[p.block[b] < 16 ? p.block[b] : 15]++;
+            for (int i = 0; i < n; i++) {
+                int t = pos[i], tok = s.batch.tokens[b * T + t];
+                float w = s.batch.weights[b * T + t];
+                if (i < start) prefix_dirty += tok != clean[t];
+                if (i >= end) {
+                    later_visible += tok != s.task.mask_id;
+                    weighted_hidden += w != 0.0f;
+                }
+                if (i < start || i >= end) outside += p.masked[b][t];
+            }
+        }
+        fill_fake_logits(&s, step);
+        s.fp.ops->observe(&s.fp, step, s.logits, s.task.vocab_size);
+    }
+    CHECK_MSG(outside == 0, "%ld masks outside the slot's block", outside);
+    CHECK_MSG(prefix_dirty == 0, "%ld prefix positions not clean", prefix_dirty);
+    CHECK_MSG(later_visible == 0, "%ld later-block positions visible", later_visible);
+    CHECK_MSG(weighted_hidden == 0, "%ld hidden positions carry loss weight", weighted_hidden);
+    CHECK_MSG(blocks_seen[0] > 0 && blocks_seen[1] > 0 && blocks_seen[2] > 0,
+              "blocks 0..2 drawn %d %d %d times", blocks_seen[0], blocks_seen[1], blocks_seen[2]);
+    teardown(&s);
 }
 
 static int masked_count(const Pool *p, int b) {
@@ -273,6 +332,7 @@ int main(void) {
     test_stage_targets();
     test_k_schedule_rebuilds();
     test_confidence_collapse();
+    test_chain_in_blocks();
     char tmp[] = "/tmp/mdmlab_puma_XXXXXX";
     if (!mkdtemp(tmp)) return 1;
     test_resume_and_learning(tmp);

@@ -22,11 +22,9 @@ typedef struct BlockDiffusion {
 } BlockDiffusion;
 
 static int check_inner(const char *inner, Err *err) {
-    if (strcmp(inner, "random") == 0) return 0;
-    if (strcmp(inner, "puma") == 0)
-        return err_set(err, "key 'block.inner': 'puma' inside blocks is not available yet "
-                            "(available: random)");
-    return err_set(err, "key 'block.inner': unknown noise '%s' inside blocks (available: random)",
+    if (strcmp(inner, "random") == 0 || strcmp(inner, "puma") == 0) return 0;
+    return err_set(err,
+                   "key 'block.inner': unknown noise '%s' inside blocks (available: random, puma)",
                    inner);
 }
 
@@ -39,6 +37,10 @@ static void block_free(BlockDiffusion *bd) {
 
 static int block_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
     if (check_inner(cfg->block.inner, err) != 0) return -1;
+    if (strcmp(cfg->block.inner, "puma") == 0) { /* the PUMA chain, one block at a time */
+        fp->ops = &forward_puma_ops;
+        return forward_puma_ops.create(fp, cfg, task, err);
+    }
     BlockDiffusion *bd = calloc(1, sizeof(*bd));
     if (bd) {
         bd->sizes = cfg->block.size_schedule;

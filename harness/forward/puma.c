@@ -10,6 +10,12 @@
  * will meet. A sequence whose phase wraps to 0 is replaced by a fresh one, so PUMA draws
  * about B/K fresh sequences per step where random masking draws B.
  *
+ * PUMA inside blocks (process block with block.inner=puma) runs the same chain on one block
+ * of the answer at a time: a fresh sequence draws a block n uniformly, blocks before n are
+ * clean, later blocks are MASK with zero loss weight (as in block.c), and the stages' targets
+ * count positions of block n only. The block size follows block.size_schedule; the pool is
+ * rebuilt when it changes, as when K changes.
+ *
  * Randomness comes from streams keyed by (seed, step) and the pool is checkpointed, so a
  * resumed run continues the chain exactly. */
 #include "forward.h"
@@ -20,11 +26,13 @@
 
 enum { PUMA_STANDARD = 0, PUMA_CONFIDENCE_COLLAPSE = 1 };
 
-#define PUMA_STATE_VERSION 1u
+#define PUMA_STATE_VERSION 2u
 
 typedef struct PumaSeq {
-    long example; /* training example index */
-    int phase;    /* 0..K-1 */
+    long example;   /* training example index */
+    int phase;      /* 0..K-1 */
+    int block;      /* index of the noised block (0 when not in blocks) */
+    int region_len; /* positions the chain runs over: the block, or the whole answer */
 } PumaSeq;
 
 typedef struct Puma {
@@ -35,9 +43,14 @@ typedef struct Puma {
     double tau;
     long warmup_steps;
     Schedule K_schedule;
+    int in_blocks;       /* PUMA inside blocks */
+    Schedule S_schedule; /* block.size_schedule */
+    long S_base;         /* block.size */
+    int S;               /* block size of the current pool (0 = whole answer) */
     int B, T, mask_id;
     PumaSeq *seq;             /* (B) */
-    unsigned char *masked;    /* (B, T) 1 = masked */
+    unsigned char *masked;    /* (B, T) 1 = masked and trained on */
+    unsigned char *hidden;    /* (B, T) 1 = MASK in later blocks, never trained on */
     int *targets;             /* (B, T) clean tokens */
     unsigned char *is_prompt; /* (B, T) */
     int *positions;           /* scratch (T) */
@@ -52,10 +65,7 @@ static int count_masked(const Puma *p, int b) {
 }
 
 static int l_eff(const Puma *p, int b) {
-    int n = 0;
-    const unsigned char *pr = p->is_prompt + (size_t)b * p->T;
-    for (int t = 0; t < p->T; t++) n += !pr[t];
-    return n;
+    return p->seq[b].region_len;
 }
 
 /* Unmasked-count target of stage `phase`: round(r * L_eff), r ~ U[phase/K, (phase+1)/K),
@@ -66,14 +76,28 @@ static int stage_target(Rng *rng, int phase, int K, int L) {
     return target < L - 1 ? target : L - 1;
 }
 
-/* Loads example `idx` into slot b, fully masked on its answer. */
-static void load_slot(ForwardProcess *fp, Puma *p, int b, long idx) {
+/* Loads example `idx` into slot b with the chain's region fully masked: block `block` of
+ * its answer (a random block when block < 0), or the whole answer when not in blocks.
+ * Earlier blocks stay clean and later ones are hidden. */
+static void load_slot(ForwardProcess *fp, Puma *p, int b, long idx, int block, Rng *rng) {
     const Task *task = fp->task;
     int T = p->T;
+    unsigned char *prompt = p->is_prompt + (size_t)b * T, *m = p->masked + (size_t)b * T;
+    unsigned char *h = p->hidden + (size_t)b * T;
+    task->ops->example(task, SPLIT_TRAIN, idx, p->targets + (size_t)b * T, prompt);
+    int n = forward_answer_positions(prompt, T, p->positions);
+    int S = p->S <= 0 || p->S >= n ? n : p->S;
+    int n_blocks = S > 0 ? (n + S - 1) / S : 1;
+    if (block < 0) block = n_blocks > 1 ? (int)rng_below(rng, (uint64_t)n_blocks) : 0;
+    if (block >= n_blocks) block = n_blocks - 1;
+    int start = block * S, len = n - start < S ? n - start : S;
+    memset(m, 0, (size_t)T);
+    memset(h, 0, (size_t)T);
+    for (int i = start; i < start + len; i++) m[p->positions[i]] = 1;
+    for (int i = start + len; i < n; i++) h[p->positions[i]] = 1;
     p->seq[b].example = idx;
-    task->ops->example(task, SPLIT_TRAIN, idx, p->targets + (size_t)b * T,
-                       p->is_prompt + (size_t)b * T);
-    for (int t = 0; t < T; t++) p->masked[(size_t)b * T + t] = !p->is_prompt[(size_t)b * T + t];
+    p->seq[b].block = block;
+    p->seq[b].region_len = len;
 }
 
 /* Reveals `count` uniformly random masked positions of slot b. */
@@ -93,17 +117,19 @@ static void reveal_random(Puma *p, int b, int count, Rng *rng) {
 
 /* A fresh sequence at `phase`, revealed at random to that stage's target. */
 static void start_sequence(ForwardProcess *fp, Puma *p, int b, int phase, Rng *rng) {
-    load_slot(fp, p, b, (long)rng_below(rng, (uint64_t)fp->task->n_train));
+    long idx = (long)rng_below(rng, (uint64_t)fp->task->n_train);
+    load_slot(fp, p, b, idx, p->in_blocks ? -1 : 0, rng);
     p->seq[b].phase = phase;
     int L = l_eff(p, b);
     reveal_random(p, b, stage_target(rng, phase, p->K, L), rng);
 }
 
 /* Phases balanced over the pool (slot i gets i mod K, as evenly as B allows), shuffled. */
-static void build_pool(ForwardProcess *fp, Puma *p, int K, long step) {
+static void build_pool(ForwardProcess *fp, Puma *p, int K, int S, long step) {
     Rng rng;
     rng_seed(&rng, fp->seed, 0x70756d6100000000ULL + (uint64_t)step);
     p->K = K;
+    p->S = S;
     int *phases = malloc((size_t)p->B * sizeof(int));
     for (int b = 0; b < p->B; b++) phases[b] = b % K;
     rng_shuffle_int(&rng, phases, p->B);
@@ -112,11 +138,20 @@ static void build_pool(ForwardProcess *fp, Puma *p, int K, long step) {
     p->built = 1;
 }
 
+/* Input = targets with masked and hidden positions as MASK; loss weight 1/(masked * B) on
+ * the masked positions only (hidden later blocks carry none). */
 static void write_batch(const Puma *p, ForwardBatch *batch) {
     size_t n = (size_t)p->B * p->T;
     memcpy(batch->targets, p->targets, n * sizeof(int));
-    for (size_t i = 0; i < n; i++) batch->tokens[i] = p->masked[i] ? p->mask_id : p->targets[i];
-    for (int b = 0; b < p->B; b++) forward_batch_set_weights(batch, b, p->mask_id);
+    for (size_t i = 0; i < n; i++)
+        batch->tokens[i] = p->masked[i] || p->hidden[i] ? p->mask_id : p->targets[i];
+    for (int b = 0; b < p->B; b++) {
+        const unsigned char *m = p->masked + (size_t)b * p->T;
+        float *w = batch->weights + (size_t)b * p->T;
+        int masked = count_masked(p, b);
+        float wm = masked ? 1.0f / ((float)masked * (float)batch->B) : 0.0f;
+        for (int t = 0; t < p->T; t++) w[t] = m[t] ? wm : 0.0f;
+    }
 }
 
 /* Random masking for the warmup steps, drawn as the random process draws it. */
@@ -144,7 +179,8 @@ static void puma_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) 
         return;
     }
     int K = (int)schedule_value_at(&p->K_schedule, step, p->K_base);
-    if (!p->built || K != p->K) build_pool(fp, p, K, step);
+    int S = p->in_blocks ? (int)schedule_value_at(&p->S_schedule, step, p->S_base) : 0;
+    if (!p->built || K != p->K || S != p->S) build_pool(fp, p, K, S, step);
     write_batch(p, batch);
 }
 
@@ -235,17 +271,22 @@ static int puma_create(ForwardProcess *fp, const Config *cfg, const Task *task, 
     p->mode = mode;
     p->tau = cfg->puma.tau;
     p->warmup_steps = cfg->puma.warmup_steps;
+    p->in_blocks = strcmp(cfg->process, "block") == 0;
+    p->S_schedule = cfg->block.size_schedule;
+    p->S_base = cfg->block.size;
     p->B = fp->batch;
     p->T = task->seq_len;
     p->mask_id = task->mask_id;
     size_t n = (size_t)p->B * p->T;
     p->seq = calloc((size_t)p->B, sizeof(PumaSeq));
     p->masked = calloc(n, 1);
+    p->hidden = calloc(n, 1);
     p->targets = calloc(n, sizeof(int));
     p->is_prompt = calloc(n, 1);
     p->positions = calloc((size_t)p->T, sizeof(int));
     p->confidence = calloc((size_t)p->T, sizeof(float));
-    if (!p->seq || !p->masked || !p->targets || !p->is_prompt || !p->positions || !p->confidence)
+    if (!p->seq || !p->masked || !p->hidden || !p->targets || !p->is_prompt || !p->positions ||
+        !p->confidence)
         return err_set(err, "process 'puma': out of memory for a pool of %d x %d", p->B, p->T);
     return 0;
 }
@@ -255,6 +296,7 @@ static void puma_destroy(ForwardProcess *fp) {
     if (!p) return;
     free(p->seq);
     free(p->masked);
+    free(p->hidden);
     free(p->targets);
     free(p->is_prompt);
     free(p->positions);
@@ -262,14 +304,17 @@ static void puma_destroy(ForwardProcess *fp) {
     free(p);
 }
 
-/* Checkpoint state: u32 version, K, B, T, built; then per slot i64 example, i32 phase and
- * T mask bytes. Targets and prompt flags are re-read from the task by example index. */
+/* Checkpoint state: u32 version, K, B, T, built, S; then per slot i64 example, i32 phase,
+ * i32 block and T mask bytes. Targets, prompt flags and hidden blocks are re-derived from
+ * the task by example index and block. */
 typedef struct PumaStateHeader {
-    uint32_t version, K, B, T, built;
+    uint32_t version, K, B, T, built, S;
 } PumaStateHeader;
 
+enum { SLOT_HEAD = sizeof(int64_t) + 2 * sizeof(int32_t) };
+
 static size_t slot_bytes(const Puma *p) {
-    return sizeof(int64_t) + sizeof(int32_t) + (size_t)p->T;
+    return SLOT_HEAD + (size_t)p->T;
 }
 
 static size_t puma_state_bytes(const ForwardProcess *fp) {
@@ -279,17 +324,18 @@ static size_t puma_state_bytes(const ForwardProcess *fp) {
 
 static void puma_state_save(const ForwardProcess *fp, void *out) {
     const Puma *p = fp->impl;
-    PumaStateHeader h = {PUMA_STATE_VERSION, (uint32_t)p->K, (uint32_t)p->B, (uint32_t)p->T,
-                         (uint32_t)p->built};
+    PumaStateHeader h = {PUMA_STATE_VERSION, (uint32_t)p->K,     (uint32_t)p->B,
+                         (uint32_t)p->T,     (uint32_t)p->built, (uint32_t)p->S};
     unsigned char *o = out;
     memcpy(o, &h, sizeof(h));
     o += sizeof(h);
     for (int b = 0; b < p->B; b++) {
         int64_t ex = p->seq[b].example;
-        int32_t ph = p->seq[b].phase;
+        int32_t ph = p->seq[b].phase, blk = p->seq[b].block;
         memcpy(o, &ex, sizeof(ex));
         memcpy(o + sizeof(ex), &ph, sizeof(ph));
-        memcpy(o + sizeof(ex) + sizeof(ph), p->masked + (size_t)b * p->T, (size_t)p->T);
+        memcpy(o + sizeof(ex) + sizeof(ph), &blk, sizeof(blk));
+        memcpy(o + SLOT_HEAD, p->masked + (size_t)b * p->T, (size_t)p->T);
         o += slot_bytes(p);
     }
 }
@@ -307,18 +353,21 @@ static int puma_state_load(ForwardProcess *fp, const void *in, size_t bytes, Err
                        h.B, h.T, h.version, p->B, p->T);
     p->K = (int)h.K;
     p->built = (int)h.built;
+    p->S = (int)h.S;
     const unsigned char *i = (const unsigned char *)in + sizeof(h);
     for (int b = 0; b < p->B; b++) {
         int64_t ex;
-        int32_t ph;
+        int32_t ph, blk;
         memcpy(&ex, i, sizeof(ex));
         memcpy(&ph, i + sizeof(ex), sizeof(ph));
+        memcpy(&blk, i + sizeof(ex) + sizeof(ph), sizeof(blk));
         if (ex < 0 || ex >= fp->task->n_train || ph < 0 || ph >= (int32_t)h.K)
             return err_set(err, "PUMA state: slot %d holds example %lld phase %d, out of range", b,
                            (long long)ex, (int)ph);
-        if (p->built) load_slot(fp, p, b, (long)ex);
+        if (blk < 0) return err_set(err, "PUMA state: slot %d has block %d", b, (int)blk);
+        if (p->built) load_slot(fp, p, b, (long)ex, (int)blk, NULL);
         p->seq[b].phase = ph;
-        memcpy(p->masked + (size_t)b * p->T, i + sizeof(ex) + sizeof(ph), (size_t)p->T);
+        memcpy(p->masked + (size_t)b * p->T, i + SLOT_HEAD, (size_t)p->T);
         i += slot_bytes(p);
     }
     return 0;
