@@ -60,6 +60,11 @@ void forward_mask_random_subset(Rng *rng, int *tokens, int *positions, int n, in
 /* Draws a uniformly random training example into targets/is_prompt; returns its index. */
 long forward_draw_example(const ForwardProcess *fp, Rng *rng, int *targets,
                           unsigned char *is_prompt);
+/* The random-masking batch of `step`: per sequence a random training example with a
+ * uniformly random m-subset of its answer masked, m ~ U{1..L_eff}. is_prompt and positions
+ * are scratch of seq_len entries. */
+void forward_random_masking_batch(const ForwardProcess *fp, long step, ForwardBatch *batch,
+                                  unsigned char *is_prompt, int *positions);
 /* Set weights of sequence b from its mask: 1/(masked * B) on masked positions, else 0. */
 void forward_batch_set_weights(ForwardBatch *batch, int b, int mask_id);
 

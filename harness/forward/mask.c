@@ -1,6 +1,8 @@
 /* Masking helpers shared by the forward processes. */
 #include "forward.h"
 
+#include <string.h>
+
 int forward_answer_positions(const unsigned char *is_prompt, int T, int *positions) {
     int n = 0;
     for (int t = 0; t < T; t++)
@@ -24,4 +26,23 @@ long forward_draw_example(const ForwardProcess *fp, Rng *rng, int *targets,
     long idx = (long)rng_below(rng, (uint64_t)task->n_train);
     task->ops->example(task, SPLIT_TRAIN, idx, targets, is_prompt);
     return idx;
+}
+
+void forward_random_masking_batch(const ForwardProcess *fp, long step, ForwardBatch *batch,
+                                  unsigned char *is_prompt, int *positions) {
+    int T = batch->T, mask_id = fp->task->mask_id;
+    Rng rng;
+    /* one stream per step: batches depend on (seed, step) only, so resume is exact */
+    rng_seed(&rng, fp->seed, 0x7261000000000000ULL + (uint64_t)step);
+    for (int b = 0; b < batch->B; b++) {
+        int *tgt = batch->targets + (size_t)b * T, *tok = batch->tokens + (size_t)b * T;
+        forward_draw_example(fp, &rng, tgt, is_prompt);
+        memcpy(tok, tgt, (size_t)T * sizeof(int));
+        int n = forward_answer_positions(is_prompt, T, positions);
+        if (n > 0) {
+            int m = 1 + (int)rng_below(&rng, (uint64_t)n);
+            forward_mask_random_subset(&rng, tok, positions, n, m, mask_id);
+        }
+        forward_batch_set_weights(batch, b, mask_id);
+    }
 }

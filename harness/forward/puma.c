@@ -154,28 +154,12 @@ static void write_batch(const Puma *p, ForwardBatch *batch) {
     }
 }
 
-/* Random masking for the warmup steps, drawn as the random process draws it. */
-static void warmup_batch(ForwardProcess *fp, Puma *p, long step, ForwardBatch *batch) {
-    Rng rng;
-    rng_seed(&rng, fp->seed, 0x7261000000000000ULL + (uint64_t)step);
-    for (int b = 0; b < p->B; b++) {
-        int *tgt = batch->targets + (size_t)b * p->T, *tok = batch->tokens + (size_t)b * p->T;
-        forward_draw_example(fp, &rng, tgt, p->is_prompt);
-        memcpy(tok, tgt, (size_t)p->T * sizeof(int));
-        int n = forward_answer_positions(p->is_prompt, p->T, p->positions);
-        if (n > 0) {
-            int m = 1 + (int)rng_below(&rng, (uint64_t)n);
-            forward_mask_random_subset(&rng, tok, p->positions, n, m, p->mask_id);
-        }
-        forward_batch_set_weights(batch, b, p->mask_id);
-    }
-}
-
 static void puma_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
     Puma *p = fp->impl;
     if (step < p->warmup_steps) {
         p->built = 0;
-        warmup_batch(fp, p, step, batch);
+        /* scratch: the pool's first slot, rebuilt when the warmup ends */
+        forward_random_masking_batch(fp, step, batch, p->is_prompt, p->positions);
         return;
     }
     int K = (int)schedule_value_at(&p->K_schedule, step, p->K_base);

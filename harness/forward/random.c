@@ -35,22 +35,7 @@ static void random_destroy(ForwardProcess *fp) {
 
 static void random_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
     RandomMasking *rm = fp->impl;
-    const Task *task = fp->task;
-    int T = batch->T;
-    Rng rng;
-    /* one stream per step: batches depend on (seed, step) only, so resume is exact */
-    rng_seed(&rng, fp->seed, 0x7261000000000000ULL + (uint64_t)step);
-    for (int b = 0; b < batch->B; b++) {
-        int *tgt = batch->targets + (size_t)b * T, *tok = batch->tokens + (size_t)b * T;
-        forward_draw_example(fp, &rng, tgt, rm->is_prompt);
-        memcpy(tok, tgt, (size_t)T * sizeof(int));
-        int n = forward_answer_positions(rm->is_prompt, T, rm->answer_pos);
-        if (n > 0) {
-            int m = 1 + (int)rng_below(&rng, (uint64_t)n);
-            forward_mask_random_subset(&rng, tok, rm->answer_pos, n, m, task->mask_id);
-        }
-        forward_batch_set_weights(batch, b, task->mask_id);
-    }
+    forward_random_masking_batch(fp, step, batch, rm->is_prompt, rm->answer_pos);
 }
 
 const ForwardOps forward_random_ops = {
