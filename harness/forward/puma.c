@@ -201,15 +201,15 @@ static void reveal_most_confident(Puma *p, int b, int count) {
 static void advance_sequence(ForwardProcess *fp, Puma *p, int b, const float *logits, int V,
                              Rng *rng) {
     int T = p->T, L = l_eff(p, b);
-    const unsigned char *m = p->masked + (size_t)b * T;
-    for (int t = 0; t < T; t++)
-        p->confidence[t] =
-            m[t] ? max_log_prob(logits + ((size_t)b * T + t) * V, V, p->mask_id) : -INFINITY;
     int phase = p->seq[b].phase + 1;
     if (phase >= p->K) { /* the chain wrapped: a fresh sequence takes the slot */
         start_sequence(fp, p, b, 0, rng);
         return;
     }
+    const unsigned char *m = p->masked + (size_t)b * T;
+    for (int t = 0; t < T; t++)
+        p->confidence[t] =
+            m[t] ? max_log_prob(logits + ((size_t)b * T + t) * V, V, p->mask_id) : -INFINITY;
     p->seq[b].phase = phase;
     int unmasked = L - count_masked(p, b);
     int target = stage_target(rng, phase, p->K, L);

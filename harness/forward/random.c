@@ -3,7 +3,6 @@
 #include "forward.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 typedef struct RandomMasking {
     int *answer_pos; /* scratch: non-prompt positions of one sequence */
