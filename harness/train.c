@@ -89,8 +89,10 @@ static int check_init_shape(const Config *cfg, const Checkpoint *ck, const char 
     return 0;
 }
 
-static int save_checkpoint(const char *path, const Config *cfg, Model *m, const ForwardProcess *fp,
-                           long step, Err *err) {
+/* Writes the training state to each of paths[0..n_paths): sections are downloaded and the
+ * config serialised once. */
+static int save_checkpoint(const char *const *paths, int n_paths, const Config *cfg, Model *m,
+                           const ForwardProcess *fp, long step, Err *err) {
     size_t bytes = (size_t)m->n_params_padded * sizeof(float);
     CkptSection sec[5];
     int n = 0;
@@ -114,13 +116,12 @@ static int save_checkpoint(const char *path, const Config *cfg, Model *m, const 
     }
     int rc = 0;
     for (int i = 0; i < n; i++)
-        if (!sec[i].data) rc = err_set(err, "%s: out of memory writing checkpoint", path);
-    if (rc == 0) {
-        StrBuf yaml = {0};
-        config_write_yaml(cfg, &yaml);
-        rc = checkpoint_write(path, yaml.data, step, sec, n, err);
-        sb_free(&yaml);
-    }
+        if (!sec[i].data) rc = err_set(err, "%s: out of memory writing checkpoint", paths[0]);
+    StrBuf yaml = {0};
+    if (rc == 0) config_write_yaml(cfg, &yaml);
+    for (int p = 0; p < n_paths && rc == 0; p++)
+        rc = checkpoint_write(paths[p], yaml.data, step, sec, n, err);
+    sb_free(&yaml);
     for (int i = 0; i < n; i++) free(sec[i].data);
     return rc;
 }
@@ -359,12 +360,12 @@ static int train_loop(Run *r, int quiet, Err *err) {
         }
         int stop = stop_requested;
         if ((c->train.ckpt_every > 0 && done % c->train.ckpt_every == 0) || last || stop) {
-            if (save_checkpoint(r->ckpt_path, c, &r->s.model, &r->s.fp, done, err) != 0) return -1;
-            if (c->train.keep_checkpoints) {
-                char kept[CFG_PATH + 32];
-                snprintf(kept, sizeof(kept), "%s/step-%ld.bin", r->dir, done);
-                if (save_checkpoint(kept, c, &r->s.model, &r->s.fp, done, err) != 0) return -1;
-            }
+            char kept[CFG_PATH + 32];
+            snprintf(kept, sizeof(kept), "%s/step-%ld.bin", r->dir, done);
+            const char *paths[] = {r->ckpt_path, kept};
+            if (save_checkpoint(paths, c->train.keep_checkpoints ? 2 : 1, c, &r->s.model, &r->s.fp,
+                                done, err) != 0)
+                return -1;
         }
         if (stop && !last) {
             runlog_line(&r->log, "interrupted at step %ld; checkpoint saved", done);
