@@ -143,6 +143,8 @@ typedef struct EvalCommand {
     UnmaskPolicy policies[POLICY_COUNT];
     int n_policies;
     int ks[16], n_ks;
+    char *overrides[64]; /* the key=value arguments, in order (argv entries) */
+    int n_overrides;
 } EvalCommand;
 
 static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, char **argv,
@@ -168,7 +170,9 @@ static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, ch
         } else if (strchr(a, '=')) {
             if (strncmp(a, "model.", 6) == 0 || strncmp(a, "train.", 6) == 0)
                 return err_set(err, "override '%s': eval cannot change model or training keys", a);
+            if (ec->n_overrides == 64) return err_set(err, "eval: more than 64 overrides");
             if (config_apply_override(overrides_into, a, err) != 0) return -1;
+            ec->overrides[ec->n_overrides++] = argv[i];
         } else if (a[0] != '-' && !ec->target) {
             ec->target = a;
         } else {
@@ -186,14 +190,12 @@ static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, ch
 }
 
 /* Replays the command line's overrides over the checkpoint's own config. */
-static int eval_config(Config *cfg, const Checkpoint *ck, const char *path, int argc, char **argv,
-                       Err *err) {
+static int eval_config(Config *cfg, const Checkpoint *ck, const EvalCommand *ec, Err *err) {
     config_defaults(cfg);
-    if (config_load_yaml_string(cfg, ck->config_yaml, ck->config_len, path, err) != 0) return -1;
-    for (int i = 1; i < argc; i++)
-        if (strchr(argv[i], '=') && argv[i][0] != '-' &&
-            config_apply_override(cfg, argv[i], err) != 0)
-            return -1;
+    if (config_load_yaml_string(cfg, ck->config_yaml, ck->config_len, ec->ckpt_path, err) != 0)
+        return -1;
+    for (int i = 0; i < ec->n_overrides; i++)
+        if (config_apply_override(cfg, ec->overrides[i], err) != 0) return -1;
     return config_validate(cfg, err);
 }
 
@@ -257,7 +259,7 @@ static int cmd_eval(int argc, char **argv) {
     config_defaults(&scratch); /* validates the overrides' syntax before any work */
     if (eval_parse_args(&ec, &scratch, argc, argv, &err) != 0) return fail(&err);
     if (checkpoint_read(ec.ckpt_path, &ck, &err) != 0) return fail(&err);
-    int rc = eval_config(&cfg, &ck, ec.ckpt_path, argc, argv, &err);
+    int rc = eval_config(&cfg, &ck, &ec, &err);
     if (rc == 0) rc = backend_create(&be, cfg.backend, cfg.threads, &err);
     if (rc == 0) rc = task_create(&task, &cfg, &err);
     if (rc == 0) {
