@@ -61,12 +61,12 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
     if (make_dirs(dir, err) != 0) return -1;
     rl->jsonl = open_table(dir, "metrics.jsonl", NULL, resume_step, err);
     rl->train_csv = rl->jsonl
-                        ? open_table(dir, "train.csv", "step,loss,lr,grad_norm,tokens_per_s,wall_s",
+                        ? open_table(dir, "train.csv", "step,loss,lr,grad_norm,tokens_per_s,wall_s,train_s",
                                      resume_step, err)
                         : NULL;
     rl->eval_csv = rl->train_csv
                        ? open_table(dir, "eval.csv",
-                                    "step,policy,tokens_per_step,accuracy,correct,total,wall_s",
+                                    "step,policy,tokens_per_step,accuracy,correct,total,wall_s,train_s",
                                     resume_step, err)
                        : NULL;
     if (rl->eval_csv) {
@@ -85,10 +85,10 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
 void runlog_train(RunLog *rl, const TrainRow *r) {
     fprintf(rl->jsonl,
             "{\"type\":\"train\",\"step\":%ld,\"loss\":%.17g,\"lr\":%.9g,\"grad_norm\":%.9g,"
-            "\"tokens_per_s\":%.1f,\"wall_s\":%.3f}\n",
-            r->step, r->loss, r->lr, r->grad_norm, r->tokens_per_s, r->wall_s);
-    fprintf(rl->train_csv, "%ld,%.17g,%.9g,%.9g,%.1f,%.3f\n", r->step, r->loss, r->lr, r->grad_norm,
-            r->tokens_per_s, r->wall_s);
+            "\"tokens_per_s\":%.1f,\"wall_s\":%.3f,\"train_s\":%.3f}\n",
+            r->step, r->loss, r->lr, r->grad_norm, r->tokens_per_s, r->wall_s, r->train_s);
+    fprintf(rl->train_csv, "%ld,%.17g,%.9g,%.9g,%.1f,%.3f,%.3f\n", r->step, r->loss, r->lr,
+            r->grad_norm, r->tokens_per_s, r->wall_s, r->train_s);
     fflush(rl->jsonl);
     fflush(rl->train_csv);
 }
@@ -96,10 +96,11 @@ void runlog_train(RunLog *rl, const TrainRow *r) {
 void runlog_eval(RunLog *rl, const EvalRow *r) {
     fprintf(rl->jsonl,
             "{\"type\":\"eval\",\"step\":%ld,\"policy\":\"%s\",\"tokens_per_step\":%d,"
-            "\"accuracy\":%.6f,\"correct\":%ld,\"total\":%ld,\"wall_s\":%.3f}\n",
-            r->step, r->policy, r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s);
-    fprintf(rl->eval_csv, "%ld,%s,%d,%.6f,%ld,%ld,%.3f\n", r->step, r->policy, r->tokens_per_step,
-            r->accuracy, r->correct, r->total, r->wall_s);
+            "\"accuracy\":%.6f,\"correct\":%ld,\"total\":%ld,\"wall_s\":%.3f,\"train_s\":%.3f}\n",
+            r->step, r->policy, r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s,
+            r->train_s);
+    fprintf(rl->eval_csv, "%ld,%s,%d,%.6f,%ld,%ld,%.3f,%.3f\n", r->step, r->policy,
+            r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s, r->train_s);
     fflush(rl->jsonl);
     fflush(rl->eval_csv);
 }

@@ -15,7 +15,9 @@ typedef struct RunLog {
 
 typedef struct TrainRow {
     long step; /* optimizer steps completed */
-    double loss, lr, grad_norm, tokens_per_s, wall_s;
+    double loss, lr, grad_norm, tokens_per_s;
+    double wall_s;  /* seconds since this process started training (evals included) */
+    double train_s; /* seconds spent in training steps only, summed across resumes */
 } TrainRow;
 
 typedef struct EvalRow {
@@ -23,7 +25,7 @@ typedef struct EvalRow {
     const char *policy;
     int tokens_per_step;
     long correct, total;
-    double accuracy, wall_s;
+    double accuracy, wall_s, train_s;
 } EvalRow;
 
 /* resume_step < 0: start fresh (files truncated); else keep rows with step <= resume_step. */

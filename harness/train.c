@@ -92,9 +92,9 @@ static int check_init_shape(const Config *cfg, const Checkpoint *ck, const char 
 /* Writes the training state to each of paths[0..n_paths): sections are downloaded and the
  * config serialised once. */
 static int save_checkpoint(const char *const *paths, int n_paths, const Config *cfg, Model *m,
-                           const ForwardProcess *fp, long step, Err *err) {
+                           const ForwardProcess *fp, long step, double train_s, Err *err) {
     size_t bytes = (size_t)m->n_params_padded * sizeof(float);
-    CkptSection sec[5];
+    CkptSection sec[6];
     int n = 0;
     for (int i = 0; i < 4; i++) {
         float *src = *state_buffer(m, i);
@@ -114,6 +114,12 @@ static int save_checkpoint(const char *const *paths, int n_paths, const Config *
         if (sec[n].data) fp->ops->state_save(fp, sec[n].data);
         n++;
     }
+    memset(&sec[n], 0, sizeof(sec[n]));
+    snprintf(sec[n].name, CKPT_NAME_LEN, "clock");
+    sec[n].bytes = sizeof(train_s);
+    sec[n].data = malloc(sizeof(train_s));
+    if (sec[n].data) memcpy(sec[n].data, &train_s, sizeof(train_s));
+    n++;
     int rc = 0;
     for (int i = 0; i < n; i++)
         if (!sec[i].data) rc = err_set(err, "%s: out of memory writing checkpoint", paths[0]);
@@ -136,6 +142,7 @@ typedef struct Run {
     char resume_path[CFG_PATH + 32];
     int have_resume;
     long start_step;
+    double train_s; /* seconds spent in training steps, carried across resumes ("clock") */
 } Run;
 
 static void run_free(Run *r) {
@@ -227,6 +234,9 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
         if (ps && r->s.fp.ops->state_load &&
             r->s.fp.ops->state_load(&r->s.fp, ps->data, ps->bytes, err) != 0)
             return -1;
+        const CkptSection *clock = checkpoint_section(&r->resume, "clock");
+        if (clock && clock->bytes == sizeof(r->train_s))
+            memcpy(&r->train_s, clock->data, sizeof(r->train_s));
     } else if (r->cfg.train.init_from[0] && init_from_checkpoint(r, &init_step, err) != 0) {
         return -1;
     }
@@ -261,7 +271,8 @@ static int eval_pair(Run *r, long step, double wall0, UnmaskPolicy policy, int k
                    .correct = res.correct,
                    .total = res.total,
                    .accuracy = res.accuracy,
-                   .wall_s = now_seconds() - wall0};
+                   .wall_s = now_seconds() - wall0,
+                   .train_s = r->train_s};
     runlog_eval(&r->log, &row);
     *accuracy = res.accuracy;
     return 0;
@@ -321,7 +332,9 @@ static int train_loop(Run *r, int quiet, Err *err) {
         runlog_line(&r->log, "resumed from %s at step %ld", r->resume_path, r->start_step);
     for (long step = r->start_step; step < c->train.steps; step++) {
         OptimStats st;
+        double step_t0 = now_seconds();
         double loss = session_step(&r->s, step, &st);
+        r->train_s += now_seconds() - step_t0;
         if (!isfinite(loss) || !isfinite(st.grad_norm))
             return err_set(err, "step %ld: loss is %g (grad norm %g): training diverged", step + 1,
                            loss, st.grad_norm);
@@ -338,7 +351,8 @@ static int train_loop(Run *r, int quiet, Err *err) {
                             .grad_norm = st.grad_norm,
                             .tokens_per_s = (double)window_steps * c->train.batch *
                                             r->s.task.seq_len / (now - window_t0 + 1e-9),
-                            .wall_s = now - wall0};
+                            .wall_s = now - wall0,
+                            .train_s = r->train_s};
             runlog_train(&r->log, &row);
             report_progress(r, &row, to_terminal, last);
             tokens_per_s = row.tokens_per_s;
@@ -364,7 +378,7 @@ static int train_loop(Run *r, int quiet, Err *err) {
             snprintf(kept, sizeof(kept), "%s/step-%ld.bin", r->dir, done);
             const char *paths[] = {r->ckpt_path, kept};
             if (save_checkpoint(paths, c->train.keep_checkpoints ? 2 : 1, c, &r->s.model, &r->s.fp,
-                                done, err) != 0)
+                                done, r->train_s, err) != 0)
                 return -1;
         }
         if (stop && !last) {
