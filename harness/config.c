@@ -485,6 +485,7 @@ typedef struct Loader {
     const char *origin;
     Config *cfg;
     Err *err;
+    const char *const *skip;   /* top-level names whose values another module reads, or NULL */
     size_t first_line[N_KEYS]; /* line where each key was set (0 = not yet) */
 } Loader;
 
@@ -629,6 +630,25 @@ static int load_entry(Loader *ld, const char *name, size_t key_line, const yaml_
     return load_value(ld, k, ev);
 }
 
+static int is_skipped(const Loader *ld, const char *name) {
+    for (const char *const *s = ld->skip; s && *s; s++)
+        if (strcmp(*s, name) == 0) return 1;
+    return 0;
+}
+
+/* Consumes the events of the value that begins with `ev` (a scalar, or a whole subtree). */
+static int skip_value(Loader *ld, const yaml_event_t *ev) {
+    int depth = ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT;
+    while (depth > 0) {
+        yaml_event_t e;
+        if (next_event(ld, &e)) return -1;
+        if (e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT) depth++;
+        if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) depth--;
+        yaml_event_delete(&e);
+    }
+    return 0;
+}
+
 /* Reads key/value pairs up to the mapping's end; nested names are prefix.key. */
 static int load_mapping(Loader *ld, const char *prefix) {
     for (;;) {
@@ -654,7 +674,8 @@ static int load_mapping(Loader *ld, const char *prefix) {
                            key_line, name);
 
         if (next_event(ld, &ev)) return -1;
-        int rc = load_entry(ld, name, key_line, &ev);
+        int rc = !prefix[0] && is_skipped(ld, name) ? skip_value(ld, &ev)
+                                                    : load_entry(ld, name, key_line, &ev);
         yaml_event_delete(&ev);
         if (rc) return rc;
     }
@@ -695,8 +716,8 @@ static int load_document(Loader *ld) {
     return expect_event(ld, YAML_STREAM_END_EVENT);
 }
 
-int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
-                            Err *err) {
+static int load_yaml_text(Config *cfg, const char *text, size_t len, const char *origin,
+                          const char *const *skip, Err *err) {
     /* Load into a copy so that a failed load leaves cfg untouched. */
     Config work = *cfg;
     Loader ld;
@@ -704,6 +725,7 @@ int config_load_yaml_string(Config *cfg, const char *text, size_t len, const cha
     ld.origin = origin ? origin : "<config>";
     ld.cfg = &work;
     ld.err = err;
+    ld.skip = skip;
     if (!yaml_parser_initialize(&ld.parser))
         return err_set(err, "%s: cannot initialise the YAML parser", ld.origin);
     yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
@@ -713,13 +735,22 @@ int config_load_yaml_string(Config *cfg, const char *text, size_t len, const cha
     return rc;
 }
 
-int config_load_yaml(Config *cfg, const char *path, Err *err) {
+int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
+                            Err *err) {
+    return load_yaml_text(cfg, text, len, origin, NULL, err);
+}
+
+int config_load_yaml_skipping(Config *cfg, const char *path, const char *const *skip, Err *err) {
     char *text;
     size_t len;
     if (read_file_all(path, &text, &len, err)) return -1;
-    int rc = config_load_yaml_string(cfg, text, len, path, err);
+    int rc = load_yaml_text(cfg, text, len, path, skip, err);
     free(text);
     return rc;
+}
+
+int config_load_yaml(Config *cfg, const char *path, Err *err) {
+    return config_load_yaml_skipping(cfg, path, NULL, err);
 }
 
 /* ---- overrides -------------------------------------------------------------------------- */

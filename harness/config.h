@@ -120,6 +120,9 @@ void config_defaults(Config *cfg);
  * "FILE:LINE: key 'model.d': expected an integer, got 'x'", unknown keys, duplicate keys,
  * malformed YAML, non-scalar values. */
 int config_load_yaml(Config *cfg, const char *path, Err *err);
+/* The same, ignoring the values of the top-level names in `skip` (NULL-terminated): a sweep
+ * file is a config plus sections (grid, report, ...) that the sweep module reads. */
+int config_load_yaml_skipping(Config *cfg, const char *path, const char *const *skip, Err *err);
 /* Apply one "key=value" override (value parsed with the same rules as YAML scalars). */
 int config_apply_override(Config *cfg, const char *assignment, Err *err);
 /* Cross-key checks (heads divide d, even head dim, batch >= 1, ...). */

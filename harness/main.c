@@ -9,6 +9,7 @@
 #include "../tasks/task.h"
 #include "bench.h"
 #include "checkpoint.h"
+#include "cmd_sweep.h"
 #include "config.h"
 #include "eval.h"
 #include "forward/forward.h"
@@ -18,19 +19,24 @@
 #define MDMLAB_VERSION "0.1.0"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "mdmlab %s: train and evaluate masked diffusion models\n\n"
-            "usage: mdmlab COMMAND [options]\n\n"
-            "commands:\n"
-            "  train [CONFIG.yaml] [key=value ...]   train one run (run dir: runs/<name>-s<seed>)\n"
-            "  eval RUN_DIR|CHECKPOINT [options]     solve accuracy under unmasking policies\n"
-            "  bench [options]                       training-step throughput per backend\n"
-            "  gen sudoku [options]                  generate Sudoku puzzles as CSV\n"
-            "  keys                                  list every config key with its default\n"
-            "  help COMMAND                          help on one command\n\n"
-            "backends built: %s\n"
-            "tasks: %s   forward processes: %s\n",
-            MDMLAB_VERSION, backend_names(), task_names(), forward_names());
+    fprintf(
+        f,
+        "mdmlab %s: train and evaluate masked diffusion models\n\n"
+        "usage: mdmlab COMMAND [options]\n\n"
+        "commands:\n"
+        "  train [CONFIG.yaml] [key=value ...]   train one run (run dir: runs/<name>-s<seed>)\n"
+        "  eval RUN_DIR|CHECKPOINT [options]     solve accuracy under unmasking policies\n"
+        "  bench [options]                       training-step throughput per backend\n"
+        "  sweep FILE.yaml [key=value ...]       run a grid of trainings (see sweep --help)\n"
+        "  plan FILE.yaml                        list the runs a sweep file expands to\n"
+        "  report SWEEP_DIR                      curves, speedup figures and summary of a sweep\n"
+        "  compare BASELINE CURRENT              regression gate over two metrics files\n"
+        "  gen sudoku [options]                  generate Sudoku puzzles as CSV\n"
+        "  keys                                  list every config key with its default\n"
+        "  help COMMAND                          help on one command\n\n"
+        "backends built: %s\n"
+        "tasks: %s   forward processes: %s\n",
+        MDMLAB_VERSION, backend_names(), task_names(), forward_names());
 }
 
 static void train_usage(FILE *f) {
@@ -304,6 +310,18 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return bench_main(argc - 1, argv + 1);
     if (strcmp(cmd, "gen") == 0) return cmd_gen(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*run)(int, char **, Err *);
+    } experiment_cmds[] = {
+        {"sweep", cmd_sweep}, {"plan", cmd_plan}, {"report", cmd_report}, {"compare", cmd_compare}};
+    for (size_t i = 0; i < sizeof(experiment_cmds) / sizeof(experiment_cmds[0]); i++)
+        if (strcmp(cmd, experiment_cmds[i].name) == 0) {
+            Err err = {{0}};
+            int status = experiment_cmds[i].run(argc - 1, argv + 1, &err);
+            if (err.msg[0]) fprintf(stderr, "mdmlab: error: %s\n", err.msg);
+            return status;
+        }
     if (strcmp(cmd, "keys") == 0) {
         config_print_keys(stdout);
         return 0;

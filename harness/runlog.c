@@ -60,15 +60,16 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
     memset(rl, 0, sizeof(*rl));
     if (make_dirs(dir, err) != 0) return -1;
     rl->jsonl = open_table(dir, "metrics.jsonl", NULL, resume_step, err);
-    rl->train_csv = rl->jsonl
-                        ? open_table(dir, "train.csv", "step,loss,lr,grad_norm,tokens_per_s,wall_s,train_s",
-                                     resume_step, err)
-                        : NULL;
-    rl->eval_csv = rl->train_csv
-                       ? open_table(dir, "eval.csv",
-                                    "step,policy,tokens_per_step,accuracy,correct,total,wall_s,train_s",
-                                    resume_step, err)
-                       : NULL;
+    rl->train_csv = rl->jsonl ? open_table(dir, "train.csv",
+                                           "step,loss,lr,grad_norm,tokens_per_s,wall_s,train_s",
+                                           resume_step, err)
+                              : NULL;
+    rl->eval_csv =
+        rl->train_csv
+            ? open_table(dir, "eval.csv",
+                         "step,policy,tokens_per_step,accuracy,correct,total,wall_s,train_s",
+                         resume_step, err)
+            : NULL;
     if (rl->eval_csv) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/log.txt", dir);

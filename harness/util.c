@@ -308,3 +308,20 @@ uint64_t fnv1a64(const void *data, size_t n, uint64_t h) {
     }
     return h;
 }
+
+void sb_json_string(StrBuf *sb, const char *s) {
+    sb_append(sb, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            sb_printf(sb, "\\%c", *c);
+        else if (*c == '\n')
+            sb_append(sb, "\\n", 2);
+        else if (*c == '\t')
+            sb_append(sb, "\\t", 2);
+        else if (*c < 0x20)
+            sb_printf(sb, "\\u%04x", *c);
+        else
+            sb_append(sb, c, 1);
+    }
+    sb_append(sb, "\"", 1);
+}

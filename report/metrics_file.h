@@ -1,4 +1,4 @@
-/* Metrics files: the plain-text samples the regression gate compares (ci/baselines/*.tsv
+/* Metrics files: the plain-text samples the regression gate compares (the files under ci/baselines/
  * and what `mdmlab metrics` / the CI bench writes). Format (tab-separated, UTF-8):
  *
  *   # mdmlab metrics v1
@@ -12,7 +12,12 @@
  * and backend: one value, compared by the tolerances alone) | sampled (noisy: compared by
  * a significance test AND the tolerances). gate: gate (a regression fails the check) |
  * info (reported, never fails). A change is practically significant when it is worse by
- * more than rel_tol * |baseline| AND more than abs_tol. */
+ * more than rel_tol * |baseline| AND more than abs_tol.
+ *
+ * Reading: lines starting with '#' are comments ("# mdmlab metrics vN" must say version 1;
+ * "# machine:" sets the fingerprint), blank lines and CRLF endings are accepted, the column
+ * header line is required before the rows, tolerances must be >= 0, numbers finite, and rows
+ * of one metric must agree in every column but value. */
 #ifndef MDMLAB_METRICS_FILE_H
 #define MDMLAB_METRICS_FILE_H
 

@@ -15,7 +15,7 @@
 
 typedef struct ReportRun {
     char dir[1024];    /* the run directory (holds eval.csv, train.csv) */
-    char method[160];  /* label of the non-seed axis values, e.g. "process=puma" */
+    char method[512];  /* label of the non-seed axis values, e.g. "process=puma" */
     long seed;
     char state[16];    /* status.json state: done | failed | running | interrupted | pending */
 } ReportRun;
@@ -27,7 +27,7 @@ typedef struct ReportSpec {
     int n_runs;
     char policy[32];     /* the eval.csv rows that make the curve: policy and k */
     int tokens_per_step;
-    char baseline[160];  /* method label of the baseline; "" = the first method */
+    char baseline[512];  /* method label of the baseline; "" = the first method */
     double target;       /* > 0: fixed target; <= 0: the lower of the two mean-curve peaks */
     double smoothing;    /* EMA weight of the previous smoothed value, in [0, 1) */
     int bootstrap;       /* resamples for intervals */

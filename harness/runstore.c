@@ -1,0 +1,181 @@
+#include "runstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static const char *const state_names[] = {"pending", "running", "done", "failed", "interrupted"};
+
+const char *run_state_name(RunState s) {
+    return s >= RUN_PENDING && s <= RUN_INTERRUPTED ? state_names[s] : "?";
+}
+
+void runstore_run_dir(const char *sweep_dir, const char *id, char *out, size_t n) {
+    snprintf(out, n, "%s/runs/%s", sweep_dir, id);
+}
+
+int runstore_write_status(const char *run_dir, const SweepRun *run, const RunStatus *st, Err *err) {
+    StrBuf sb = {0};
+    sb_printf(&sb, "{\n  \"id\": \"%s\",\n  \"method\": ", run->id);
+    sb_json_string(&sb, run->method);
+    sb_printf(&sb,
+              ",\n  \"seed\": %ld,\n  \"state\": \"%s\",\n  \"attempts\": %d,\n"
+              "  \"exit_code\": %d,\n  \"signal\": %d,\n  \"started_at\": %.3f,\n"
+              "  \"finished_at\": %.3f,\n  \"elapsed_s\": %.3f,\n  \"reason\": ",
+              run->seed, run_state_name(st->state), st->attempts, st->exit_code, st->term_signal,
+              st->started_at, st->finished_at, st->elapsed_s);
+    sb_json_string(&sb, st->reason);
+    sb_printf(&sb, "\n}\n");
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/status.json", run_dir);
+    int rc = write_file_atomic(path, sb.data, sb.len, err);
+    sb_free(&sb);
+    return rc;
+}
+
+/* The value text after "key": in a flat JSON object, or NULL. */
+static const char *json_field(const char *text, const char *key) {
+    char pattern[64];
+    snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+    const char *p = strstr(text, pattern);
+    if (!p) return NULL;
+    p += strlen(pattern);
+    while (*p == ' ') p++;
+    return p;
+}
+
+/* Decodes the JSON string at p (which starts with a quote) into out; 0 on success. */
+static int json_string_at(const char *p, char *out, size_t n) {
+    if (!p || *p != '"') return -1;
+    size_t k = 0;
+    for (p++; *p && *p != '"'; p++) {
+        char c = *p;
+        if (c == '\\') {
+            p++;
+            c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'u' ? '?' : *p;
+            if (*p == 'u') {
+                for (int i = 0; i < 4 && p[1]; i++) p++;
+            }
+            if (!c) return -1;
+        }
+        if (k + 1 < n) out[k++] = c;
+    }
+    out[k] = '\0';
+    return *p == '"' ? 0 : -1;
+}
+
+static int json_number_at(const char *p, double *out) {
+    if (!p) return -1;
+    char *end;
+    *out = strtod(p, &end);
+    return end == p ? -1 : 0;
+}
+
+int runstore_read_status(const char *run_dir, RunStatus *st, Err *err) {
+    memset(st, 0, sizeof(*st));
+    st->exit_code = -1;
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/status.json", run_dir);
+    if (!file_exists(path)) return 0;
+    char *text;
+    size_t len;
+    if (read_file_all(path, &text, &len, err)) return -1;
+    char state[32];
+    double attempts, exit_code, sig;
+    int rc = 0;
+    if (json_string_at(json_field(text, "state"), state, sizeof(state)) ||
+        json_number_at(json_field(text, "attempts"), &attempts) ||
+        json_number_at(json_field(text, "exit_code"), &exit_code) ||
+        json_number_at(json_field(text, "signal"), &sig) ||
+        json_number_at(json_field(text, "started_at"), &st->started_at) ||
+        json_number_at(json_field(text, "finished_at"), &st->finished_at) ||
+        json_number_at(json_field(text, "elapsed_s"), &st->elapsed_s) ||
+        json_string_at(json_field(text, "reason"), st->reason, sizeof(st->reason))) {
+        rc = err_set(err, "%s: not a run status file (a field is missing or malformed)", path);
+    } else {
+        rc = -1;
+        for (int s = RUN_PENDING; s <= RUN_INTERRUPTED; s++)
+            if (strcmp(state, state_names[s]) == 0) {
+                st->state = (RunState)s;
+                rc = 0;
+            }
+        if (rc) err_set(err, "%s: field 'state': unknown value '%s'", path, state);
+        st->attempts = (int)attempts;
+        st->exit_code = (int)exit_code;
+        st->term_signal = (int)sig;
+    }
+    free(text);
+    return rc;
+}
+
+int runstore_lock(const char *run_dir, Err *err) {
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/.lock", run_dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(fd);
+        return busy ? -2 : err_set(err, "%s: cannot lock: %s", path, strerror(errno));
+    }
+    return fd;
+}
+
+void runstore_log_tail(const char *run_dir, int lines, StrBuf *out) {
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/output.log", run_dir);
+    char *text;
+    size_t len;
+    Err ignored;
+    if (read_file_all(path, &text, &len, &ignored)) return;
+    size_t start = len;
+    /* Progress lines end in \r on a terminal; the log is not one, so newlines suffice. */
+    while (start > 0 && len > 0 && text[len - 1] == '\n') len--;
+    start = len;
+    for (int seen = 0; start > 0; start--)
+        if (text[start - 1] == '\n' && ++seen == lines) break;
+    sb_append(out, text + start, len - start);
+    free(text);
+}
+
+int runstore_write_plan(const char *sweep_dir, const Sweep *sw, Err *err) {
+    StrBuf sb = {0};
+    sb_printf(&sb, "index\tid\tseed\tmethod\n");
+    for (int i = 0; i < sw->n_runs; i++)
+        sb_printf(&sb, "%d\t%s\t%ld\t%s\n", sw->runs[i].index, sw->runs[i].id, sw->runs[i].seed,
+                  sw->runs[i].method);
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/plan.tsv", sweep_dir);
+    int rc = write_file_atomic(path, sb.data, sb.len, err);
+    sb_free(&sb);
+    return rc;
+}
+
+int runstore_plan_differs(const char *sweep_dir, const Sweep *sw, char *why, size_t n) {
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/plan.tsv", sweep_dir);
+    char *text;
+    size_t len;
+    Err ignored;
+    if (!file_exists(path) || read_file_all(path, &text, &len, &ignored)) return 0;
+    int old_runs = 0, missing = 0;
+    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        char *id = strchr(line + 1, '\t');
+        if (!id) continue;
+        old_runs++;
+        int found = 0;
+        for (int i = 0; i < sw->n_runs && !found; i++)
+            found =
+                strncmp(id + 1, sw->runs[i].id, SWEEP_ID_LEN - 1) == 0 && id[SWEEP_ID_LEN] == '\t';
+        missing += !found;
+    }
+    free(text);
+    int added = sw->n_runs - (old_runs - missing);
+    if (missing == 0 && added == 0) return 0;
+    snprintf(why, n, "its plan has %d runs, this sweep %d (%d not in this sweep, %d new)", old_runs,
+             sw->n_runs, missing, added);
+    return 1;
+}

@@ -1,0 +1,296 @@
+#include "collect.h"
+
+#include "stats.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- CSV by column name ----------------------------------------------------------------- */
+
+#define CSV_MAX_COLS 64
+
+/* A CSV file split in place: the header's names, then one row at a time. Fields hold no
+ * commas or quotes (the trainer writes plain numbers and policy names). */
+typedef struct Csv {
+    char path[1100];
+    char *text;
+    char *cursor;
+    int line; /* line number of the current row */
+    int n_cols;
+    char *cols[CSV_MAX_COLS];
+    char *field[CSV_MAX_COLS];
+} Csv;
+
+static void csv_close(Csv *c) {
+    free(c->text);
+    c->text = NULL;
+}
+
+/* Cuts the next line out of the text; NULL at the end. */
+static char *next_line(Csv *c) {
+    while (c->cursor && *c->cursor) {
+        char *line = c->cursor;
+        char *nl = strchr(line, '\n');
+        if (nl) {
+            *nl = '\0';
+            c->cursor = nl + 1;
+        } else {
+            c->cursor = NULL;
+        }
+        c->line++;
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\r') line[len - 1] = '\0';
+        if (*line) return line;
+    }
+    return NULL;
+}
+
+static int split(char *line, char **out) {
+    int n = 0;
+    for (;;) {
+        if (n == CSV_MAX_COLS) return n + 1;
+        out[n++] = line;
+        char *comma = strchr(line, ',');
+        if (!comma) return n;
+        *comma = '\0';
+        line = comma + 1;
+    }
+}
+
+static int csv_open(Csv *c, const char *dir, const char *name, Err *err) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->path, sizeof c->path, "%s/%s", dir, name);
+    size_t len;
+    if (read_file_all(c->path, &c->text, &len, err)) return -1;
+    c->cursor = c->text;
+    char *header = next_line(c);
+    if (!header) {
+        csv_close(c);
+        return err_set(err, "%s: empty file, expected a header line", c->path);
+    }
+    c->n_cols = split(header, c->cols);
+    if (c->n_cols > CSV_MAX_COLS) {
+        csv_close(c);
+        return err_set(err, "%s:%d: more than %d columns", c->path, c->line, CSV_MAX_COLS);
+    }
+    return 0;
+}
+
+/* Index of a column; -1 if absent (an error when required). */
+static int csv_col(Csv *c, const char *name, int required, Err *err) {
+    for (int i = 0; i < c->n_cols; i++)
+        if (strcmp(c->cols[i], name) == 0) return i;
+    if (required) err_set(err, "%s:1: missing column '%s'", c->path, name);
+    return -1;
+}
+
+/* 1: a row is in c->field; 0: end of file; -1: a row with the wrong number of fields. */
+static int csv_next(Csv *c, Err *err) {
+    char *line = next_line(c);
+    if (!line) return 0;
+    int n = split(line, c->field);
+    if (n != c->n_cols)
+        return err_set(err, "%s:%d: expected %d fields, got %d", c->path, c->line, c->n_cols, n);
+    return 1;
+}
+
+/* The number in column col of the current row; col < 0 (optional column absent) gives NAN. */
+static int csv_num(Csv *c, int col, double *out, Err *err) {
+    if (col < 0) {
+        *out = NAN;
+        return 0;
+    }
+    const char *s = c->field[col];
+    char *end;
+    *out = strtod(s, &end);
+    if (end == s || *end != '\0')
+        return err_set(err, "%s:%d: column '%s': expected a number, got '%s'", c->path, c->line,
+                       c->cols[col], s);
+    return 0;
+}
+
+/* ---- run directories -------------------------------------------------------------------- */
+
+void run_data_free(RunData *rd) {
+    curve_free(&rd->eval);
+    curve_free(&rd->loss);
+    curve_free(&rd->speed);
+}
+
+static int check_order(Csv *c, const Curve *curve, double step, Err *err) {
+    if (curve->n > 0 && !(step > curve->step[curve->n - 1]))
+        return err_set(err, "%s:%d: step %g does not follow step %g", c->path, c->line, step,
+                       curve->step[curve->n - 1]);
+    return 0;
+}
+
+static int read_eval(RunData *rd, const char *dir, const char *policy, int k, Err *err) {
+    Csv c;
+    if (csv_open(&c, dir, "eval.csv", err)) return -1;
+    int c_step = csv_col(&c, "step", 1, err), c_pol = csv_col(&c, "policy", 1, err);
+    int c_k = csv_col(&c, "tokens_per_step", 1, err), c_acc = csv_col(&c, "accuracy", 1, err);
+    int c_ts = csv_col(&c, "train_s", 0, err);
+    int rc = c_step < 0 || c_pol < 0 || c_k < 0 || c_acc < 0 ? -1 : 0;
+    while (rc == 0) {
+        int got = csv_next(&c, err);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        double step, kk, acc, ts;
+        if (csv_num(&c, c_step, &step, err) || csv_num(&c, c_k, &kk, err) ||
+            csv_num(&c, c_acc, &acc, err) || csv_num(&c, c_ts, &ts, err)) {
+            rc = -1;
+            break;
+        }
+        if (strcmp(c.field[c_pol], policy) != 0 || kk != k) continue;
+        rc = check_order(&c, &rd->eval, step, err);
+        if (rc == 0) rc = curve_push(&rd->eval, step, acc, ts, err);
+    }
+    if (rc == 0 && rd->eval.n == 0)
+        rc = err_set(err, "%s: no rows with policy '%s' and tokens_per_step %d", c.path, policy, k);
+    csv_close(&c);
+    return rc;
+}
+
+static int read_train(RunData *rd, const char *dir, Err *err) {
+    Csv c;
+    if (csv_open(&c, dir, "train.csv", err)) return -1;
+    int c_step = csv_col(&c, "step", 1, err), c_loss = csv_col(&c, "loss", 1, err);
+    int c_tps = csv_col(&c, "tokens_per_s", 1, err), c_ts = csv_col(&c, "train_s", 0, err);
+    int rc = c_step < 0 || c_loss < 0 || c_tps < 0 ? -1 : 0;
+    while (rc == 0) {
+        int got = csv_next(&c, err);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        double step, loss, tps, ts;
+        if (csv_num(&c, c_step, &step, err) || csv_num(&c, c_loss, &loss, err) ||
+            csv_num(&c, c_tps, &tps, err) || csv_num(&c, c_ts, &ts, err)) {
+            rc = -1;
+            break;
+        }
+        rc = check_order(&c, &rd->loss, step, err);
+        if (rc == 0) rc = curve_push(&rd->loss, step, loss, ts, err);
+        if (rc == 0) rc = curve_push(&rd->speed, step, tps, ts, err);
+    }
+    if (rc == 0 && rd->loss.n == 0) rc = err_set(err, "%s: no rows", c.path);
+    csv_close(&c);
+    return rc;
+}
+
+int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step, Err *err) {
+    memset(rd, 0, sizeof *rd);
+    if (read_eval(rd, dir, policy, tokens_per_step, err) || read_train(rd, dir, err)) {
+        run_data_free(rd);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- regression-gate rows --------------------------------------------------------------- */
+
+/* How the gate compares each kind of row (metrics_file.h); name and value filled per row. */
+static const MetricRow loss_row = {"", 0, 1, 1, 0.02, 0.01, 0.0};
+static const MetricRow accuracy_row = {"", 1, 1, 1, 0.0, 0.05, 0.0};
+static const MetricRow tokens_row = {"", 1, 0, 0, 0.10, 0.0, 0.0};
+
+static int add_row(MetricsFile *out, const MetricRow *kind, double value, Err *err, const char *fmt,
+                   ...) MDM_PRINTF(5, 6);
+
+static int add_row(MetricsFile *out, const MetricRow *kind, double value, Err *err, const char *fmt,
+                   ...) {
+    MetricRow row = *kind;
+    row.value = value;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(row.name, sizeof row.name, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof row.name)
+        return err_set(err, "metric name longer than %d bytes: %s...", METRIC_NAME_LEN - 1,
+                       row.name);
+    return metrics_file_add(out, &row, err);
+}
+
+/* accuracy@<last eval step>/<policy>:<k>/<method>/seed=<s> for every policy:k pair evaluated
+ * at the last step of the run's eval.csv. */
+typedef struct LastRow {
+    const char *policy; /* points into the Csv text */
+    double k, accuracy;
+} LastRow;
+
+static int add_accuracy_rows(const ReportRun *run, MetricsFile *out, Err *err) {
+    Csv c;
+    if (csv_open(&c, run->dir, "eval.csv", err)) return -1;
+    int c_step = csv_col(&c, "step", 1, err), c_pol = csv_col(&c, "policy", 1, err);
+    int c_k = csv_col(&c, "tokens_per_step", 1, err), c_acc = csv_col(&c, "accuracy", 1, err);
+    int rc = c_step < 0 || c_pol < 0 || c_k < 0 || c_acc < 0 ? -1 : 0;
+    LastRow *rows = NULL;
+    int n = 0, cap = 0;
+    double last = -INFINITY;
+    while (rc == 0) {
+        int got = csv_next(&c, err);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        double step, k, acc;
+        if (csv_num(&c, c_step, &step, err) || csv_num(&c, c_k, &k, err) ||
+            csv_num(&c, c_acc, &acc, err)) {
+            rc = -1;
+            break;
+        }
+        if (step < last) continue;
+        if (step > last) { /* a later step: the rows kept so far are not the last */
+            n = 0;
+            last = step;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            LastRow *grown = realloc(rows, (size_t)cap * sizeof *rows);
+            if (!grown) {
+                rc = err_set(err, "%s: out of memory", c.path);
+                break;
+            }
+            rows = grown;
+        }
+        rows[n++] = (LastRow){c.field[c_pol], k, acc};
+    }
+    if (rc == 0 && n == 0) rc = err_set(err, "%s: no rows", c.path);
+    for (int i = 0; i < n && rc == 0; i++) {
+        rc = add_row(out, &accuracy_row, rows[i].accuracy, err, "accuracy@%.0f/%s:%.0f/%s/seed=%ld",
+                     last, rows[i].policy, rows[i].k, run->method, run->seed);
+    }
+    free(rows);
+    csv_close(&c);
+    return rc;
+}
+
+static int add_train_rows(const ReportRun *run, MetricsFile *out, Err *err) {
+    RunData rd;
+    memset(&rd, 0, sizeof rd);
+    int rc = read_train(&rd, run->dir, err);
+    if (rc == 0) {
+        const Curve *l = &rd.loss;
+        rc = add_row(out, &loss_row, l->value[l->n - 1], err, "loss@%.0f/%s/seed=%ld",
+                     l->step[l->n - 1], run->method, run->seed);
+    }
+    /* The first logged row includes start-up and warm-up; a one-row file has no sample. */
+    if (rc == 0 && rd.speed.n > 1)
+        rc = add_row(out, &tokens_row, stats_median(rd.speed.value + 1, rd.speed.n - 1), err,
+                     "tokens_per_s/%s", run->method);
+    run_data_free(&rd);
+    return rc;
+}
+
+int report_collect_metrics(const ReportSpec *spec, MetricsFile *out, Err *err) {
+    for (int i = 0; i < spec->n_runs; i++) {
+        const ReportRun *run = &spec->runs[i];
+        if (strcmp(run->state, "done") != 0) continue;
+        if (add_train_rows(run, out, err) || add_accuracy_rows(run, out, err)) return -1;
+    }
+    return 0;
+}

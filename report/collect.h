@@ -1,0 +1,32 @@
+/* Reading a finished run directory for the report and the regression gate.
+ * eval.csv and train.csv are parsed by their header's column names, so columns may be added
+ * or reordered; a file without a train_s column (runs older than train_s) reads as
+ * "training seconds unknown" (NAN). Errors name the file and line: "DIR/eval.csv:7: ...". */
+#ifndef MDMLAB_COLLECT_H
+#define MDMLAB_COLLECT_H
+
+#include "metrics_file.h"
+#include "report.h"
+#include "speedup.h"
+
+typedef struct RunData {
+    Curve eval;  /* the eval.csv rows of one policy and k: step, accuracy, train_s */
+    Curve loss;  /* train.csv: step, loss, train_s */
+    Curve speed; /* train.csv: step, tokens_per_s (NAN without that column), train_s */
+} RunData;
+
+/* Reads DIR/eval.csv (rows with the given policy and tokens_per_step; at least one must
+ * exist) and DIR/train.csv (at least one row). */
+int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step, Err *err);
+void run_data_free(RunData *rd);
+
+/* Appends, per run in state "done", the rows the regression gate compares (metrics_file.h):
+ *   loss@<last train step>/<method>/seed=<s>           lower  exact   gate 0.02 0.01
+ *   accuracy@<last eval step>/<policy>:<k>/<method>/seed=<s>
+ *                                                      higher exact   gate 0    0.05
+ *       (one row per policy:k pair evaluated at the run's last eval step)
+ *   tokens_per_s/<method>  median over train.csv rows but the first (warm-up), one row
+ *                          per seed                    higher sampled info 0.10 0 */
+int report_collect_metrics(const ReportSpec *spec, MetricsFile *out, Err *err);
+
+#endif

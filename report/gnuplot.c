@@ -1,0 +1,360 @@
+#include "gnuplot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Okabe & Ito (2008), "Color Universal Design": distinguishable under the common forms of
+ * colour blindness. */
+static const char *const palette[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7",
+                                      "#56B4E9", "#D55E00", "#F0E442", "#000000"};
+#define PALETTE_N ((int)(sizeof palette / sizeof palette[0]))
+
+const char *gp_colour(int method_index) {
+    return palette[(method_index % PALETTE_N + PALETTE_N) % PALETTE_N];
+}
+
+/* A single-quoted gnuplot string: '' stands for a quote; line breaks become spaces. */
+static void quoted(StrBuf *sb, const char *s) {
+    sb_append(sb, "'", 1);
+    for (; s && *s; s++) {
+        if (*s == '\'')
+            sb_append(sb, "''", 2);
+        else if (*s == '\n' || *s == '\r' || *s == '\t')
+            sb_append(sb, " ", 1);
+        else
+            sb_append(sb, s, 1);
+    }
+    sb_append(sb, "'", 1);
+}
+
+static void set_string(StrBuf *sb, const char *what, const char *value) {
+    sb_printf(sb, "set %s ", what);
+    quoted(sb, value);
+    sb_append(sb, "\n", 1);
+}
+
+static void preamble(StrBuf *sb, const char *name, const char *what, const char *title,
+                     const char *xlabel, const char *ylabel) {
+    sb_printf(sb,
+              "# %s\n"
+              "# Regenerate %s.png and %s.svg: cd to this directory, then gnuplot %s.gp\n"
+              "set encoding utf8\n"
+              "set datafile separator \"\\t\"\n"
+              "set datafile missing \"NaN\"\n",
+              what, name, name, name);
+    set_string(sb, "title", title);
+    set_string(sb, "xlabel", xlabel);
+    set_string(sb, "ylabel", ylabel);
+    sb_printf(sb, "set grid lc rgb '#d8d8d8' lw 1\n"
+                  "set border lw 1.2\n"
+                  "set key outside below center horizontal maxcols 2 Left reverse nobox samplen 3 "
+                  "spacing 1.1\n");
+}
+
+/* Draws the plot command once per terminal: PNG first, then the same plot as SVG. */
+static void render(StrBuf *sb, const char *name, const StrBuf *plot) {
+    sb_printf(sb,
+              "set terminal pngcairo size 900,600 noenhanced font ',11'\n"
+              "set output '%s.png'\n"
+              "%s"
+              "set terminal svg size 900,600 noenhanced font ',11' background '#ffffff'\n"
+              "set output '%s.svg'\n"
+              "replot\n"
+              "unset output\n",
+              name, plot->data, name);
+}
+
+/* Appends ", \\\n    " between plot elements. */
+static void next_element(StrBuf *plot, int *count) {
+    sb_printf(plot, *count ? ", \\\n     " : "plot ");
+    (*count)++;
+}
+
+/* A plot with nothing to draw still produces a figure saying so. */
+static void empty_plot(StrBuf *plot, const char *why) {
+    sb_printf(plot, "set label 1 ");
+    quoted(plot, why);
+    sb_printf(plot, " at graph 0.5, 0.5 center\nplot [0:1][0:1] NaN notitle\n");
+}
+
+static void seeds_title(StrBuf *plot, const char *label, int n_seeds) {
+    char t[1100];
+    snprintf(t, sizeof t, "%s (%d seed%s)", label, n_seeds, n_seeds == 1 ? "" : "s");
+    sb_printf(plot, " title ");
+    quoted(plot, t);
+}
+
+/* The min-max band and the mean line of method i, from columns band_lo, band_hi, mean. */
+static void band_and_mean(StrBuf *plot, int *count, const GpMethods *m, int i, const char *data,
+                          int mean, int band_lo, int band_hi, const char *mean_style) {
+    next_element(plot, count);
+    sb_printf(plot,
+              "'%s' using 1:%d:%d with filledcurves fs transparent solid 0.18 noborder "
+              "lc rgb '%s' notitle",
+              data, band_lo, band_hi, gp_colour(i));
+    next_element(plot, count);
+    sb_printf(plot, "'' using 1:%d with %s lc rgb '%s'", mean, mean_style, gp_colour(i));
+    seeds_title(plot, m->label[i], m->n_seeds[i]);
+}
+
+static int any_data(const GpMethods *m) {
+    for (int i = 0; i < m->n; i++)
+        if (m->n_seeds[i] > 0) return 1;
+    return 0;
+}
+
+void gp_curves_script(StrBuf *sb, const char *title, const char *ylabel, const GpMethods *m,
+                      const double *target, int show_smoothed) {
+    preamble(sb, "curves",
+             "Accuracy vs training step: per method the mean over seeds (line) and"
+             " the min-max band over seeds; dashed: the speedup target.",
+             title, "training step", ylabel);
+    sb_printf(sb, "set yrange [0:*]\n");
+    StrBuf plot = {0};
+    int count = 0;
+    if (!any_data(m)) empty_plot(&plot, "no finished runs");
+    for (int i = 0; i < m->n; i++) {
+        if (m->n_seeds[i] <= 0) continue;
+        band_and_mean(&plot, &count, m, i, "curves.tsv", 2 + 4 * i, 3 + 4 * i, 4 + 4 * i,
+                      "linespoints lw 2 pt 7 ps 0.7");
+        if (show_smoothed) {
+            next_element(&plot, &count);
+            sb_printf(&plot, "'' using 1:%d with lines lw 1.5 dt 3 lc rgb '%s' notitle", 5 + 4 * i,
+                      gp_colour(i));
+        }
+    }
+    if (count && show_smoothed) {
+        next_element(&plot, &count);
+        sb_printf(&plot, "keyentry with lines lw 1.5 dt 3 lc rgb '#555555' "
+                         "title 'EMA-smoothed mean (dotted)'");
+    }
+    if (count) {
+        next_element(&plot, &count);
+        sb_printf(&plot, "keyentry with filledcurves fs transparent solid 0.25 noborder "
+                         "lc rgb '#555555' title 'min-max over seeds'");
+    }
+    /* One shared target line, or one per comparison in the compared method's colour. */
+    int shared = 1, first = -1;
+    for (int i = 0; i < m->n; i++) {
+        if (!isfinite(target[i])) continue;
+        if (first < 0)
+            first = i;
+        else if (target[i] != target[first])
+            shared = 0;
+    }
+    for (int i = first; count && i >= 0 && i < m->n; i++) {
+        if (!isfinite(target[i])) continue;
+        char t[1100];
+        if (shared)
+            snprintf(t, sizeof t, "target %.3g", target[i]);
+        else
+            snprintf(t, sizeof t, "target %.3g (%s vs baseline)", target[i], m->label[i]);
+        next_element(&plot, &count);
+        sb_printf(&plot, "%.6g with lines dt 2 lw 1.5 lc rgb '%s' title ", target[i],
+                  shared ? "#555555" : gp_colour(i));
+        quoted(&plot, t);
+        if (shared) break;
+    }
+    if (count) sb_printf(&plot, "\n");
+    render(sb, "curves", &plot);
+    sb_free(&plot);
+}
+
+void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m) {
+    preamble(sb, "loss",
+             "Training loss vs step: per method the mean over seeds (line) and the"
+             " min-max band over seeds.",
+             title, "training step", "training loss");
+    /* Cross-entropy falls by orders of magnitude; a log axis keeps the late differences. */
+    if (any_data(m))
+        sb_printf(sb, "set logscale y\n"
+                      "set autoscale yfix\n"
+                      "set offsets 0, 0, graph 0.03, graph 0.03\n"
+                      "set ytics add (0.02, 0.05, 0.2, 0.5, 2, 5, 20, 50)\n"
+                      "set mytics 10\n");
+    StrBuf plot = {0};
+    int count = 0;
+    if (!any_data(m)) empty_plot(&plot, "no finished runs");
+    for (int i = 0; i < m->n; i++) {
+        if (m->n_seeds[i] <= 0) continue;
+        band_and_mean(&plot, &count, m, i, "loss.tsv", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i,
+                      "lines lw 1.5");
+    }
+    if (count) {
+        next_element(&plot, &count);
+        sb_printf(&plot, "keyentry with filledcurves fs transparent solid 0.25 noborder "
+                         "lc rgb '#555555' title 'min-max over seeds'\n");
+    }
+    render(sb, "loss", &plot);
+    sb_free(&plot);
+}
+
+/* Bars of one speedup series: value column v (interval v+1, v+2), status column st, at
+ * x = row + dx; step speedups solid, wall-clock hatched. */
+static void speedup_series(StrBuf *plot, int *count, int v, int st, double dx, const char *fill) {
+    next_element(plot, count);
+    sb_printf(plot,
+              "'speedup.tsv' using ($1%+.2f):%d:(C[int($2)+1]) with boxes fs %s "
+              "lc rgb variable notitle",
+              dx, v, fill);
+    next_element(plot, count);
+    /* Error bars as capped vectors: yerrorbars leave a gap where the point would be. */
+    sb_printf(plot,
+              "'' using ($1%+.2f):%d:(0):($%d-$%d) with vectors heads size screen 0.012,90 "
+              "lc rgb 'black' lw 1.5 notitle",
+              dx, v + 1, v + 2, v + 1);
+    next_element(plot, count);
+    sb_printf(plot,
+              "'' using ($1%+.2f):(valid(%d) ? $%d : $%d):(sprintf('%%.3g', $%d)) "
+              "with labels offset 0, 0.8 notitle",
+              dx, v + 2, v + 2, v, v);
+    next_element(plot, count);
+    sb_printf(plot,
+              "'' using ($1%+.2f):(0):(strcol(%d) eq 'ok' ? '' : strcol(%d)) "
+              "with labels offset 0, 0.8 notitle",
+              dx, st, st);
+}
+
+void gp_speedup_script(StrBuf *sb, const char *title, const char *baseline, int n_rows,
+                       int has_step, int has_wall) {
+    char ylabel[1100];
+    snprintf(ylabel, sizeof ylabel, "speedup (x) over %s", baseline);
+    preamble(sb, "speedup",
+             "Speedup over the baseline per method: bars = point estimates, "
+             "error bars = 95% bootstrap intervals over seeds.",
+             title, "", ylabel);
+    sb_printf(sb, "array C[%d] = [", PALETTE_N);
+    for (int i = 0; i < PALETTE_N; i++) sb_printf(sb, "%s0x%s", i ? ", " : "", palette[i] + 1);
+    sb_printf(sb,
+              "]\n"
+              "set grid noxtics ytics\n"
+              "set xtics scale 0\n"
+              "set boxwidth 0.36\n"
+              "set yrange [0:*]\n"
+              "set offsets 0, 0, graph 0.12, 0\n"
+              "set xrange [-0.75:%d.75]\n",
+              n_rows - 1 > 0 ? n_rows - 1 : 0);
+    StrBuf plot = {0};
+    int count = 0;
+    if (n_rows == 0) {
+        empty_plot(&plot, "no method to compare with the baseline");
+    } else {
+        if (!has_step && !has_wall)
+            sb_printf(&plot, "set label 1 'every speedup is censored or unknown' "
+                             "at graph 0.5, 0.5 center\n");
+        /* The x tic labels come with an invisible series that has a point on every row. */
+        next_element(&plot, &count);
+        sb_printf(&plot, "'speedup.tsv' using 1:(0):('') :xtic(3) with labels notitle");
+        if (has_step) speedup_series(&plot, &count, 4, 10, has_wall ? -0.19 : 0.0, "solid 0.85");
+        if (has_wall) speedup_series(&plot, &count, 7, 11, has_step ? 0.19 : 0.0, "pattern 4");
+        next_element(&plot, &count);
+        sb_printf(&plot, "1 with lines dt 2 lw 1.5 lc rgb 'black' title 'no speedup (1x)'");
+        if (has_step) {
+            next_element(&plot, &count);
+            sb_printf(&plot, "keyentry with boxes fs solid 0.85 lc rgb '#777777' "
+                             "title 'steps to target'");
+        }
+        if (has_wall) {
+            next_element(&plot, &count);
+            sb_printf(&plot, "keyentry with boxes fs pattern 4 lc rgb '#777777' "
+                             "title 'training seconds to target (wall-clock)'");
+        }
+        sb_printf(&plot, "\n");
+    }
+    render(sb, "speedup", &plot);
+    sb_free(&plot);
+}
+
+/* ---- running gnuplot ------------------------------------------------------------------- */
+
+int gnuplot_find(char *out, size_t n) {
+    const char *path = getenv("PATH");
+    out[0] = '\0';
+    if (!path) return 0;
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        /* An empty PATH entry means the current directory. */
+        const char *entry = len ? path : ".";
+        int entry_len = len ? (int)len : 1;
+        char found[4096];
+        /* Absolute, because gnuplot_run executes it after changing directory. */
+        if ((size_t)snprintf(found, sizeof found, "%.*s/gnuplot", entry_len, entry) <
+                sizeof found &&
+            access(found, X_OK) == 0) {
+            char abs[PATH_MAX];
+            if (found[0] != '/' && realpath(found, abs)) snprintf(found, sizeof found, "%s", abs);
+            if ((size_t)snprintf(out, n, "%s", found) < n) return 1;
+        }
+        path += len + (colon ? 1 : 0);
+    }
+    out[0] = '\0';
+    return 0;
+}
+
+/* First line of what gnuplot said on stderr, for the error message. */
+static void first_line(const char *text, char *out, size_t n) {
+    while (*text == '\n' || *text == ' ') text++;
+    size_t len = strcspn(text, "\n");
+    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), text);
+}
+
+int gnuplot_run(const char *gnuplot, const char *dir, const char *script, Err *err) {
+    int fds[2];
+    if (pipe(fds) != 0)
+        return err_set(err, "gnuplot %s: cannot create a pipe: %s", script, strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return err_set(err, "gnuplot %s: cannot fork: %s", script, strerror(e));
+    }
+    if (pid == 0) {
+        /* Child: only async-signal-safe calls until exec. */
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+        }
+        dup2(fds[1], 2);
+        close(fds[0]);
+        if (chdir(dir) != 0) _exit(126);
+        char *const argv[] = {(char *)"gnuplot", (char *)script, NULL};
+        execv(gnuplot, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char said[2048];
+    size_t n = 0;
+    for (;;) {
+        char chunk[512];
+        ssize_t got = read(fds[0], chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        size_t keep = (size_t)got < sizeof said - 1 - n ? (size_t)got : sizeof said - 1 - n;
+        memcpy(said + n, chunk, keep);
+        n += keep;
+    }
+    said[n] = '\0';
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return err_set(err, "gnuplot %s: %s", script, strerror(errno));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    char line[512];
+    first_line(said, line, sizeof line);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
+        return err_set(err, "gnuplot %s: cannot enter directory '%s'", script, dir);
+    if (WIFEXITED(status))
+        return err_set(err, "gnuplot %s (in '%s') failed with exit status %d%s%s", script, dir,
+                       WEXITSTATUS(status), *line ? ": " : "", line);
+    return err_set(err, "gnuplot %s (in '%s') was killed by signal %d", script, dir,
+                   WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}

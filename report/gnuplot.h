@@ -1,0 +1,40 @@
+/* gnuplot scripts for the report's figures, and running gnuplot on them.
+ * Every script reads its data and writes its figures by relative names, so `cd OUT_DIR &&
+ * gnuplot curves.gp` regenerates curves.png (pngcairo, 900x600) and curves.svg. Method i
+ * is drawn in Okabe-Ito colour i (colour-blind safe) in every figure. */
+#ifndef MDMLAB_GNUPLOT_H
+#define MDMLAB_GNUPLOT_H
+
+#include "../harness/util.h"
+
+/* "#RRGGBB" of method index i (cycles after 8). */
+const char *gp_colour(int method_index);
+
+/* What the figures show about each method, by method index. */
+typedef struct GpMethods {
+    int n;
+    const char *const *label;
+    const int *n_seeds; /* 0: the method has no data and is left out of the plots */
+} GpMethods;
+
+/* curves.gp over curves.tsv: column 1 step; per method i, columns 2+4i .. 5+4i = mean, min,
+ * max of the raw accuracy over seeds, mean of the smoothed curves. target[i] (NAN: none) is
+ * the accuracy method i is timed at; equal targets share one dashed line. show_smoothed also
+ * draws the smoothed means (pointless without smoothing). */
+void gp_curves_script(StrBuf *sb, const char *title, const char *ylabel, const GpMethods *m,
+                      const double *target, int show_smoothed);
+/* loss.gp over loss.tsv: column 1 step; per method i, columns 2+3i .. 4+3i = mean, min, max. */
+void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m);
+/* speedup.gp over speedup.tsv: one row per compared method: 1 row index, 2 method index,
+ * 3 label, 4-6 step speedup and its interval, 7-9 wall-clock speedup and its interval.
+ * has_step / has_wall: whether any row has that speedup (a series with no value is left out). */
+void gp_speedup_script(StrBuf *sb, const char *title, const char *baseline, int n_rows,
+                       int has_step, int has_wall);
+
+/* Absolute path of the first executable "gnuplot" on PATH into out; 0 if there is none. */
+int gnuplot_find(char *out, size_t n);
+/* Runs `gnuplot SCRIPT` in directory dir. A non-zero exit is an error naming the script and
+ * quoting gnuplot's first line on stderr. */
+int gnuplot_run(const char *gnuplot, const char *dir, const char *script, Err *err);
+
+#endif

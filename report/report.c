@@ -1,0 +1,667 @@
+/* report_write: groups a sweep's runs by method, compares every method with the baseline
+ * (speedup.h) and writes the data, gnuplot scripts, figures and summaries (report.h). */
+#include "report.h"
+
+#include "collect.h"
+#include "gnuplot.h"
+#include "speedup.h"
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Method {
+    const char *label;
+    int n_runs;        /* runs listed for the method, whatever their state */
+    int n_done;        /* of which done: data[0..n_done) */
+    RunData *data;     /* [n_runs] */
+    long *seeds;       /* [n_runs] seeds of the done runs */
+    int has_curves;    /* n_done > 0: acc and loss are built */
+    MethodCurves acc;  /* accuracy of the report's policy and k */
+    MethodCurves loss; /* training loss */
+    int compared;      /* a non-baseline method with curves, compared with a baseline with curves */
+    SpeedupResult sp;
+} Method;
+
+typedef struct Report {
+    const ReportSpec *spec;
+    Method *m;
+    int n, baseline;
+} Report;
+
+static void report_free(Report *r) {
+    for (int i = 0; i < r->n; i++) {
+        Method *m = &r->m[i];
+        for (int s = 0; s < m->n_done; s++) run_data_free(&m->data[s]);
+        free(m->data);
+        free(m->seeds);
+        method_curves_free(&m->acc);
+        method_curves_free(&m->loss);
+    }
+    free(r->m);
+    memset(r, 0, sizeof *r);
+}
+
+static int is_done(const ReportRun *run) {
+    return strcmp(run->state, "done") == 0;
+}
+
+/* ---- grouping and statistics -------------------------------------------------------------- */
+
+static int find_method(const Report *r, const char *label) {
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->m[i].label, label) == 0) return i;
+    return -1;
+}
+
+static int group_runs(Report *r, Err *err) {
+    const ReportSpec *spec = r->spec;
+    r->m = calloc(spec->n_runs > 0 ? (size_t)spec->n_runs : 1, sizeof *r->m);
+    if (!r->m) return err_set(err, "report: out of memory");
+    for (int i = 0; i < spec->n_runs; i++) {
+        int k = find_method(r, spec->runs[i].method);
+        if (k < 0) r->m[k = r->n++].label = spec->runs[i].method;
+        r->m[k].n_runs++;
+    }
+    for (int i = 0; i < r->n; i++) {
+        r->m[i].data = calloc((size_t)r->m[i].n_runs, sizeof(RunData));
+        r->m[i].seeds = calloc((size_t)r->m[i].n_runs, sizeof(long));
+        if (!r->m[i].data || !r->m[i].seeds) return err_set(err, "report: out of memory");
+    }
+    r->baseline = spec->baseline[0] ? find_method(r, spec->baseline) : 0;
+    if (r->baseline < 0)
+        return err_set(err, "report: baseline '%s' is not the method of any run", spec->baseline);
+    return 0;
+}
+
+static int read_runs(Report *r, Err *err) {
+    const ReportSpec *spec = r->spec;
+    for (int i = 0; i < spec->n_runs; i++) {
+        const ReportRun *run = &spec->runs[i];
+        if (!is_done(run)) continue;
+        Method *m = &r->m[find_method(r, run->method)];
+        if (run_data_read(&m->data[m->n_done], run->dir, spec->policy, spec->tokens_per_step, err))
+            return -1;
+        m->seeds[m->n_done++] = run->seed;
+    }
+    return 0;
+}
+
+static int build_curves(Report *r, Err *err) {
+    for (int i = 0; i < r->n; i++) {
+        Method *m = &r->m[i];
+        if (m->n_done == 0) continue;
+        const Curve **acc = malloc((size_t)m->n_done * sizeof *acc);
+        const Curve **loss = malloc((size_t)m->n_done * sizeof *loss);
+        int rc = acc && loss ? 0 : err_set(err, "report: out of memory");
+        for (int s = 0; s < m->n_done && rc == 0; s++) {
+            acc[s] = &m->data[s].eval;
+            loss[s] = &m->data[s].loss;
+        }
+        Err why;
+        if (rc == 0 && method_curves_build(&m->acc, acc, m->n_done, r->spec->smoothing, &why))
+            rc = err_set(err, "report: method '%s': eval curves: %s", m->label, why.msg);
+        if (rc == 0 && method_curves_build(&m->loss, loss, m->n_done, 0.0, &why)) {
+            rc = err_set(err, "report: method '%s': loss curves: %s", m->label, why.msg);
+            method_curves_free(&m->acc);
+        }
+        free(acc);
+        free(loss);
+        if (rc) return -1;
+        m->has_curves = 1;
+    }
+    return 0;
+}
+
+static int compare_methods(Report *r, Err *err) {
+    const Method *base = &r->m[r->baseline];
+    for (int i = 0; i < r->n; i++) {
+        Method *m = &r->m[i];
+        if (i == r->baseline || !m->has_curves || !base->has_curves) continue;
+        /* One RNG stream per method: a method's interval does not depend on the others. */
+        SpeedupOptions opt = {r->spec->target, r->spec->bootstrap, r->spec->seed, (uint64_t)i};
+        Err why;
+        if (speedup_compute(&base->acc, &m->acc, &opt, &m->sp, &why))
+            return err_set(err, "report: method '%s': %s", m->label, why.msg);
+        m->compared = 1;
+    }
+    return 0;
+}
+
+/* Mean and sd over seeds of the last common point of a method's curves. */
+static void final_point(const MethodCurves *mc, double *step, double *mean, double *sd) {
+    *step = *mean = *sd = NAN;
+    if (mc->n_steps == 0) return;
+    double *v = malloc((size_t)mc->n_seeds * sizeof *v);
+    if (!v) return;
+    for (int s = 0; s < mc->n_seeds; s++) v[s] = mc->raw[(size_t)s * mc->n_steps + mc->n_steps - 1];
+    *step = mc->step[mc->n_steps - 1];
+    *mean = stats_mean(v, mc->n_seeds);
+    *sd = stats_sd(v, mc->n_seeds);
+    free(v);
+}
+
+/* ---- formatting --------------------------------------------------------------------------- */
+
+/* %.6g, with integers (steps) in full; `none` for NAN and infinities. */
+static void num(StrBuf *sb, double x, const char *none) {
+    if (!isfinite(x))
+        sb_printf(sb, "%s", none);
+    else if (x == floor(x) && fabs(x) < 1e15)
+        sb_printf(sb, "%.0f", x);
+    else
+        sb_printf(sb, "%.6g", x);
+}
+
+/* Method labels in TSV cells and Markdown tables: no tabs, line breaks or pipes. */
+static void cell_text(StrBuf *sb, const char *s, int markdown) {
+    for (; *s; s++) {
+        if (*s == '\t' || *s == '\n' || *s == '\r')
+            sb_append(sb, " ", 1);
+        else if (markdown && *s == '|')
+            sb_append(sb, "\\|", 2);
+        else
+            sb_append(sb, s, 1);
+    }
+}
+
+static void json_string(StrBuf *sb, const char *s) {
+    sb_append(sb, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            sb_printf(sb, "\\%c", c);
+        else if (c == '\n')
+            sb_append(sb, "\\n", 2);
+        else if (c == '\t')
+            sb_append(sb, "\\t", 2);
+        else if (c < 0x20)
+            sb_printf(sb, "\\u%04x", c);
+        else
+            sb_append(sb, s, 1);
+    }
+    sb_append(sb, "\"", 1);
+}
+
+static int write_out(const Report *r, const char *name, const StrBuf *sb, Err *err) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", r->spec->out_dir, name);
+    return write_file_atomic(path, sb->data ? sb->data : "", sb->len, err);
+}
+
+/* ---- curves.tsv, loss.tsv ------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The sorted union of the steps of every method's curves (acc or loss). */
+static double *step_union(const Report *r, int loss, int *n_out) {
+    int total = 0;
+    for (int i = 0; i < r->n; i++)
+        if (r->m[i].has_curves) total += loss ? r->m[i].loss.n_steps : r->m[i].acc.n_steps;
+    double *u = malloc((size_t)(total > 0 ? total : 1) * sizeof *u);
+    if (!u) return NULL;
+    int n = 0;
+    for (int i = 0; i < r->n; i++) {
+        if (!r->m[i].has_curves) continue;
+        const MethodCurves *mc = loss ? &r->m[i].loss : &r->m[i].acc;
+        memcpy(u + n, mc->step, (size_t)mc->n_steps * sizeof *u);
+        n += mc->n_steps;
+    }
+    qsort(u, (size_t)n, sizeof *u, cmp_double);
+    int k = 0;
+    for (int j = 0; j < n; j++)
+        if (k == 0 || u[j] != u[k - 1]) u[k++] = u[j];
+    *n_out = k;
+    return u;
+}
+
+static int index_of_step(const MethodCurves *mc, double step) {
+    int lo = 0, hi = mc->n_steps - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (mc->step[mid] == step) return mid;
+        if (mc->step[mid] < step)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* curves.tsv (loss = 0): per method mean, min, max, smoothed mean; loss.tsv: mean, min, max. */
+static int write_curve_tsv(const Report *r, int loss, Err *err) {
+    int n_steps;
+    double *steps = step_union(r, loss, &n_steps);
+    if (!steps) return err_set(err, "report: out of memory");
+    StrBuf sb = {0};
+    sb_printf(&sb, "# step");
+    static const char *const acc_cols[] = {"mean", "min", "max", "smoothed mean"};
+    int per = loss ? 3 : 4;
+    for (int i = 0; i < r->n; i++)
+        for (int c = 0; c < per; c++) {
+            sb_append(&sb, "\t", 1);
+            cell_text(&sb, r->m[i].label, 0);
+            sb_printf(&sb, " %s", acc_cols[c]);
+        }
+    sb_append(&sb, "\n", 1);
+    for (int j = 0; j < n_steps; j++) {
+        num(&sb, steps[j], "NaN");
+        for (int i = 0; i < r->n; i++) {
+            const MethodCurves *mc = loss ? &r->m[i].loss : &r->m[i].acc;
+            int k = r->m[i].has_curves ? index_of_step(mc, steps[j]) : -1;
+            double v[4] = {NAN, NAN, NAN, NAN};
+            if (k >= 0) {
+                v[0] = mc->mean_raw[k];
+                v[1] = mc->min_raw[k];
+                v[2] = mc->max_raw[k];
+                v[3] = mc->mean_smooth[k];
+            }
+            for (int c = 0; c < per; c++) {
+                sb_append(&sb, "\t", 1);
+                num(&sb, v[c], "NaN");
+            }
+        }
+        sb_append(&sb, "\n", 1);
+    }
+    free(steps);
+    int rc = write_out(r, loss ? "loss.tsv" : "curves.tsv", &sb, err);
+    sb_free(&sb);
+    return rc;
+}
+
+/* ---- speedup.tsv ---------------------------------------------------------------------------- */
+
+static const char *step_status(const Method *m) {
+    if (!m->compared) return "no-data";
+    return isfinite(m->sp.step_speedup) ? "ok" : "censored";
+}
+
+static const char *wall_status(const Method *m) {
+    if (!m->compared) return "no-data";
+    if (isfinite(m->sp.wall_speedup)) return "ok";
+    if (!isfinite(m->sp.step_speedup)) return "censored";
+    return "unknown";
+}
+
+static int write_speedup_tsv(const Report *r, int *n_rows, int *has_step, int *has_wall, Err *err) {
+    StrBuf sb = {0};
+    sb_printf(&sb, "# row\tmethod_index\tmethod\tstep_speedup\tstep_lo\tstep_hi\twall_speedup"
+                   "\twall_lo\twall_hi\tstep_status\twall_status\ttarget\tresamples"
+                   "\tcensored_resamples\n");
+    *n_rows = *has_step = *has_wall = 0;
+    for (int i = 0; i < r->n; i++) {
+        if (i == r->baseline) continue;
+        const Method *m = &r->m[i];
+        const SpeedupResult *sp = &m->sp;
+        double v[7] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+        if (m->compared) {
+            double got[7] = {sp->step_speedup, sp->step_lo, sp->step_hi, sp->wall_speedup,
+                             sp->wall_lo,      sp->wall_hi, sp->target};
+            memcpy(v, got, sizeof v);
+            *has_step |= isfinite(sp->step_speedup);
+            *has_wall |= isfinite(sp->wall_speedup);
+        }
+        sb_printf(&sb, "%d\t%d\t", (*n_rows)++, i);
+        cell_text(&sb, m->label, 0);
+        for (int c = 0; c < 6; c++) {
+            sb_append(&sb, "\t", 1);
+            num(&sb, v[c], "NaN");
+        }
+        sb_printf(&sb, "\t%s\t%s\t", step_status(m), wall_status(m));
+        num(&sb, v[6], "NaN");
+        sb_printf(&sb, "\t%d\t%d\n", sp->resamples, sp->censored_resamples);
+    }
+    int rc = write_out(r, "speedup.tsv", &sb, err);
+    sb_free(&sb);
+    return rc;
+}
+
+/* ---- gnuplot scripts ------------------------------------------------------------------------ */
+
+static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall, Err *err) {
+    const ReportSpec *spec = r->spec;
+    const char **labels = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *labels);
+    int *n_seeds = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *n_seeds);
+    double *target = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *target);
+    if (!labels || !n_seeds || !target) {
+        free(labels);
+        free(n_seeds);
+        free(target);
+        return err_set(err, "report: out of memory");
+    }
+    for (int i = 0; i < r->n; i++) {
+        labels[i] = r->m[i].label;
+        n_seeds[i] = r->m[i].has_curves ? r->m[i].n_done : 0;
+        target[i] = r->m[i].compared ? r->m[i].sp.target : NAN;
+    }
+    GpMethods gm = {r->n, labels, n_seeds};
+    const char *title = spec->title ? spec->title : "";
+    char ylabel[128];
+    snprintf(ylabel, sizeof ylabel, "solve accuracy (policy %s, k=%d)", spec->policy,
+             spec->tokens_per_step);
+
+    StrBuf sb = {0};
+    gp_curves_script(&sb, title, ylabel, &gm, target, spec->smoothing > 0.0);
+    int rc = write_out(r, "curves.gp", &sb, err);
+    sb.len = 0;
+    gp_loss_script(&sb, title, &gm);
+    if (rc == 0) rc = write_out(r, "loss.gp", &sb, err);
+    sb.len = 0;
+    gp_speedup_script(&sb, title, r->n ? r->m[r->baseline].label : "", n_rows, has_step, has_wall);
+    if (rc == 0) rc = write_out(r, "speedup.gp", &sb, err);
+    sb_free(&sb);
+    free(labels);
+    free(n_seeds);
+    free(target);
+    return rc;
+}
+
+/* ---- summary.md ----------------------------------------------------------------------------- */
+
+static void mean_sd(StrBuf *sb, double mean, double sd, double step) {
+    num(sb, mean, "—");
+    if (isfinite(sd)) {
+        sb_printf(sb, " ± ");
+        num(sb, sd, "");
+    }
+    if (isfinite(step)) {
+        sb_printf(sb, " @");
+        num(sb, step, "");
+    }
+}
+
+/* "value (baseline value)" */
+static void with_baseline(StrBuf *sb, double v, double b, const char *none) {
+    num(sb, v, none);
+    sb_printf(sb, " (baseline ");
+    num(sb, b, none);
+    sb_printf(sb, ")");
+}
+
+static void speedup_cell(StrBuf *sb, double x, double lo, double hi, const char *none) {
+    num(sb, x, none);
+    if (isfinite(x) && isfinite(lo)) {
+        sb_printf(sb, " [");
+        num(sb, lo, "");
+        sb_printf(sb, ", ");
+        num(sb, hi, "");
+        sb_printf(sb, "]");
+    }
+}
+
+static void md_row(StrBuf *sb, const Report *r, int i) {
+    const Method *m = &r->m[i];
+    const SpeedupResult *sp = &m->sp;
+    sb_printf(sb, "| ");
+    cell_text(sb, m->label, 1);
+    sb_printf(sb, "%s | %d of %d | ", i == r->baseline ? " (baseline)" : "", m->n_done, m->n_runs);
+    if (i == r->baseline) {
+        sb_printf(sb, "— | — | — | 1 | — | %s | — | ",
+                  m->has_curves && !m->acc.has_train_s ? "n/a" : "1");
+    } else if (!m->compared) {
+        const char *why = m->has_curves ? "no finished baseline run" : "no finished run";
+        sb_printf(sb, "— | — | — | %s | — | %s | — | ", why, why);
+    } else {
+        num(sb, sp->target, "—");
+        sb_printf(sb, " | %d/%d (baseline %d/%d) | ", sp->method.seeds_reached,
+                  sp->method.seeds_censored, sp->baseline.seeds_reached,
+                  sp->baseline.seeds_censored);
+        with_baseline(sb, sp->method.steps_to_target, sp->baseline.steps_to_target, "censored");
+        sb_printf(sb, " | ");
+        speedup_cell(sb, sp->step_speedup, sp->step_lo, sp->step_hi, "censored");
+        sb_printf(sb, " | ");
+        with_baseline(sb, sp->method.seconds_to_target, sp->baseline.seconds_to_target, "n/a");
+        sb_printf(sb, " | ");
+        speedup_cell(sb, sp->wall_speedup, sp->wall_lo, sp->wall_hi,
+                     isfinite(sp->step_speedup) ? "n/a" : "censored");
+        sb_printf(sb, " | %d/%d | ", sp->censored_resamples, sp->resamples);
+    }
+    double step, mean, sd;
+    if (m->has_curves) {
+        final_point(&m->acc, &step, &mean, &sd);
+        mean_sd(sb, mean, sd, step);
+        sb_printf(sb, " | ");
+        final_point(&m->loss, &step, &mean, &sd);
+        mean_sd(sb, mean, sd, step);
+        sb_printf(sb, " |\n");
+    } else {
+        sb_printf(sb, "— | — |\n");
+    }
+}
+
+static void md_method_notes(StrBuf *sb, const Report *r) {
+    const ReportSpec *spec = r->spec;
+    sb_printf(sb, "\n## How the numbers are made\n\n");
+    sb_printf(sb,
+              "- Curve: the `accuracy` column of each run's eval.csv rows with policy `%s` "
+              "and tokens_per_step %d. Only runs in state `done` contribute.\n",
+              spec->policy, spec->tokens_per_step);
+    sb_printf(sb, "- Each seed's curve is cut to the eval steps all seeds of its method share, "
+                  "smoothed with an EMA (s_0 = x_0, s_i = a s_(i-1) + (1 - a) x_i, a = ");
+    num(sb, spec->smoothing, "");
+    sb_printf(sb, ") and averaged over seeds.\n");
+    if (spec->target > 0) {
+        sb_printf(sb, "- Target: fixed at ");
+        num(sb, spec->target, "");
+        sb_printf(sb, ".\n");
+    } else {
+        sb_printf(sb, "- Target: per comparison, the lower of the baseline's and the method's "
+                      "mean-curve peaks.\n");
+    }
+    sb_printf(sb,
+              "- Steps-to-target: the first crossing of the target by the mean curve, linearly "
+              "interpolated between the eval steps around it. Step speedup = baseline steps / "
+              "method steps; `censored` when a mean curve never reaches the target.\n"
+              "- Seeds reached/censored: seeds whose own smoothed curve reaches / never "
+              "reaches the target. No seed is dropped.\n"
+              "- Seconds-to-target: each seed's training seconds (train_s, training steps only) "
+              "interpolated at the mean curve's steps-to-target, averaged over seeds; "
+              "wall-clock speedup = baseline seconds / method seconds; `n/a` when a run's "
+              "eval.csv has no train_s column.\n"
+              "- 95%% interval: %d bootstrap resamples (RNG seed %llu): each method's seeds are "
+              "resampled with replacement, independently, with the target held fixed; the "
+              "interval spans the 2.5%% and 97.5%% quantiles of the speedup over the resamples "
+              "in which both mean curves reach the target. The others are counted in the "
+              "`censored resamples` column: the interval is conditional on reaching the "
+              "target, so read it with care when that count is large (with the peak target, "
+              "the method with the lower peak only just reaches it).\n"
+              "- Final accuracy and loss: mean ± sd over seeds at the last step all seeds of "
+              "the method share (@step).\n",
+              spec->bootstrap, (unsigned long long)spec->seed);
+}
+
+static int write_summary_md(const Report *r, Err *err) {
+    const ReportSpec *spec = r->spec;
+    StrBuf sb = {0};
+    sb_printf(&sb, "# %s\n\n", spec->title && *spec->title ? spec->title : "Sweep report");
+    sb_printf(&sb, "%d runs, %d methods; baseline: `", spec->n_runs, r->n);
+    if (r->n) cell_text(&sb, r->m[r->baseline].label, 1);
+    sb_printf(&sb, "`. Figures: curves.png, loss.png, speedup.png (and .svg).\n\n");
+    sb_printf(&sb, "| method | seeds done | target | seeds reached/censored | steps-to-target "
+                   "| step speedup [95%% interval] | seconds-to-target "
+                   "| wall-clock speedup [95%% interval] | censored resamples "
+                   "| final accuracy (mean ± sd) | final loss (mean ± sd) |\n"
+                   "|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < r->n; i++) md_row(&sb, r, i);
+
+    int missing = 0;
+    for (int i = 0; i < spec->n_runs; i++) missing += !is_done(&spec->runs[i]);
+    sb_printf(&sb, "\n## Runs not included\n\n");
+    if (!missing) sb_printf(&sb, "None: all %d runs are done.\n", spec->n_runs);
+    for (int i = 0; i < spec->n_runs; i++) {
+        const ReportRun *run = &spec->runs[i];
+        if (is_done(run)) continue;
+        sb_printf(&sb, "- `");
+        cell_text(&sb, run->method, 1);
+        sb_printf(&sb, "` seed %ld: %s (%s)\n", run->seed, run->state[0] ? run->state : "unknown",
+                  run->dir);
+    }
+    md_method_notes(&sb, r);
+    int rc = write_out(r, "summary.md", &sb, err);
+    sb_free(&sb);
+    return rc;
+}
+
+/* ---- summary.json --------------------------------------------------------------------------- */
+
+static void jnum(StrBuf *sb, const char *key, double x) {
+    sb_printf(sb, ", \"%s\": ", key);
+    num(sb, x, "null");
+}
+
+static void jinterval(StrBuf *sb, const char *key, double lo, double hi) {
+    sb_printf(sb, ", \"%s\": ", key);
+    if (!isfinite(lo) || !isfinite(hi)) {
+        sb_printf(sb, "null");
+        return;
+    }
+    sb_printf(sb, "[");
+    num(sb, lo, "null");
+    sb_printf(sb, ", ");
+    num(sb, hi, "null");
+    sb_printf(sb, "]");
+}
+
+static void json_method(StrBuf *sb, const Report *r, int i) {
+    const Method *m = &r->m[i];
+    sb_printf(sb, "    {\"method\": ");
+    json_string(sb, m->label);
+    sb_printf(sb, ", \"baseline\": %s, \"runs\": %d, \"seeds_done\": %d, \"seeds\": [",
+              i == r->baseline ? "true" : "false", m->n_runs, m->n_done);
+    for (int s = 0; s < m->n_done; s++) sb_printf(sb, "%s%ld", s ? ", " : "", m->seeds[s]);
+    sb_printf(sb, "]");
+    double step = NAN, mean = NAN, sd = NAN;
+    if (m->has_curves) final_point(&m->acc, &step, &mean, &sd);
+    jnum(sb, "final_step", step);
+    jnum(sb, "final_accuracy_mean", mean);
+    jnum(sb, "final_accuracy_sd", sd);
+    step = mean = sd = NAN;
+    if (m->has_curves) final_point(&m->loss, &step, &mean, &sd);
+    jnum(sb, "final_loss_step", step);
+    jnum(sb, "final_loss_mean", mean);
+    jnum(sb, "final_loss_sd", sd);
+    jnum(sb, "peak", m->has_curves ? method_curves_peak(&m->acc) : NAN);
+
+    /* Comparison fields: null for the baseline and for methods without a comparison. */
+    SpeedupSide no_side = {NAN, NAN, NAN, 0, 0};
+    SpeedupResult none = {NAN, no_side, no_side, NAN, NAN, NAN, NAN, NAN, NAN, 0, 0};
+    const SpeedupResult *sp = m->compared ? &m->sp : &none;
+    jnum(sb, "target", sp->target);
+    if (m->compared)
+        sb_printf(sb,
+                  ", \"seeds_reached\": %d, \"seeds_censored\": %d, \"baseline_seeds_reached\": "
+                  "%d, \"baseline_seeds_censored\": %d",
+                  sp->method.seeds_reached, sp->method.seeds_censored, sp->baseline.seeds_reached,
+                  sp->baseline.seeds_censored);
+    else
+        sb_printf(sb, ", \"seeds_reached\": null, \"seeds_censored\": null, "
+                      "\"baseline_seeds_reached\": null, \"baseline_seeds_censored\": null");
+    jnum(sb, "steps_to_target", sp->method.steps_to_target);
+    jnum(sb, "baseline_steps_to_target", sp->baseline.steps_to_target);
+    jnum(sb, "step_speedup", sp->step_speedup);
+    jinterval(sb, "step_speedup_interval", sp->step_lo, sp->step_hi);
+    jnum(sb, "seconds_to_target", sp->method.seconds_to_target);
+    jnum(sb, "baseline_seconds_to_target", sp->baseline.seconds_to_target);
+    jnum(sb, "wallclock_speedup", sp->wall_speedup);
+    jinterval(sb, "wallclock_speedup_interval", sp->wall_lo, sp->wall_hi);
+    if (m->compared)
+        sb_printf(sb, ", \"resamples\": %d, \"censored_resamples\": %d", sp->resamples,
+                  sp->censored_resamples);
+    else
+        sb_printf(sb, ", \"resamples\": null, \"censored_resamples\": null");
+    sb_printf(sb, ", \"status\": \"%s\", \"wallclock_status\": \"%s\"}",
+              i == r->baseline ? "baseline" : step_status(m),
+              i == r->baseline ? "baseline" : wall_status(m));
+}
+
+static int write_summary_json(const Report *r, Err *err) {
+    const ReportSpec *spec = r->spec;
+    StrBuf sb = {0};
+    sb_printf(&sb, "{\n  \"title\": ");
+    json_string(&sb, spec->title ? spec->title : "");
+    sb_printf(&sb, ",\n  \"policy\": ");
+    json_string(&sb, spec->policy);
+    sb_printf(&sb, ",\n  \"tokens_per_step\": %d,\n  \"baseline\": ", spec->tokens_per_step);
+    json_string(&sb, r->n ? r->m[r->baseline].label : "");
+    sb_printf(&sb, ",\n  \"smoothing\": ");
+    num(&sb, spec->smoothing, "null");
+    sb_printf(&sb, ",\n  \"fixed_target\": ");
+    num(&sb, spec->target > 0 ? spec->target : NAN, "null");
+    sb_printf(&sb, ",\n  \"bootstrap\": %d,\n  \"bootstrap_seed\": %llu,\n", spec->bootstrap,
+              (unsigned long long)spec->seed);
+    sb_printf(&sb, "  \"interval\": \"2.5%% and 97.5%% quantiles of the speedup over the "
+                   "bootstrap resamples in which both mean curves reach the target\",\n");
+    sb_printf(&sb, "  \"methods\": [\n");
+    for (int i = 0; i < r->n; i++) {
+        json_method(&sb, r, i);
+        sb_printf(&sb, "%s\n", i + 1 < r->n ? "," : "");
+    }
+    sb_printf(&sb, "  ],\n  \"runs_not_done\": [");
+    int first = 1;
+    for (int i = 0; i < spec->n_runs; i++) {
+        const ReportRun *run = &spec->runs[i];
+        if (is_done(run)) continue;
+        sb_printf(&sb, "%s\n    {\"method\": ", first ? "" : ",");
+        json_string(&sb, run->method);
+        sb_printf(&sb, ", \"seed\": %ld, \"state\": ", run->seed);
+        json_string(&sb, run->state);
+        sb_printf(&sb, ", \"dir\": ");
+        json_string(&sb, run->dir);
+        sb_printf(&sb, "}");
+        first = 0;
+    }
+    sb_printf(&sb, "%s]\n}\n", first ? "" : "\n  ");
+    int rc = write_out(r, "summary.json", &sb, err);
+    sb_free(&sb);
+    return rc;
+}
+
+/* ---- report_write --------------------------------------------------------------------------- */
+
+static int check_spec(const ReportSpec *spec, Err *err) {
+    if (!spec->out_dir || !*spec->out_dir) return err_set(err, "report: no output directory");
+    if (!spec->policy[0]) return err_set(err, "report: no eval policy");
+    if (spec->n_runs < 0 || (spec->n_runs > 0 && !spec->runs))
+        return err_set(err, "report: bad run list");
+    if (!(spec->smoothing >= 0.0 && spec->smoothing < 1.0))
+        return err_set(err, "report: smoothing %g is outside [0, 1)", spec->smoothing);
+    if (spec->bootstrap < 0) return err_set(err, "report: bootstrap %d < 0", spec->bootstrap);
+    return 0;
+}
+
+static int render_figures(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
+    char gnuplot[4096];
+    if (!gnuplot_find(gnuplot, sizeof gnuplot)) {
+        if (gnuplot_missing) *gnuplot_missing = 1;
+        return 0;
+    }
+    static const char *const scripts[] = {"curves.gp", "loss.gp", "speedup.gp"};
+    for (int i = 0; i < 3; i++)
+        if (gnuplot_run(gnuplot, spec->out_dir, scripts[i], err)) return -1;
+    return 0;
+}
+
+int report_write(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
+    if (gnuplot_missing) *gnuplot_missing = 0;
+    if (check_spec(spec, err)) return -1;
+    Report r = {spec, NULL, 0, 0};
+    int n_rows = 0, has_step = 0, has_wall = 0;
+    int rc = group_runs(&r, err);
+    if (rc == 0) rc = read_runs(&r, err);
+    if (rc == 0) rc = build_curves(&r, err);
+    if (rc == 0) rc = compare_methods(&r, err);
+    if (rc == 0) rc = make_dirs(spec->out_dir, err);
+    if (rc == 0) rc = write_curve_tsv(&r, 0, err);
+    if (rc == 0) rc = write_curve_tsv(&r, 1, err);
+    if (rc == 0) rc = write_speedup_tsv(&r, &n_rows, &has_step, &has_wall, err);
+    if (rc == 0) rc = write_scripts(&r, n_rows, has_step, has_wall, err);
+    if (rc == 0) rc = write_summary_md(&r, err);
+    if (rc == 0) rc = write_summary_json(&r, err);
+    if (rc == 0 && !spec->no_gnuplot) rc = render_figures(spec, gnuplot_missing, err);
+    report_free(&r);
+    return rc;
+}
