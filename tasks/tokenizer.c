@@ -72,8 +72,8 @@ int tokenizer_open_tiktoken(Tokenizer *tok, const char *path, unsigned specials,
     }
     int code;
     PCRE2_SIZE offset;
-    bpe->re = pcre2_compile((PCRE2_SPTR)gpt2_pattern, PCRE2_ZERO_TERMINATED,
-                            PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &code, &offset, NULL);
+    bpe->re = pcre2_compile((PCRE2_SPTR)gpt2_pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
+                            &code, &offset, NULL);
     if (!bpe->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);
@@ -82,7 +82,7 @@ int tokenizer_open_tiktoken(Tokenizer *tok, const char *path, unsigned specials,
         return err_set(err, "GPT-2 split regex: %s at offset %zu", (const char *)msg,
                        (size_t)offset);
     }
-    /* JIT is several times faster; without it (unsupported platform) the interpreter runs. */
+    /* JIT about doubles the speed; where it is unsupported the interpreter runs. */
     pcre2_jit_compile(bpe->re, PCRE2_JIT_COMPLETE);
     tok->kind = TOKENIZER_BPE;
     tok->bpe = bpe;
@@ -118,35 +118,72 @@ void tokenizer_free(Tokenizer *tok) {
     memset(tok, 0, sizeof *tok);
 }
 
-/* Calls fn on each piece of GPT-2's split of s[0..len), in order; the pieces tile the text. */
 typedef void (*PieceFn)(void *ctx, const uint8_t *piece, size_t n);
 
+/* The length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0 if the bytes there start none. */
+static size_t utf8_seq_len(const uint8_t *s, size_t n) {
+    uint8_t c = s[0];
+    if (c < 0x80) return 1;
+    size_t len;
+    uint8_t lo = 0x80, hi = 0xbf; /* the allowed range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0) lo = 0xa0;
+        if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0) lo = 0x90;
+        if (c == 0xf4) hi = 0x8f;
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    return len;
+}
+
+/* Calls fn on each piece of GPT-2's split of s[0..len), in order; the pieces tile the text.
+ * Each maximal run of bytes that start no UTF-8 sequence is one piece; the regex runs on each
+ * valid stretch between such runs, as if it were the whole text. That is what
+ * PCRE2_MATCH_INVALID_UTF does, but its interpreter re-checks the rest of the subject at every
+ * call (quadratic without JIT); checking once here lets every call pass PCRE2_NO_UTF_CHECK. */
 static int split_gpt2(const pcre2_code *re, const uint8_t *s, size_t len, PieceFn fn, void *ctx,
                       Err *err) {
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     if (!md) return err_set(err, "out of memory");
     int rc = 0;
-    for (size_t pos = 0; pos < len;) {
-        int got = pcre2_match(re, s, len, pos, 0, md, NULL);
-        size_t start = len, end = len;
-        if (got >= 0) {
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-            start = ov[0];
-            end = ov[1];
-            if (end <= start) { /* no alternative matches empty: a guard against looping */
-                rc = err_set(err, "GPT-2 split regex matched nothing at byte %zu", start);
+    for (size_t pos = 0; pos < len && rc == 0;) {
+        size_t bad = pos, valid_end;
+        while (bad < len && utf8_seq_len(s + bad, len - bad) == 0) bad++;
+        if (bad > pos) fn(ctx, s + pos, bad - pos);
+        for (valid_end = bad; valid_end < len;) {
+            size_t k = utf8_seq_len(s + valid_end, len - valid_end);
+            if (k == 0) break;
+            valid_end += k;
+        }
+        for (pos = bad; pos < valid_end;) {
+            int got = pcre2_match(re, s, valid_end, pos, PCRE2_NO_UTF_CHECK, md, NULL);
+            size_t start = valid_end, end = valid_end;
+            if (got >= 0) {
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+                start = ov[0];
+                end = ov[1];
+            } else if (got != PCRE2_ERROR_NOMATCH) {
+                PCRE2_UCHAR msg[256];
+                pcre2_get_error_message(got, msg, sizeof msg);
+                rc = err_set(err, "GPT-2 split regex at byte %zu: %s", pos, (const char *)msg);
                 break;
             }
-        } else if (got != PCRE2_ERROR_NOMATCH) {
-            PCRE2_UCHAR msg[256];
-            pcre2_get_error_message(got, msg, sizeof msg);
-            rc = err_set(err, "GPT-2 split regex at byte %zu: %s", pos, (const char *)msg);
-            break;
+            /* Every character matches some alternative, none of them empty; this keeps the
+             * tiling (and the loop moving) even if that were not so. */
+            if (end <= start) end = start = valid_end;
+            if (start > pos) fn(ctx, s + pos, start - pos);
+            if (end > start) fn(ctx, s + start, end - start);
+            pos = end;
         }
-        /* Bytes no match covers are invalid UTF-8: one piece per run. */
-        if (start > pos) fn(ctx, s + pos, start - pos);
-        if (end > start) fn(ctx, s + start, end - start);
-        pos = end;
     }
     pcre2_match_data_free(md);
     return rc;

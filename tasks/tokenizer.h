@@ -13,10 +13,10 @@
  * out as Unicode White_Space, as in tiktoken's Rust regex) and merges the bytes of each piece
  * by rank exactly as tiktoken does. On valid UTF-8 the ids are tiktoken's (up to differences
  * between Unicode versions in \p{L} / \p{N}); the npm gpt-tokenizer, whose JavaScript \s
- * differs, disagrees only next to U+0085 and U+FEFF. Text need not be valid UTF-8: the regex
- * is compiled with PCRE2_MATCH_INVALID_UTF, so no match covers an invalid sequence, and each
- * maximal run of bytes between matches (invalid sequences only) is merged as a piece of its
- * own. (tiktoken only takes valid text.) */
+ * differs, disagrees only next to U+0085 and U+FEFF. Text need not be valid UTF-8 (tiktoken
+ * only takes valid text): each maximal run of bytes that start no well-formed UTF-8 sequence
+ * is merged as a piece of its own, and the regex splits each valid stretch between such runs
+ * as if it were the whole text (what PCRE2_MATCH_INVALID_UTF would do). */
 #ifndef MDMLAB_TOKENIZER_H
 #define MDMLAB_TOKENIZER_H
 

@@ -271,8 +271,28 @@ static void test_bootstrap(void) {
     free_curves(m, 2);
 }
 
+/* A curve that never rises above 0 cannot set the target: the other curve's peak does and
+ * the flat one is censored; with both flat there is no target at all. */
+static void test_flat_curves(void) {
+    Curve flat[2] = {line_curve(0, 0, 1000, 100, 1), line_curve(0, 0, 1000, 100, 1)};
+    Curve rising[2] = {line_curve(0.001, 0.5, 1000, 100, 1), line_curve(0.001, 0.5, 1000, 100, 1)};
+    MethodCurves f = build(flat, 2, 0), r = build(rising, 2, 0);
+    SpeedupResult res = compare(&f, &r, 0, 0, 1);
+    CHECK_CLOSE(res.target, 0.5, 0, 1e-12);
+    CHECK(isnan(res.baseline.steps_to_target) && res.baseline.seeds_censored == 2);
+    CHECK_CLOSE(res.method.steps_to_target, 500, 0, 1e-9);
+    CHECK(isnan(res.step_speedup));
+    res = compare(&f, &f, 0, 0, 1);
+    CHECK(isnan(res.target) && isnan(res.step_speedup));
+    method_curves_free(&f);
+    method_curves_free(&r);
+    free_curves(flat, 2);
+    free_curves(rising, 2);
+}
+
 int main(void) {
     test_ema();
+    test_flat_curves();
     test_steps_to_target();
     test_alignment();
     test_lower_peak_and_wall_clock();
