@@ -36,6 +36,61 @@ int pyeval_matches(PyValue v, double reference) {
     return isfinite(x) && isfinite(reference) && fabs(x - reference) <= 1e-3;
 }
 
+/* Adds delta (+1 or -1) to the last of nd decimal digits; returns 0 when that leaves the
+ * digit count (a carry out of 9...9 or a borrow into a leading 0 is not wanted). */
+static int step_last_digit(char *d, int nd, int delta) {
+    for (int i = nd - 1; i >= 0; i--) {
+        if (delta > 0 && d[i] != '9') {
+            d[i]++;
+            return 1;
+        }
+        if (delta < 0 && d[i] != '0') {
+            d[i]--;
+            return d[0] != '0';
+        }
+        d[i] = delta > 0 ? '0' : '9';
+    }
+    return 0;
+}
+
+static double digits_value(const char *d, int nd, int exp10) {
+    char text[48];
+    snprintf(text, sizeof text, "%c.%.*se%d", d[0], nd - 1, d + 1, exp10);
+    return strtod(text, NULL);
+}
+
+/* The shortest digit string d[0].d[1]... x 10^exp10 that reads back as x (finite, >= 0), as
+ * Python's repr. The correctly rounded string of each length is tried first; next to a power of
+ * two the rounding interval is lopsided, and then a neighbour one unit away may read back when
+ * the nearest does not. Trailing zeros are dropped. */
+static void shortest_digits(double x, char *digits, int *nd_out, int *exp_out) {
+    char sci[40];
+    int nd = 17, exp10 = 0;
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec, x);
+        nd = prec + 1;
+        digits[0] = sci[0];
+        memcpy(digits + 1, sci + 2, (size_t)prec);
+        exp10 = atoi(strchr(sci, 'e') + 1);
+        if (digits_value(digits, nd, exp10) == x) break;
+        char up[24], down[24];
+        memcpy(up, digits, (size_t)nd);
+        memcpy(down, digits, (size_t)nd);
+        if (step_last_digit(up, nd, 1) && digits_value(up, nd, exp10) == x) {
+            memcpy(digits, up, (size_t)nd);
+            break;
+        }
+        if (step_last_digit(down, nd, -1) && digits_value(down, nd, exp10) == x) {
+            memcpy(digits, down, (size_t)nd);
+            break;
+        }
+    }
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    digits[nd] = '\0';
+    *nd_out = nd;
+    *exp_out = exp10;
+}
+
 /* float(repr) formatting: the shortest digits that read back, fixed notation for decimal
  * exponents -4..15 and scientific otherwise, as Python's float_repr. */
 char *pyeval_format(PyValue v, char *buf, size_t n) {
@@ -52,22 +107,9 @@ char *pyeval_format(PyValue v, char *buf, size_t n) {
         snprintf(buf, n, x < 0 ? "-inf" : "inf");
         return buf;
     }
-    char sci[40];
-    for (int prec = 0; prec <= 17; prec++) {
-        snprintf(sci, sizeof sci, "%.*e", prec, x);
-        if (strtod(sci, NULL) == x) break;
-    }
-    /* sci is [-]d[.ddd]e[+-]XX: split into sign, digits and decimal exponent */
-    const char *p = sci;
-    int neg = *p == '-';
-    if (neg) p++;
+    int neg = signbit(x) != 0, nd, exp10;
     char digits[24];
-    int nd = 0;
-    for (; *p && *p != 'e'; p++)
-        if (*p != '.') digits[nd++] = *p;
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
-    digits[nd] = '\0';
-    int exp10 = atoi(p + 1);
+    shortest_digits(fabs(x), digits, &nd, &exp10);
     char out[64];
     size_t k = 0;
     if (neg) out[k++] = '-';
