@@ -40,7 +40,7 @@ const ConfigKey config_keys[] = {
           "forward process (training noise): random | puma | block | ar"),
     K_STR("out_dir", out_dir, "", "run directory (\"\" = runs/<name>-s<seed>)"),
 
-    K_STR("task.name", task_name, "sudoku", "task: sudoku"),
+    K_STR("task.name", task_name, "sudoku", "task: sudoku | tinygsm | text"),
     K_STR("task.layout", task.layout, "prompt",
           "sudoku layout: prompt (clues then answer) | inplace"),
     K_INT("task.box", task.box, "3", 2, 3, "sudoku box size: 2 (4x4 grid) or 3 (9x9)"),
@@ -53,6 +53,20 @@ const ConfigKey config_keys[] = {
     K_INT("task.max_clues", task.max_clues, "36", 0, 1024, "most clues of a generated puzzle"),
     K_LONG("task.data_seed", task.data_seed, "1234", 0, (double)LONG_MAX,
            "seed of generated data (independent of the run seed)"),
+    K_STR("task.tokenizer", task.tokenizer, "byte", "text and math tasks: byte | gpt2"),
+    K_INT("task.seq_len", task.seq_len, "0", 0, 1048576,
+          "text and math tasks: tokens per sequence (0 = the task's default)"),
+    K_STR("task.corpus", task.corpus, "",
+          "text task: .txt/.jsonl files or directories, comma-separated (\"\" = the default "
+          "corpus under data/text)"),
+    K_DBL("task.val_fraction", task.val_fraction, "0.05", 0, 0.5,
+          "text task: fraction of documents held out for validation"),
+    K_BOOL("task.strip_docstring", task.strip_docstring, "false",
+           "tinygsm: drop the docstring from the code"),
+    K_INT("task.min_steps", task.min_steps, "2", 1, 64, "tinygsm generator: fewest operations"),
+    K_INT("task.max_steps", task.max_steps, "4", 1, 64, "tinygsm generator: most operations"),
+    K_LONG("task.max_number", task.max_number, "100", 2, 1000000000,
+           "tinygsm generator: largest operand"),
 
     K_INT("model.d", model.d, "256", 1, 65536, "model width"),
     K_INT("model.layers", model.layers, "8", 1, 1024, "transformer blocks"),
@@ -121,6 +135,10 @@ const ConfigKey config_keys[] = {
           "more policy:k pairs evaluated during training, e.g. topk:1,topk:2,margin:2"),
     K_INT("eval.block_size", eval.block_size, "0", 0, 1048576,
           "decode block by block (0 = the block process's current size, else all at once)"),
+    K_INT("eval.elbo_points", eval.elbo_points, "8", 1, 4096,
+          "text task: time points of the validation ELBO estimate"),
+    K_INT("eval.samples", eval.samples, "4", 0, 4096,
+          "text task: samples generated and written at each evaluation"),
 };
 
 enum { N_KEYS = sizeof config_keys / sizeof config_keys[0] };
@@ -873,6 +891,15 @@ int config_validate(const Config *cfg, Err *err) {
                        "keys 'task.min_clues' and 'task.max_clues': min_clues (%d) is "
                        "greater than max_clues (%d)",
                        cfg->task.min_clues, cfg->task.max_clues);
+    if (cfg->task.min_steps > cfg->task.max_steps)
+        return err_set(err,
+                       "keys 'task.min_steps' and 'task.max_steps': min_steps (%d) is "
+                       "greater than max_steps (%d)",
+                       cfg->task.min_steps, cfg->task.max_steps);
+    static const char *const tokenizers[] = {"byte", "gpt2"};
+    if (!is_one_of(cfg->task.tokenizer, tokenizers, 2))
+        return err_set(err, "key 'task.tokenizer': expected byte or gpt2, got '%s'",
+                       cfg->task.tokenizer);
     if (validate_eval_extra(cfg->eval.extra, err) != 0) return -1;
     if (!is_one_of(cfg->eval.policy, policies, 5))
         return err_set(err,

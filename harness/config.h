@@ -40,6 +40,13 @@ typedef struct Config {
         long eval_count;  /* generated (or first N loaded) eval puzzles */
         int min_clues, max_clues;
         long data_seed; /* seed of generated data, independent of the run seed */
+        char tokenizer[CFG_STR]; /* text and math tasks: byte | gpt2 */
+        int seq_len;             /* text and math tasks: tokens per sequence (0 = default) */
+        char corpus[CFG_PATH];   /* text task: files or directories, comma-separated */
+        double val_fraction;     /* text task: documents held out for validation */
+        int strip_docstring;     /* bool, tinygsm: drop the function's docstring */
+        int min_steps, max_steps; /* tinygsm generator: operations per problem */
+        long max_number;          /* tinygsm generator: largest operand */
     } task;
 
     struct {
@@ -90,6 +97,8 @@ typedef struct Config {
         int use_ema;          /* bool */
         char extra[CFG_STR];  /* more "policy:k" pairs evaluated during training */
         int block_size;       /* decode block by block (0 = the block process's size, or all) */
+        int elbo_points;      /* text: time points of the validation ELBO estimate */
+        int samples;          /* text: samples generated and written at each evaluation */
     } eval;
 } Config;
 
