@@ -14,10 +14,10 @@
 #include "../harness/util.h"
 
 typedef struct ReportRun {
-    char dir[1024];    /* the run directory (holds eval.csv, train.csv) */
-    char method[512];  /* label of the non-seed axis values, e.g. "process=puma" */
+    char dir[1024];   /* the run directory (holds eval.csv, train.csv) */
+    char method[512]; /* label of the non-seed axis values, e.g. "process=puma" */
     long seed;
-    char state[16];    /* status.json state: done | failed | running | interrupted | pending */
+    char state[16]; /* status.json state: done | failed | running | interrupted | pending */
 } ReportRun;
 
 typedef struct ReportSpec {
@@ -25,14 +25,14 @@ typedef struct ReportSpec {
     const char *out_dir; /* created if missing */
     const ReportRun *runs;
     int n_runs;
-    char policy[32];     /* the eval.csv rows that make the curve: policy and k */
+    char policy[32]; /* the eval.csv rows that make the curve: policy and k */
     int tokens_per_step;
-    char baseline[512];  /* method label of the baseline; "" = the first method */
-    double target;       /* > 0: fixed target; <= 0: the lower of the two mean-curve peaks */
-    double smoothing;    /* EMA weight of the previous smoothed value, in [0, 1) */
-    int bootstrap;       /* resamples for intervals */
-    uint64_t seed;       /* bootstrap RNG seed (reports are deterministic) */
-    int no_gnuplot;      /* write data and scripts but do not call gnuplot */
+    char baseline[512]; /* method label of the baseline; "" = the first method */
+    double target;      /* > 0: fixed target; <= 0: the lower of the two mean-curve peaks */
+    double smoothing;   /* EMA weight of the previous smoothed value, in [0, 1) */
+    int bootstrap;      /* resamples for intervals */
+    uint64_t seed;      /* bootstrap RNG seed (reports are deterministic) */
+    int no_gnuplot;     /* write data and scripts but do not call gnuplot */
 } ReportSpec;
 
 /* Writes the report; 0 on success. A missing gnuplot is not an error: data and scripts are

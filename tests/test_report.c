@@ -166,20 +166,22 @@ static void main_runs(ReportRun *runs) {
     }
 }
 
+/* The main fixture: 3 random and 3 PUMA seeds done, one random run failed. */
+static void main_run_list(ReportRun *runs) {
+    const char *names[N_MAIN] = {"random-s1", "random-s2", "random-s3", "puma-s1",
+                                 "puma-s2",   "puma-s3",   "random-s4"};
+    for (int i = 0; i < N_MAIN; i++)
+        runs[i] = run_entry(names[i], i < 3 || i == 6 ? "process=random" : "process=puma",
+                            i == 6 ? 4 : i % 3 + 1, i == 6 ? "failed" : "done");
+    main_runs(runs);
+}
+
 static void test_two_methods(int have_gnuplot) {
     /* Baseline seeds: slopes .45, .5, .55 per 1000 steps, mean peak 0.8 at 1600 (0.1 s per
      * step). Method: twice the slope capped at 0.9, mean 0.8 at step 800 (0.15 s per step).
      * Target = 0.8; step speedup 1600 / 800 = 2; wall-clock 160 s / 120 s = 1.33333. */
-    ReportRun runs[N_MAIN] = {
-        run_entry("random-s1", "process=random", 1, "done"),
-        run_entry("random-s2", "process=random", 2, "done"),
-        run_entry("random-s3", "process=random", 3, "done"),
-        run_entry("puma-s1", "process=puma", 1, "done"),
-        run_entry("puma-s2", "process=puma", 2, "done"),
-        run_entry("puma-s3", "process=puma", 3, "done"),
-        run_entry("random-s4", "process=random", 4, "failed"),
-    };
-    main_runs(runs);
+    ReportRun runs[N_MAIN];
+    main_run_list(runs);
     char out[512];
     snprintf(out, sizeof out, "%s/report", tmpdir);
     ReportSpec spec = base_spec(out, runs, N_MAIN);
@@ -441,16 +443,8 @@ static const MetricRow *find_row(const MetricsFile *mf, const char *name) {
 }
 
 static void test_collect(void) {
-    ReportRun runs[N_MAIN] = {
-        run_entry("random-s1", "process=random", 1, "done"),
-        run_entry("random-s2", "process=random", 2, "done"),
-        run_entry("random-s3", "process=random", 3, "done"),
-        run_entry("puma-s1", "process=puma", 1, "done"),
-        run_entry("puma-s2", "process=puma", 2, "done"),
-        run_entry("puma-s3", "process=puma", 3, "done"),
-        run_entry("random-s4", "process=random", 4, "failed"),
-    };
-    main_runs(runs);
+    ReportRun runs[N_MAIN];
+    main_run_list(runs);
     ReportSpec spec = base_spec("unused", runs, N_MAIN);
     MetricsFile mf;
     memset(&mf, 0, sizeof mf);
