@@ -522,11 +522,11 @@ static void test_task_errors(void) {
     tiny_config(&cfg, "prompt", 3);
     snprintf(cfg.task_name, sizeof cfg.task_name, "chess");
     CHECK(task_create(&t, &cfg, &err) == -1);
-    CHECK_MSG(strcmp(err.msg, "unknown task 'chess' (available: sudoku)") == 0, "%s", err.msg);
+    CHECK_MSG(strncmp(err.msg, "unknown task 'chess' (available: sudoku", 39) == 0, "%s", err.msg);
 
     CHECK(task_find("sudoku") == &task_sudoku_ops);
     CHECK(task_find("chess") == NULL);
-    CHECK(strcmp(task_names(), "sudoku") == 0);
+    CHECK(strncmp(task_names(), "sudoku", 6) == 0); /* registry order: sudoku first */
 }
 
 int main(void) {
