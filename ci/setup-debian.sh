@@ -2,7 +2,7 @@
 # Installs what mdmlab needs to build, test and plot on Debian 12 (run as root, or with sudo).
 # Idempotent: packages already present are left alone.
 set -eu
-pkgs="build-essential meson ninja-build pkg-config cmake libopenblas-dev libdnnl-dev libyaml-dev libpcre2-dev gnuplot-nox"
+pkgs="build-essential meson ninja-build pkg-config cmake libopenblas-dev libdnnl-dev libyaml-dev libpcre2-dev gnuplot-nox clang libomp-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

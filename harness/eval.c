@@ -57,6 +57,32 @@ int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long cou
     return 0;
 }
 
+int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, uint64_t seed,
+                  int *out, double *model_calls, Err *err) {
+    int T = task->seq_len, V = task->vocab_size;
+    int Bmax = (int)(n < m->max_batch ? n : m->max_batch);
+    if (model_calls) *model_calls = 0.0;
+    if (n <= 0) return 0;
+    float *logits = malloc((size_t)Bmax * T * V * sizeof(float));
+    if (!logits) return err_set(err, "generate: out of memory for %d x %d x %d logits", Bmax, T, V);
+    Rng rng;
+    rng_seed(&rng, seed, 0x67656e00);
+    long calls_total = 0, batches = 0;
+    int rc = 0;
+    for (long start = 0; start < n && rc == 0; start += Bmax) {
+        int B = (int)(n - start < Bmax ? n - start : Bmax), calls = 0;
+        int *tok = out + (size_t)start * T;
+        for (size_t i = 0; i < (size_t)B * T; i++) tok[i] = task->mask_id;
+        rc = sample_unmask(opt, model_logits, m, tok, B, T, V, task->mask_id, &rng, logits, &calls,
+                           err);
+        calls_total += calls;
+        batches++;
+    }
+    free(logits);
+    if (rc == 0 && model_calls) *model_calls = (double)calls_total / (double)batches;
+    return rc;
+}
+
 int eval_block_size(const Config *cfg, long step) {
     if (cfg->eval.block_size > 0) return cfg->eval.block_size;
     if (strcmp(cfg->process, "block") != 0) return 0;

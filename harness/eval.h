@@ -20,6 +20,12 @@ typedef struct EvalResult {
 int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count, uint64_t seed,
                   EvalResult *out, Err *err);
 
+/* Generates n sequences of task->seq_len tokens into out[n * seq_len]: each starts all MASK
+ * and is decoded under opt in batches of at most m->max_batch (seed drives random policies
+ * and Gumbel sampling). Forward passes per batch, averaged, in *model_calls (may be NULL). */
+int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, uint64_t seed,
+                  int *out, double *model_calls, Err *err);
+
 /* The decoding block size for an evaluation at training step `step`: eval.block_size when
  * set, else the block process's size in force at that step (so a block-trained model is
  * decoded the way it is trained), else 0 (no blocks). */

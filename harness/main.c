@@ -1,4 +1,5 @@
 /* mdmlab: the command-line front end. The only place that prints errors and exits. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,9 @@
 #include "bench.h"
 #include "checkpoint.h"
 #include "cmd_sweep.h"
+#include "cmd_tinygsm.h"
 #include "config.h"
+#include "elbo.h"
 #include "eval.h"
 #include "forward/forward.h"
 #include "train.h"
@@ -32,6 +35,8 @@ static void usage(FILE *f) {
         "  report SWEEP_DIR                      curves, speedup figures and summary of a sweep\n"
         "  compare BASELINE CURRENT              regression gate over two metrics files\n"
         "  gen sudoku [options]                  generate Sudoku puzzles as CSV\n"
+        "  gen tinygsm [options]                 generate TinyGSM-style word problems as JSONL\n"
+        "  score tinygsm FILE.jsonl [--verbose]  check candidate solutions against answers\n"
         "  keys                                  list every config key with its default\n"
         "  help COMMAND                          help on one command\n\n"
         "backends built: %s\n"
@@ -46,8 +51,10 @@ static void train_usage(FILE *f) {
            "key=value override in order; `mdmlab keys` lists every key. The run directory\n"
            "(out_dir, default runs/<name>-s<seed>) receives config.yaml, metrics.jsonl,\n"
            "train.csv, eval.csv, log.txt and checkpoint.bin (written atomically every\n"
-           "train.ckpt_every steps). train.resume=auto continues from the run directory's\n"
-           "checkpoint, to the same loss curve bit for bit; Ctrl-C saves a checkpoint first.\n\n"
+           "train.ckpt_every steps); text tasks log elbo.csv (validation ELBO per token,\n"
+           "perplexity bound, bits per byte) and samples.txt instead of accuracy in eval.csv.\n"
+           "train.resume=auto continues from the run directory's checkpoint, to the same\n"
+           "loss curve bit for bit; Ctrl-C saves a checkpoint first.\n\n"
            "examples:\n"
            "  mdmlab train experiments/sudoku_tiny.yaml\n"
            "  mdmlab train experiments/sudoku_tiny.yaml seed=2 backend=openblas train.steps=500\n");
@@ -55,8 +62,12 @@ static void train_usage(FILE *f) {
 
 static void eval_usage(FILE *f) {
     fprintf(f, "usage: mdmlab eval RUN_DIR|CHECKPOINT [--policy LIST] [--k LIST] [--no-ema]\n"
-               "                   [--json] [key=value ...]\n\n"
+               "                   [--json] [--gen-ppl AR_CHECKPOINT] [key=value ...]\n\n"
                "Decodes the eval split with every (policy, k) pair and prints solve accuracy.\n"
+               "Text tasks: prints the validation ELBO per token (or an AR model's exact NLL),\n"
+               "its perplexity bound and bits per byte; with --gen-ppl, for every (policy, k),\n"
+               "the perplexity of eval.samples generated sequences under the AR model of\n"
+               "AR_CHECKPOINT (process ar, trained on the same tokenizer).\n"
                "  --policy LIST  topk,margin,entropy,random,l2r or all (default all)\n"
                "  --k LIST       tokens unmasked per step, comma-separated (default 1,2)\n"
                "  --no-ema       use the raw weights even if the checkpoint has EMA weights\n"
@@ -149,6 +160,7 @@ typedef struct EvalCommand {
     UnmaskPolicy policies[POLICY_COUNT];
     int n_policies;
     int ks[16], n_ks;
+    const char *gen_ppl; /* --gen-ppl: AR checkpoint that scores samples (text tasks) */
     char *overrides[64]; /* the key=value arguments, in order (argv entries) */
     int n_overrides;
 } EvalCommand;
@@ -173,6 +185,8 @@ static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, ch
             ec->use_ema = 0;
         } else if (strcmp(a, "--json") == 0) {
             ec->json = 1;
+        } else if (strcmp(a, "--gen-ppl") == 0 && i + 1 < argc) {
+            ec->gen_ppl = argv[++i];
         } else if (strchr(a, '=')) {
             if (strncmp(a, "model.", 6) == 0 || strncmp(a, "train.", 6) == 0)
                 return err_set(err, "override '%s': eval cannot change model or training keys", a);
@@ -250,6 +264,90 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Ta
     return rc;
 }
 
+/* Generative perplexity of each (policy, k) under ar, the AR model of ec->gen_ppl. */
+static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Model *ar,
+                        const Task *task, long step, StrBuf *json, Err *err) {
+    sb_printf(json, ",\"gen_ppl_model\":\"%s\",\"gen_ppl\":[", ec->gen_ppl);
+    if (!ec->json)
+        printf("%-8s %3s %10s %9s %8s %8s %8s\n", "policy", "k", "gen_ppl", "nll", "samples",
+               "calls", "seconds");
+    int rc = 0;
+    for (int p = 0; p < ec->n_policies && rc == 0; p++) {
+        for (int k = 0; k < ec->n_ks && rc == 0; k++) {
+            SampleOptions opt = {.policy = ec->policies[p],
+                                 .tokens_per_step = ec->ks[k],
+                                 .block_size = eval_block_size(cfg, step),
+                                 .threshold = cfg->eval.threshold,
+                                 .temperature = cfg->eval.temperature};
+            GenPplResult g;
+            rc = eval_gen_perplexity(m, ar, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, &g,
+                                     err);
+            if (rc) break;
+            char row[256];
+            snprintf(row, sizeof(row),
+                     "{\"policy\":\"%s\",\"k\":%d,\"gen_ppl\":%.6g,\"nll\":%.6f,"
+                     "\"samples\":%ld,\"tokens\":%ld,\"model_calls\":%.1f,\"seconds\":%.3f}",
+                     policy_name(opt.policy), opt.tokens_per_step, g.gen_ppl, g.nll, g.samples,
+                     g.tokens, g.model_calls, g.seconds);
+            sb_printf(json, "%s%s", p + k ? "," : "", row);
+            if (ec->json)
+                printf("%s\n", row);
+            else
+                printf("%-8s %3d %10.3f %9.4f %8ld %8.1f %8.2f\n", policy_name(opt.policy),
+                       opt.tokens_per_step, g.gen_ppl, g.nll, g.samples, g.model_calls, g.seconds);
+            fflush(stdout);
+        }
+    }
+    sb_printf(json, "]");
+    return rc;
+}
+
+/* Tasks without answers (text): the validation ELBO, then --gen-ppl's table. */
+static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task,
+                     long step, Err *err) {
+    ElboOptions eo = {.points = cfg->eval.elbo_points,
+                      .count = cfg->eval.count,
+                      .batch = cfg->eval.batch,
+                      .seed = (uint64_t)cfg->task.data_seed};
+    ElboResult e;
+    Model ar = {0};
+    if (ec->gen_ppl && elbo_load_ar_model(&ar, m->be, ec->gen_ppl, task, cfg->eval.batch, err))
+        return -1;
+    if (eval_elbo(m, task, &eo, &e, err) != 0) {
+        model_free(&ar);
+        return -1;
+    }
+    char bpb[32] = "null";
+    if (isfinite(e.bits_per_byte)) snprintf(bpb, sizeof bpb, "%.9g", e.bits_per_byte);
+    StrBuf json = {0};
+    sb_printf(&json,
+              "{\"checkpoint\":\"%s\",\"step\":%ld,\"ema\":%s,\"elbo\":{\"nelbo\":%.9g,"
+              "\"ppl_bound\":%.9g,\"bits_per_byte\":%s,\"tokens\":%ld,\"bytes\":%ld,"
+              "\"windows\":%ld,\"points\":%d,\"autoregressive\":%s,\"seconds\":%.3f}",
+              ec->ckpt_path, step, ec->use_ema && m->ema ? "true" : "false", e.nelbo, e.ppl_bound,
+              bpb, e.tokens, e.bytes, e.windows, e.autoregressive ? 0 : eo.points,
+              e.autoregressive ? "true" : "false", e.seconds);
+    if (ec->json)
+        printf("%s}\n", json.data);
+    else
+        printf("%s %.4f nats/token  perplexity%s %.3f  %.4f bits/byte  (%ld tokens, %ld "
+               "windows, %.2f s)\n",
+               e.autoregressive ? "NLL" : "NELBO", e.nelbo,
+               e.autoregressive ? "" : " <=", e.ppl_bound, e.bits_per_byte, e.tokens, e.windows,
+               e.seconds);
+    fflush(stdout);
+    int rc = ec->gen_ppl ? eval_gen_ppl(ec, cfg, m, &ar, task, step, &json, err) : 0;
+    model_free(&ar);
+    sb_printf(&json, "}\n");
+    if (rc == 0 && ec->is_dir) {
+        char path[CFG_PATH + 32];
+        snprintf(path, sizeof(path), "%s/eval_results.json", ec->target);
+        rc = write_file_atomic(path, json.data, json.len, err);
+    }
+    sb_free(&json);
+    return rc;
+}
+
 static int cmd_eval(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         eval_usage(argc < 2 ? stderr : stdout);
@@ -274,7 +372,13 @@ static int cmd_eval(int argc, char **argv) {
         rc = model_create(&m, &mc, &be, cfg.eval.batch, want_ema, &err);
         if (rc == 0) rc = train_restore_model(&m, &ck, ec.ckpt_path, 0, &err);
         if (rc == 0 && want_ema) model_swap_ema(&m);
-        if (rc == 0) rc = eval_all(&ec, &cfg, &m, &task, (long)ck.step, &err);
+        if (rc == 0 && ec.gen_ppl && task.ops->score)
+            rc = err_set(&err, "--gen-ppl: task '%s' is scored by accuracy, not likelihood",
+                         task.ops->name);
+        if (rc == 0 && !task.ops->score)
+            rc = eval_text(&ec, &cfg, &m, &task, (long)ck.step, &err);
+        else if (rc == 0)
+            rc = eval_all(&ec, &cfg, &m, &task, (long)ck.step, &err);
     }
     model_free(&m);
     if (task.ops) task_destroy(&task);
@@ -285,12 +389,19 @@ static int cmd_eval(int argc, char **argv) {
 
 static int cmd_gen(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "sudoku") == 0) return sudoku_gen_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "tinygsm") == 0) {
+        Err err = {{0}};
+        int status = cmd_gen_tinygsm(argc - 1, argv + 1, &err);
+        if (err.msg[0]) fprintf(stderr, "mdmlab: error: %s\n", err.msg);
+        return status;
+    }
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("usage: mdmlab gen TASK [options]   (tasks with a generator: sudoku)\n"
-               "       mdmlab gen sudoku --help\n");
+        printf("usage: mdmlab gen TASK [options]   (tasks with a generator: sudoku, tinygsm)\n"
+               "       mdmlab gen sudoku --help\n"
+               "       mdmlab gen tinygsm --help\n");
         return 0;
     }
-    fprintf(stderr, "mdmlab gen: expected a task with a generator: sudoku\n");
+    fprintf(stderr, "mdmlab gen: expected a task with a generator: sudoku, tinygsm\n");
     return 2;
 }
 
@@ -314,7 +425,8 @@ int main(int argc, char **argv) {
         const char *name;
         int (*run)(int, char **, Err *);
     } experiment_cmds[] = {
-        {"sweep", cmd_sweep}, {"plan", cmd_plan}, {"report", cmd_report}, {"compare", cmd_compare}};
+        {"sweep", cmd_sweep}, {"plan", cmd_plan}, {"report", cmd_report}, {"compare", cmd_compare},
+        {"score", cmd_score}};
     for (size_t i = 0; i < sizeof(experiment_cmds) / sizeof(experiment_cmds[0]); i++)
         if (strcmp(cmd, experiment_cmds[i].name) == 0) {
             Err err = {{0}};

@@ -1,5 +1,6 @@
 #include "runlog.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,13 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
                          "step,policy,tokens_per_step,accuracy,correct,total,wall_s,train_s",
                          resume_step, err)
             : NULL;
-    if (rl->eval_csv) {
+    rl->elbo_csv = rl->eval_csv ? open_table(dir, "elbo.csv",
+                                             "step,nelbo,ppl_bound,bits_per_byte,tokens,train_s",
+                                             resume_step, err)
+                                : NULL;
+    rl->samples =
+        rl->elbo_csv ? open_table(dir, "samples.txt", "step\tindex\ttext", resume_step, err) : NULL;
+    if (rl->samples) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/log.txt", dir);
         rl->log = fopen(path, resume_step >= 0 ? "a" : "w");
@@ -106,6 +113,24 @@ void runlog_eval(RunLog *rl, const EvalRow *r) {
     fflush(rl->eval_csv);
 }
 
+void runlog_elbo(RunLog *rl, const ElboRow *r) {
+    char bpb[32] = "null"; /* JSON has no NaN (a task whose tokens decode to no bytes) */
+    if (isfinite(r->bits_per_byte)) snprintf(bpb, sizeof bpb, "%.9g", r->bits_per_byte);
+    fprintf(rl->jsonl,
+            "{\"type\":\"elbo\",\"step\":%ld,\"nelbo\":%.9g,\"ppl_bound\":%.9g,"
+            "\"bits_per_byte\":%s,\"tokens\":%ld,\"train_s\":%.3f}\n",
+            r->step, r->nelbo, r->ppl_bound, bpb, r->tokens, r->train_s);
+    fprintf(rl->elbo_csv, "%ld,%.9g,%.9g,%.9g,%ld,%.3f\n", r->step, r->nelbo, r->ppl_bound,
+            r->bits_per_byte, r->tokens, r->train_s);
+    fflush(rl->jsonl);
+    fflush(rl->elbo_csv);
+}
+
+void runlog_sample(RunLog *rl, long step, int index, const char *text) {
+    fprintf(rl->samples, "%ld\t%d\t%s\n", step, index, text);
+    fflush(rl->samples);
+}
+
 void runlog_line(RunLog *rl, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -116,8 +141,8 @@ void runlog_line(RunLog *rl, const char *fmt, ...) {
 }
 
 void runlog_close(RunLog *rl) {
-    FILE *files[] = {rl->jsonl, rl->train_csv, rl->eval_csv, rl->log};
-    for (int i = 0; i < 4; i++)
+    FILE *files[] = {rl->jsonl, rl->train_csv, rl->eval_csv, rl->elbo_csv, rl->samples, rl->log};
+    for (int i = 0; i < 6; i++)
         if (files[i]) fclose(files[i]);
     memset(rl, 0, sizeof(*rl));
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elbo.h"
 #include "eval.h"
 #include "forward/forward.h"
 #include "optim.h"
@@ -278,15 +279,68 @@ static int eval_pair(Run *r, long step, double wall0, UnmaskPolicy policy, int k
     return 0;
 }
 
-/* Evaluates eval.policy with eval.tokens_per_step (its accuracy is returned), then every
- * extra "policy:k" pair of eval.extra. */
-static int run_eval(Run *r, long step, double wall0, double *accuracy, Err *err) {
+/* Tasks without answers (text): the validation ELBO (elbo.csv) and eval.samples sequences
+ * generated from all-MASK with eval.policy (samples.txt). The ELBO's masks depend on
+ * task.data_seed only, so it is comparable across steps and runs; samples on seed and step. */
+static int text_eval(Run *r, long step, UnmaskPolicy policy, char *summary, size_t n, Err *err) {
+    const Config *c = &r->cfg;
+    ElboOptions eo = {.points = c->eval.elbo_points,
+                      .count = c->eval.count,
+                      .batch = c->eval.batch,
+                      .seed = (uint64_t)c->task.data_seed};
+    ElboResult res;
+    if (eval_elbo(&r->s.model, &r->s.task, &eo, &res, err) != 0) return -1;
+    ElboRow row = {.step = step,
+                   .nelbo = res.nelbo,
+                   .ppl_bound = res.ppl_bound,
+                   .bits_per_byte = res.bits_per_byte,
+                   .tokens = res.tokens,
+                   .train_s = r->train_s};
+    runlog_elbo(&r->log, &row);
+    snprintf(summary, n, "%s %.4f nats/token  ppl%s %.2f  %.4f bits/byte",
+             res.autoregressive ? "nll" : "nelbo", res.nelbo,
+             res.autoregressive ? "" : "<=", res.ppl_bound, res.bits_per_byte);
+    if (c->eval.samples <= 0) return 0;
+    SampleOptions opt = {.policy = policy,
+                         .tokens_per_step = c->eval.tokens_per_step,
+                         .threshold = c->eval.threshold,
+                         .temperature = c->eval.temperature,
+                         .block_size = eval_block_size(c, step)};
+    const Task *task = &r->s.task;
+    int *tokens = malloc((size_t)c->eval.samples * task->seq_len * sizeof(int));
+    size_t text_cap = (size_t)task->seq_len * 64 + 1; /* room for escaped multi-byte tokens */
+    char *text = malloc(text_cap);
+    int rc = tokens && text ? 0 : err_set(err, "samples: out of memory");
+    if (rc == 0)
+        rc = eval_generate(&r->s.model, task, &opt, c->eval.samples,
+                           (uint64_t)c->seed ^ (uint64_t)step, tokens, NULL, err);
+    for (int i = 0; i < c->eval.samples && rc == 0; i++) {
+        task->ops->render(task, tokens + (size_t)i * task->seq_len, text, text_cap);
+        runlog_sample(&r->log, step, i, text);
+    }
+    free(tokens);
+    free(text);
+    return rc;
+}
+
+/* Evaluates eval.policy with eval.tokens_per_step, then every extra "policy:k" pair of
+ * eval.extra; a one-line summary of the first goes to summary. Tasks without answers get
+ * text_eval instead. */
+static int run_eval(Run *r, long step, double wall0, char *summary, size_t n, Err *err) {
     UnmaskPolicy policy;
     if (policy_from_name(r->cfg.eval.policy, &policy) != 0)
         return err_set(err, "key 'eval.policy': unknown policy '%s'", r->cfg.eval.policy);
     int use_ema = r->cfg.eval.use_ema && r->s.model.ema;
     if (use_ema) model_swap_ema(&r->s.model);
-    int rc = eval_pair(r, step, wall0, policy, r->cfg.eval.tokens_per_step, accuracy, err);
+    if (!r->s.task.ops->score) {
+        int rc = text_eval(r, step, policy, summary, n, err);
+        if (use_ema) model_swap_ema(&r->s.model);
+        return rc;
+    }
+    double accuracy = 0.0;
+    int rc = eval_pair(r, step, wall0, policy, r->cfg.eval.tokens_per_step, &accuracy, err);
+    snprintf(summary, n, "%s k=%d accuracy %.4f", r->cfg.eval.policy, r->cfg.eval.tokens_per_step,
+             accuracy);
     char extra[CFG_STR];
     snprintf(extra, sizeof(extra), "%s", r->cfg.eval.extra);
     char *save = NULL;
@@ -360,15 +414,13 @@ static int train_loop(Run *r, int quiet, Err *err) {
             window_steps = 0;
         }
         if ((c->train.eval_every > 0 && done % c->train.eval_every == 0) || last) {
-            double acc = 0.0;
-            if (run_eval(r, done, wall0, &acc, err) != 0) return -1;
-            runlog_line(&r->log, "eval step %ld: %s k=%d accuracy %.4f", done, c->eval.policy,
-                        c->eval.tokens_per_step, acc);
+            char summary[256];
+            if (run_eval(r, done, wall0, summary, sizeof summary, err) != 0) return -1;
+            runlog_line(&r->log, "eval step %ld: %s", done, summary);
             if (!quiet)
-                fprintf(stderr, "%sstep %ld/%ld  mean loss %.4f  %s accuracy %.4f  %.0f tok/s\n",
+                fprintf(stderr, "%sstep %ld/%ld  mean loss %.4f  %s  %.0f tok/s\n",
                         to_terminal ? "\r\033[K" : "", done, c->train.steps,
-                        eval_window_loss / (double)eval_window_steps, c->eval.policy, acc,
-                        tokens_per_s);
+                        eval_window_loss / (double)eval_window_steps, summary, tokens_per_s);
             eval_window_loss = 0.0;
             eval_window_steps = 0;
         }

@@ -105,10 +105,10 @@ static size_t utf8_sequence_length(const unsigned char *s, size_t avail) {
  * a NUL go to row->text and *off / *len describe them. */
 static int parse_string(Parser *p, int store, size_t *off, size_t *len) {
     JsonRow *row = p->row;
-    size_t start = row->text_len;
+    size_t start = row->text_len, quote = p->pos;
     p->pos++; /* opening quote */
     for (;;) {
-        if (p->pos >= p->n) return fail_at(p, "unterminated string");
+        if (p->pos >= p->n) return err_set(p->err, "column %zu: unterminated string", quote + 1);
         unsigned char c = (unsigned char)p->s[p->pos];
         char out[4];
         size_t out_len = 0;
@@ -117,10 +117,8 @@ static int parse_string(Parser *p, int store, size_t *off, size_t *len) {
             break;
         }
         if (c == '\\') {
-            if (p->pos + 1 >= p->n) {
-                p->pos++;
-                return fail_at(p, "unterminated string");
-            }
+            if (p->pos + 1 >= p->n)
+                return err_set(p->err, "column %zu: unterminated string", quote + 1);
             char e = p->s[p->pos + 1];
             p->pos += 2;
             switch (e) {
@@ -434,6 +432,7 @@ int jsonl_next(JsonlReader *r, Err *err) {
             return 0;
         }
         r->line++;
+        if (n > 0 && r->buf[n - 1] == '\n') n--; /* else an open string would end at it */
         if (is_blank(r->buf, (size_t)n)) continue;
         Err perr;
         if (json_row_parse(&r->row, r->buf, (size_t)n, &perr) != 0)

@@ -4,7 +4,8 @@
 
 #include <string.h>
 
-#define TASK_TABLE(X) X(task_sudoku_ops, "sudoku")
+#define TASK_TABLE(X)                                                                              \
+    X(task_sudoku_ops, "sudoku") X(task_tinygsm_ops, "tinygsm") X(task_text_ops, "text")
 
 #define TASK_AS_OPS(ops, name)         &ops,
 #define TASK_AS_LISTED_NAME(ops, name) ", " name

@@ -25,6 +25,9 @@ typedef struct TaskOps {
     /* 1 if `tokens` (a full sequence whose non-prompt positions hold the model's answer,
      * no MASK left) solves example `index` of `split`, else 0. */
     int (*score)(const Task *task, int split, long index, const int *tokens);
+    /* Optional. score NULL: no answers (text); the harness evaluates the validation ELBO.
+     * token_bytes: the UTF-8 bytes a token decodes to, 0 for specials (bits per byte). */
+    int (*token_bytes)(const Task *task, int token);
     /* Human-readable rendering of a sequence (for logs and samples); writes at most n bytes. */
     void (*render)(const Task *task, const int *tokens, char *out, size_t n);
 } TaskOps;
@@ -44,5 +47,7 @@ int task_create(Task *task, const Config *cfg, Err *err);
 void task_destroy(Task *task);
 
 extern const TaskOps task_sudoku_ops;
+extern const TaskOps task_text_ops;
+extern const TaskOps task_tinygsm_ops;
 
 #endif

@@ -92,13 +92,18 @@ int tokenizer_open_tiktoken(Tokenizer *tok, const char *path, unsigned specials,
     return 0;
 }
 
+const char *tokenizer_data_dir(void) {
+    const char *d = getenv("MDMLAB_DATA_DIR");
+    return d && d[0] ? d : "data";
+}
+
 int tokenizer_open_name(Tokenizer *tok, const char *name, const char *data_dir, unsigned specials,
                         Err *err) {
     memset(tok, 0, sizeof *tok);
     if (strcmp(name, "byte") == 0) return tokenizer_open_byte(tok, specials, err);
     if (strcmp(name, "gpt2") == 0 || strcmp(name, "r50k_base") == 0) {
         char path[4096];
-        if (!data_dir) data_dir = "data";
+        if (!data_dir) data_dir = tokenizer_data_dir();
         int n = snprintf(path, sizeof path, "%s/tokenizers/r50k_base.tiktoken", data_dir);
         if (n < 0 || (size_t)n >= sizeof path)
             return err_set(err, "data directory path too long: '%s'", data_dir);

@@ -57,9 +57,11 @@ typedef struct Tokenizer {
 int tokenizer_open_byte(Tokenizer *tok, unsigned specials, Err *err);
 /* The .tiktoken file at path: "<base64 token bytes> <rank>" per line; errors name its line. */
 int tokenizer_open_tiktoken(Tokenizer *tok, const char *path, unsigned specials, Err *err);
+/* The directory ci/fetch-data.sh fills: $MDMLAB_DATA_DIR, else "data". */
+const char *tokenizer_data_dir(void);
 /* By name, for configs: "byte", or "gpt2" (also "r50k_base") read from
- * data_dir/tokenizers/r50k_base.tiktoken (data_dir NULL: "data"); a missing file says to run
- * ci/fetch-data.sh. */
+ * data_dir/tokenizers/r50k_base.tiktoken (data_dir NULL: tokenizer_data_dir()); a missing file
+ * says to run ci/fetch-data.sh. */
 int tokenizer_open_name(Tokenizer *tok, const char *name, const char *data_dir, unsigned specials,
                         Err *err);
 void tokenizer_free(Tokenizer *tok);

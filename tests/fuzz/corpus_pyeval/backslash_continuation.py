@@ -1,0 +1,4 @@
+def simple_math_problem() -> int:
+    a = 1 + \
+        2
+    return a

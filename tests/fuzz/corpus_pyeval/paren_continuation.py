@@ -1,0 +1,5 @@
+def simple_math_problem() -> int:
+    a = (1 +
+         2 +
+    3)
+    return a

@@ -1,0 +1,4 @@
+def f():
+    '''It's a
+    multi-line docstring with "quotes".'''
+    return 7
