@@ -64,7 +64,7 @@ const ConfigKey config_keys[] = {
     K_BOOL("task.strip_docstring", task.strip_docstring, "false",
            "tinygsm: drop the docstring from the code"),
     K_INT("task.min_steps", task.min_steps, "2", 1, 64, "tinygsm generator: fewest operations"),
-    K_INT("task.max_steps", task.max_steps, "4", 1, 64, "tinygsm generator: most operations"),
+    K_INT("task.max_steps", task.max_steps, "6", 1, 64, "tinygsm generator: most operations"),
     K_LONG("task.max_number", task.max_number, "100", 2, 1000000000,
            "tinygsm generator: largest operand"),
 
