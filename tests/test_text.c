@@ -605,7 +605,7 @@ static void test_gen_perplexity(void) {
     int no_mask = 1;
     for (int i = 0; i < 6 * 32; i++) no_mask &= samples[i] >= 0 && samples[i] < 257;
     CHECK(no_mask);
-    printf("generative perplexity of untrained (random) MDM samples under a 60-step AR model: %.2f\n",
+    printf("gen. perplexity of untrained (random) MDM samples, 60-step AR model: %.2f\n",
            g.gen_ppl);
     model_free(&ar);
 
