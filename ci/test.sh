@@ -21,5 +21,8 @@ failed=$(( $(count "Fail") + $(count "Timeout") + $(count "Unexpected Pass") ))
 # the regression gate: deterministic benchmark metrics against ci/baselines/bench.tsv
 echo "== regression gate (ci/gate.sh) =="
 if sh ci/gate.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+# a short libFuzzer run of the JSONL reader and the restricted Python evaluator
+echo "== fuzzing (ci/fuzz.sh, 20 s per target) =="
+if sh ci/fuzz.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

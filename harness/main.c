@@ -424,9 +424,11 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*run)(int, char **, Err *);
-    } experiment_cmds[] = {
-        {"sweep", cmd_sweep}, {"plan", cmd_plan}, {"report", cmd_report}, {"compare", cmd_compare},
-        {"score", cmd_score}};
+    } experiment_cmds[] = {{"sweep", cmd_sweep},
+                           {"plan", cmd_plan},
+                           {"report", cmd_report},
+                           {"compare", cmd_compare},
+                           {"score", cmd_score}};
     for (size_t i = 0; i < sizeof(experiment_cmds) / sizeof(experiment_cmds[0]); i++)
         if (strcmp(cmd, experiment_cmds[i].name) == 0) {
             Err err = {{0}};
