@@ -15,7 +15,7 @@ const ForwardOps *forward_find(const char *name) {
 }
 
 const char *forward_names(void) {
-    return "random";
+    return "random, puma, block, ar"; /* the names of `processes`, in order */
 }
 
 int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
