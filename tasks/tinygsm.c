@@ -170,7 +170,7 @@ static int gsm_create(Task *t, const Config *cfg, Err *err) {
     unsigned specials = TOK_SPECIAL_EOS | TOK_SPECIAL_MASK | TOK_SPECIAL_SEP;
     if (tokenizer_open_name(&g->tok, cfg->task.tokenizer, NULL, specials, err)) return -1;
     g->seq_len = cfg->task.seq_len > 0           ? cfg->task.seq_len
-                 : g->tok.kind == TOKENIZER_BYTE ? 640
+                 : g->tok.kind == TOKENIZER_BYTE ? 768
                                                  : 256;
     if (load_split(g, cfg, 0, err) || load_split(g, cfg, 1, err)) return -1;
     t->seq_len = g->seq_len;

@@ -14,6 +14,7 @@ static void base_config(Config *cfg) {
     snprintf(cfg->task_name, sizeof cfg->task_name, "tinygsm");
     cfg->task.train_count = 200;
     cfg->task.eval_count = 40;
+    cfg->task.max_steps = 4;
 }
 
 /* Index of SEP in an example: the last prompt position. */
@@ -32,7 +33,7 @@ static void test_layout_and_score(int strip) {
     int rc = task_create(&t, &cfg, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc) return;
-    CHECK(t.seq_len == 640 && t.vocab_size == 259 && t.mask_id >= 256);
+    CHECK(t.seq_len == 768 && t.vocab_size == 259 && t.mask_id >= 256);
     CHECK(t.n_train > 150 && t.n_eval > 30); /* a few long rows may not fit */
     int T = t.seq_len, *tok = malloc(sizeof(int) * T);
     unsigned char *pr = malloc((size_t)T);
@@ -43,7 +44,7 @@ static void test_layout_and_score(int strip) {
         CHECK(sep > 10 && tok[sep] > 256 && tok[sep] != t.mask_id); /* SEP is a special */
         for (int j = 0; j < sep; j++) CHECK(tok[j] < 256);          /* question bytes */
         CHECK(tok[T - 1] == 256);                                   /* EOS padding */
-        char code[700];
+        char code[800];
         int n = 0;
         for (int j = sep + 1; j < T && tok[j] < 256; j++) code[n++] = (char)tok[j];
         code[n] = '\0';
