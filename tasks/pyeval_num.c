@@ -146,6 +146,7 @@ static double int_true_divide(long long a, long long b) {
     const long long exact = 1LL << 53;
     if (a >= -exact && a <= exact && b >= -exact && b <= exact) return (double)a / (double)b;
     int negative = (a < 0) != (b < 0);
+    if (a == 0) return negative ? -0.0 : 0.0; /* no quotient bits to round (found by fuzzing) */
     unsigned long long ua = a < 0 ? 0ULL - (unsigned long long)a : (unsigned long long)a;
     unsigned long long ub = b < 0 ? 0ULL - (unsigned long long)b : (unsigned long long)b;
     int shift = 55 - (bit_length(ua) - bit_length(ub)); /* quotient in [2^54, 2^56) */

@@ -368,6 +368,12 @@ static const Vector program_vectors[] = {
      "def simple_math_problem() -> int:\n"
      "    return (2 ** 62 + 1) / 3\n",
      'f', 0, 0x1.5555555555555p+60},
+    /* zero over an int beyond 2^53 took the exact-rounding path with no quotient bits (found
+     * by ci/fuzz.sh); CPython 3.11: 0 / -(2 ** 60) == -0.0 */
+    {"true_div_zero_by_huge",
+     "def simple_math_problem() -> int:\n"
+     "    return 0 / -(2 ** 60)\n",
+     'f', 0, -0x0.0p+0},
     {"true_div_neg_zero",
      "def simple_math_problem() -> int:\n"
      "    return 0 / -5\n",
