@@ -1,6 +1,6 @@
 #!/bin/sh
-# The regression gate. Runs the fixed benchmark sweep ci/bench.yaml (about 2 minutes on 2
-# cores), compares its deterministic metrics with the stored baseline ci/baselines/bench.tsv
+# The regression gate. Runs the fixed benchmark sweep ci/bench.yaml (28 s on an idle 2-core
+# machine), compares its deterministic metrics with the stored baseline ci/baselines/bench.tsv
 # (`mdmlab compare`: loss and solve accuracy per run on the plain-C backend fail the gate
 # when worse beyond tolerance; throughput is listed as info) and prints per-backend step
 # timings and PUMA's overhead, which are never gated: CI machines are shared and noisy.
