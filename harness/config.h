@@ -39,12 +39,12 @@ typedef struct Config {
         long train_count; /* generated training puzzles */
         long eval_count;  /* generated (or first N loaded) eval puzzles */
         int min_clues, max_clues;
-        long data_seed; /* seed of generated data, independent of the run seed */
-        char tokenizer[CFG_STR]; /* text and math tasks: byte | gpt2 */
-        int seq_len;             /* text and math tasks: tokens per sequence (0 = default) */
-        char corpus[CFG_PATH];   /* text task: files or directories, comma-separated */
-        double val_fraction;     /* text task: documents held out for validation */
-        int strip_docstring;     /* bool, tinygsm: drop the function's docstring */
+        long data_seed;           /* seed of generated data, independent of the run seed */
+        char tokenizer[CFG_STR];  /* text and math tasks: byte | gpt2 */
+        int seq_len;              /* text and math tasks: tokens per sequence (0 = default) */
+        char corpus[CFG_PATH];    /* text task: files or directories, comma-separated */
+        double val_fraction;      /* text task: documents held out for validation */
+        int strip_docstring;      /* bool, tinygsm: drop the function's docstring */
         int min_steps, max_steps; /* tinygsm generator: operations per problem */
         long max_number;          /* tinygsm generator: largest operand */
     } task;

@@ -83,6 +83,15 @@ int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, 
     return rc;
 }
 
+SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k, long step) {
+    SampleOptions opt = {.policy = policy,
+                         .tokens_per_step = k,
+                         .threshold = cfg->eval.threshold,
+                         .temperature = cfg->eval.temperature,
+                         .block_size = eval_block_size(cfg, step)};
+    return opt;
+}
+
 int eval_block_size(const Config *cfg, long step) {
     if (cfg->eval.block_size > 0) return cfg->eval.block_size;
     if (strcmp(cfg->process, "block") != 0) return 0;

@@ -31,4 +31,8 @@ int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, 
  * decoded the way it is trained), else 0 (no blocks). */
 int eval_block_size(const Config *cfg, long step);
 
+/* Sampler options of an evaluation at `step` with policy and k tokens per step; threshold,
+ * temperature and block size come from the config. */
+SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k, long step);
+
 #endif

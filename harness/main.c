@@ -219,17 +219,6 @@ static int eval_config(Config *cfg, const Checkpoint *ck, const EvalCommand *ec,
     return config_validate(cfg, err);
 }
 
-/* Sampler options of the (policy p, k) pair of the eval command. */
-static SampleOptions pair_options(const EvalCommand *ec, const Config *cfg, long step, int p,
-                                  int k) {
-    SampleOptions opt = {.policy = ec->policies[p],
-                         .tokens_per_step = ec->ks[k],
-                         .block_size = eval_block_size(cfg, step),
-                         .threshold = cfg->eval.threshold,
-                         .temperature = cfg->eval.temperature};
-    return opt;
-}
-
 static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task, long step,
                     Err *err) {
     StrBuf json = {0};
@@ -241,7 +230,7 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Ta
     int rc = 0;
     for (int p = 0; p < ec->n_policies && rc == 0; p++) {
         for (int k = 0; k < ec->n_ks && rc == 0; k++) {
-            SampleOptions opt = pair_options(ec, cfg, step, p, k);
+            SampleOptions opt = eval_sample_options(cfg, ec->policies[p], ec->ks[k], step);
             EvalResult r;
             rc = eval_accuracy(m, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
             if (rc) break;
@@ -281,7 +270,7 @@ static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Mode
     int rc = 0;
     for (int p = 0; p < ec->n_policies && rc == 0; p++) {
         for (int k = 0; k < ec->n_ks && rc == 0; k++) {
-            SampleOptions opt = pair_options(ec, cfg, step, p, k);
+            SampleOptions opt = eval_sample_options(cfg, ec->policies[p], ec->ks[k], step);
             GenPplResult g;
             rc = eval_gen_perplexity(m, ar, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, &g,
                                      err);

@@ -142,7 +142,7 @@ void runlog_line(RunLog *rl, const char *fmt, ...) {
 
 void runlog_close(RunLog *rl) {
     FILE *files[] = {rl->jsonl, rl->train_csv, rl->eval_csv, rl->elbo_csv, rl->samples, rl->log};
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         if (files[i]) fclose(files[i]);
     memset(rl, 0, sizeof(*rl));
 }

@@ -257,11 +257,7 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
 /* One (policy, k) evaluation of the current (EMA) weights, logged as an eval row. */
 static int eval_pair(Run *r, long step, double wall0, UnmaskPolicy policy, int k, double *accuracy,
                      Err *err) {
-    SampleOptions opt = {.policy = policy,
-                         .tokens_per_step = k,
-                         .threshold = r->cfg.eval.threshold,
-                         .temperature = r->cfg.eval.temperature,
-                         .block_size = eval_block_size(&r->cfg, step)};
+    SampleOptions opt = eval_sample_options(&r->cfg, policy, k, step);
     EvalResult res;
     int rc = eval_accuracy(&r->s.model, &r->s.task, &opt, r->cfg.eval.count,
                            (uint64_t)r->cfg.seed ^ (uint64_t)step, &res, err);
@@ -301,11 +297,7 @@ static int text_eval(Run *r, long step, UnmaskPolicy policy, char *summary, size
              res.autoregressive ? "nll" : "nelbo", res.nelbo,
              res.autoregressive ? "" : "<=", res.ppl_bound, res.bits_per_byte);
     if (c->eval.samples <= 0) return 0;
-    SampleOptions opt = {.policy = policy,
-                         .tokens_per_step = c->eval.tokens_per_step,
-                         .threshold = c->eval.threshold,
-                         .temperature = c->eval.temperature,
-                         .block_size = eval_block_size(c, step)};
+    SampleOptions opt = eval_sample_options(c, policy, c->eval.tokens_per_step, step);
     const Task *task = &r->s.task;
     int *tokens = malloc((size_t)c->eval.samples * task->seq_len * sizeof(int));
     size_t text_cap = (size_t)task->seq_len * 64 + 1; /* room for escaped multi-byte tokens */

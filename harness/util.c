@@ -309,19 +309,40 @@ uint64_t fnv1a64(const void *data, size_t n, uint64_t h) {
     return h;
 }
 
-void sb_json_string(StrBuf *sb, const char *s) {
+void sb_json_string_n(StrBuf *sb, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
     sb_append(sb, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            sb_printf(sb, "\\%c", *c);
-        else if (*c == '\n')
-            sb_append(sb, "\\n", 2);
-        else if (*c == '\t')
-            sb_append(sb, "\\t", 2);
-        else if (*c < 0x20)
-            sb_printf(sb, "\\u%04x", *c);
-        else
-            sb_append(sb, c, 1);
+    size_t run = 0; /* bytes copied verbatim are appended in runs */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6];
+        size_t k = 0;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            k = 2;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+            k = 2;
+        } else if (c < 0x20) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            k = 6;
+        }
+        if (k) {
+            sb_append(sb, s + i - run, run);
+            run = 0;
+            sb_append(sb, esc, k);
+        } else {
+            run++;
+        }
     }
+    sb_append(sb, s + n - run, run);
     sb_append(sb, "\"", 1);
+}
+
+void sb_json_string(StrBuf *sb, const char *s) {
+    sb_json_string_n(sb, s, strlen(s));
 }

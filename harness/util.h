@@ -52,8 +52,10 @@ typedef struct StrBuf {
 void sb_append(StrBuf *sb, const void *data, size_t n);
 void sb_printf(StrBuf *sb, const char *fmt, ...) MDM_PRINTF(2, 3);
 void sb_free(StrBuf *sb);
-/* Appends s as a JSON string literal (quoted, with \" \\ and control characters escaped). */
-void sb_json_string(StrBuf *sb, const char *s);
+/* Appends s[0..n) as a JSON string literal (quoted; " \ and control characters escaped,
+ * other bytes, UTF-8 included, copied). */
+void sb_json_string_n(StrBuf *sb, const char *s, size_t n);
+void sb_json_string(StrBuf *sb, const char *s); /* NUL-terminated s */
 
 /* 64-bit FNV-1a, used as the checkpoint checksum and for run ids. */
 uint64_t fnv1a64(const void *data, size_t n, uint64_t h);

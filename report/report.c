@@ -166,24 +166,6 @@ static void cell_text(StrBuf *sb, const char *s, int markdown) {
     }
 }
 
-static void json_string(StrBuf *sb, const char *s) {
-    sb_append(sb, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            sb_printf(sb, "\\%c", c);
-        else if (c == '\n')
-            sb_append(sb, "\\n", 2);
-        else if (c == '\t')
-            sb_append(sb, "\\t", 2);
-        else if (c < 0x20)
-            sb_printf(sb, "\\u%04x", c);
-        else
-            sb_append(sb, s, 1);
-    }
-    sb_append(sb, "\"", 1);
-}
-
 static int write_out(const Report *r, const char *name, const StrBuf *sb, Err *err) {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", r->spec->out_dir, name);
@@ -531,7 +513,7 @@ static void jinterval(StrBuf *sb, const char *key, double lo, double hi) {
 static void json_method(StrBuf *sb, const Report *r, int i) {
     const Method *m = &r->m[i];
     sb_printf(sb, "    {\"method\": ");
-    json_string(sb, m->label);
+    sb_json_string(sb, m->label);
     sb_printf(sb, ", \"baseline\": %s, \"runs\": %d, \"seeds_done\": %d, \"seeds\": [",
               i == r->baseline ? "true" : "false", m->n_runs, m->n_done);
     for (int s = 0; s < m->n_done; s++) sb_printf(sb, "%s%ld", s ? ", " : "", m->seeds[s]);
@@ -584,11 +566,11 @@ static int write_summary_json(const Report *r, Err *err) {
     const ReportSpec *spec = r->spec;
     StrBuf sb = {0};
     sb_printf(&sb, "{\n  \"title\": ");
-    json_string(&sb, spec->title ? spec->title : "");
+    sb_json_string(&sb, spec->title ? spec->title : "");
     sb_printf(&sb, ",\n  \"policy\": ");
-    json_string(&sb, spec->policy);
+    sb_json_string(&sb, spec->policy);
     sb_printf(&sb, ",\n  \"tokens_per_step\": %d,\n  \"baseline\": ", spec->tokens_per_step);
-    json_string(&sb, r->n ? r->m[r->baseline].label : "");
+    sb_json_string(&sb, r->n ? r->m[r->baseline].label : "");
     sb_printf(&sb, ",\n  \"smoothing\": ");
     num(&sb, spec->smoothing, "null");
     sb_printf(&sb, ",\n  \"fixed_target\": ");
@@ -608,11 +590,11 @@ static int write_summary_json(const Report *r, Err *err) {
         const ReportRun *run = &spec->runs[i];
         if (is_done(run)) continue;
         sb_printf(&sb, "%s\n    {\"method\": ", first ? "" : ",");
-        json_string(&sb, run->method);
+        sb_json_string(&sb, run->method);
         sb_printf(&sb, ", \"seed\": %ld, \"state\": ", run->seed);
-        json_string(&sb, run->state);
+        sb_json_string(&sb, run->state);
         sb_printf(&sb, ", \"dir\": ");
-        json_string(&sb, run->dir);
+        sb_json_string(&sb, run->dir);
         sb_printf(&sb, "}");
         first = 0;
     }

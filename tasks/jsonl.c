@@ -370,40 +370,6 @@ const JsonField *json_row_find(const JsonRow *row, const char *key) {
     return NULL;
 }
 
-void json_append_string(StrBuf *sb, const char *s, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    sb_append(sb, "\"", 1);
-    size_t run = 0; /* bytes copied verbatim are appended in runs */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[6];
-        size_t k = 0;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            k = 2;
-        } else if (c == '\n' || c == '\t' || c == '\r') {
-            esc[0] = '\\';
-            esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-            k = 2;
-        } else if (c < 0x20) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            k = 6;
-        }
-        if (k) {
-            sb_append(sb, s + i - run, run);
-            run = 0;
-            sb_append(sb, esc, k);
-        } else {
-            run++;
-        }
-    }
-    sb_append(sb, s + n - run, run);
-    sb_append(sb, "\"", 1);
-}
-
 int jsonl_open(JsonlReader *r, const char *path, Err *err) {
     memset(r, 0, sizeof *r);
     r->f = fopen(path, "rb");

@@ -51,10 +51,6 @@ void json_row_free(JsonRow *row);
 /* The field named key, or NULL. */
 const JsonField *json_row_find(const JsonRow *row, const char *key);
 
-/* Appends s as a JSON string literal (quotes included): " \ and control characters escaped,
- * other bytes (UTF-8) copied. */
-void json_append_string(StrBuf *sb, const char *s, size_t n);
-
 typedef struct JsonlReader {
     FILE *f;
     char *path;

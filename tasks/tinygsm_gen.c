@@ -743,9 +743,9 @@ void tinygsm_gen_jsonl(const TinyGsmGenOptions *o, uint64_t seed, long first, lo
         rng_seed(&rng, seed, (uint64_t)i);
         tinygsm_generate(&rng, o, &p);
         sb_append(out, "{\"question\": ", 13);
-        json_append_string(out, p.question.data, p.question.len);
+        sb_json_string_n(out, p.question.data, p.question.len);
         sb_append(out, ", \"code\": ", 10);
-        json_append_string(out, p.code.data, p.code.len);
+        sb_json_string_n(out, p.code.data, p.code.len);
         sb_append(out, "}\n", 2);
     }
     tinygsm_problem_free(&p);

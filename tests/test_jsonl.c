@@ -175,14 +175,14 @@ static void test_append_string_round_trip(void) {
         if (rng_below(&rng, 4) == 0) value[len++] = '\0'; /* embedded NUL */
         StrBuf sb = {0};
         sb_append(&sb, "{\"v\": ", 6);
-        json_append_string(&sb, value, len);
+        sb_json_string_n(&sb, value, len);
         sb_append(&sb, "}", 1);
         CHECK(memchr(sb.data, '\n', sb.len) == NULL); /* stays one line */
         CHECK(json_row_parse(&row, sb.data, sb.len, &err) == 0 && field_is(&row, "v", value, len));
         sb_free(&sb);
     }
     StrBuf sb = {0};
-    json_append_string(&sb, "a\"b\\c\nd\x01", 8);
+    sb_json_string_n(&sb, "a\"b\\c\nd\x01", 8);
     CHECK(strcmp(sb.data, "\"a\\\"b\\\\c\\nd\\u0001\"") == 0);
     sb_free(&sb);
     json_row_free(&row);

@@ -281,9 +281,9 @@ static void test_score_command(void) {
         int shifted = i % 3 == 0;
         sb_append(&sb, "{\"code\": ", 9);
         if (i == 7)
-            json_append_string(&sb, "def f():\n    return 1 / 0\n", 26);
+            sb_json_string_n(&sb, "def f():\n    return 1 / 0\n", 26);
         else
-            json_append_string(&sb, p.code.data, p.code.len);
+            sb_json_string_n(&sb, p.code.data, p.code.len);
         if (i % 2)
             sb_printf(&sb, ", \"answer\": \"work...\\n#### %lld\"}\n", p.answer + shifted);
         else

@@ -1,5 +1,5 @@
 /* libFuzzer target: one JSONL line through the strict JSON parser. When it parses, every string
- * field must survive a round trip (json_append_string, then parse again, same bytes), and the
+ * field must survive a round trip (sb_json_string_n, then parse again, same bytes), and the
  * row goes through TinyGSM scoring (reference answers, the evaluator on its "code" fields). */
 #include "../../tasks/jsonl.h"
 #include "../../tasks/tinygsm_data.h"
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (f->type != JSON_STRING) continue;
             StrBuf sb = {0};
             sb_append(&sb, "{\"k\": ", 6);
-            json_append_string(&sb, f->str, f->str_len);
+            sb_json_string_n(&sb, f->str, f->str_len);
             sb_append(&sb, "}", 1);
             if (json_row_parse(&again, sb.data, sb.len, &err) != 0) abort();
             const JsonField *g = json_row_find(&again, "k");
