@@ -79,16 +79,20 @@ typedef struct BackendOps {
 
     /* Split the fused projection qkv (B, T, 3*H*hd; each row is [q | k | v], head h at columns
      * h*hd) into q, k, v laid out (B, H, T, hd), applying RoPE to q and k.
-     * RoPE is the standard rotation on the half-split pairs (i, i + hd/2), i < hd/2:
-     *   out_i = x_i cos(t, i) - x_{i+hd/2} sin(t, i);  out_{i+hd/2} = x_i sin(t, i) + x_{i+hd/2}
-     * cos(t, i) with cos/sin tables of shape (T, hd/2) (backend memory, filled by the caller). */
+     * RoPE pairs dims (j1, j2) = (j, j + s) within each block of 2s dims (pair_stride s =
+     * hd/2: the standard half-split rotation; s = 1: the adjacent pairs (2i, 2i+1) of PUMA's
+     * reference code) and maps each pair as
+     *   out_j1 = x_j1 cos(t, j1) - x_j2 sin(t, j1);  out_j2 = x_j1 sin(t, j2) + x_j2 cos(t, j2)
+     * with cos/sin tables of shape (T, hd) (backend memory, filled by the caller). With equal
+     * angles for j1 and j2 this is a rotation; the reference variant's are not equal. */
     void (*qkv_split_rope_forward)(Backend *be, float *q, float *k, float *v, const float *qkv,
-                                   const float *rope_cos, const float *rope_sin, int B, int T,
-                                   int H, int hd);
-    /* The adjoint: dqkv = split^T(rope^T(dq), rope^T(dk), dv). OVERWRITES dqkv. */
+                                   const float *rope_cos, const float *rope_sin, int pair_stride,
+                                   int B, int T, int H, int hd);
+    /* The adjoint: dqkv = split^T(rope^T(dq), rope^T(dk), dv), rope^T the transpose of the
+     * map above. OVERWRITES dqkv. */
     void (*qkv_split_rope_backward)(Backend *be, float *dqkv, const float *dq, const float *dk,
                                     const float *dv, const float *rope_cos, const float *rope_sin,
-                                    int B, int T, int H, int hd);
+                                    int pair_stride, int B, int T, int H, int hd);
     /* out (B, T, H*hd) <- y (B, H, T, hd), a permutation; backward is the inverse permutation.
      * Both OVERWRITE their output. */
     void (*heads_merge_forward)(Backend *be, float *out, const float *y, int B, int T, int H,

@@ -286,67 +286,87 @@ void cpu_bias_backward(Backend *be, float *dbias, const float *dout, int n, int 
 
 /* Rotate the half-split pairs (i, i + half) of one head vector by the angles of one
  * position; sign = +1 applies the rotation, -1 its transpose (the inverse). */
-static inline void rope_rotate(float *restrict out, const float *restrict in,
-                               const float *restrict cs, const float *restrict sn, int half,
-                               float sign) {
-    for (int i = 0; i < half; i++) {
-        float x0 = in[i], x1 = in[i + half], c = cs[i], s = sign * sn[i];
-        out[i] = x0 * c - x1 * s;
-        out[i + half] = x0 * s + x1 * c;
-    }
+/* Each pair (j1, j2) = (j, j + s) of a block of 2s dims maps as
+ *   out_j1 = x_j1 cos_j1 - x_j2 sin_j1,   out_j2 = x_j1 sin_j2 + x_j2 cos_j2.
+ * Written in the same shape as the rotation it generalises, so that FMA contraction in the
+ * kernels rounds the standard variant exactly as before (its losses are gated bit for bit). */
+static inline void rope_apply(float *restrict out, const float *restrict in,
+                              const float *restrict cs, const float *restrict sn, int hd, int s) {
+    for (int blk = 0; blk < hd; blk += 2 * s)
+        for (int j1 = blk; j1 < blk + s; j1++) {
+            int j2 = j1 + s;
+            float x0 = in[j1], x1 = in[j2];
+            out[j1] = x0 * cs[j1] - x1 * sn[j1];
+            out[j2] = x0 * sn[j2] + x1 * cs[j2];
+        }
+}
+
+/* The transpose of rope_apply: dx_j1 = d_j1 cos_j1 + d_j2 sin_j2, dx_j2 = -d_j1 sin_j1 +
+ * d_j2 cos_j2 (for a rotation, sin_j1 = sin_j2: the rotation by the negated angle). */
+static inline void rope_apply_transposed(float *restrict out, const float *restrict in,
+                                         const float *restrict cs, const float *restrict sn, int hd,
+                                         int s) {
+    for (int blk = 0; blk < hd; blk += 2 * s)
+        for (int j1 = blk; j1 < blk + s; j1++) {
+            int j2 = j1 + s;
+            float d0 = in[j1], d1 = in[j2], neg_s1 = -sn[j1], neg_s2 = -sn[j2];
+            out[j1] = d0 * cs[j1] - d1 * neg_s2;
+            out[j2] = d0 * neg_s1 + d1 * cs[j2];
+        }
 }
 
 /* One (b, t) row of the fused qkv into the H heads of q, k, v. */
 CPU_KERNEL
 static void qkv_split_rope_row(float *restrict q, float *restrict k, float *restrict v,
                                const float *restrict qkv, const float *restrict rope_cos,
-                               const float *restrict rope_sin, long bt, int T, int H, int hd) {
-    int D = H * hd, half = hd / 2, t = (int)(bt % T);
+                               const float *restrict rope_sin, int pair_stride, long bt, int T,
+                               int H, int hd) {
+    int D = H * hd, t = (int)(bt % T);
     const float *row = qkv + bt * 3 * D;
-    const float *cs = rope_cos + (size_t)t * half, *sn = rope_sin + (size_t)t * half;
+    const float *cs = rope_cos + (size_t)t * hd, *sn = rope_sin + (size_t)t * hd;
     for (int h = 0; h < H; h++) {
         size_t off = (((bt / T) * H + h) * T + t) * (size_t)hd;
-        rope_rotate(q + off, row + h * hd, cs, sn, half, 1.0f);
-        rope_rotate(k + off, row + D + h * hd, cs, sn, half, 1.0f);
+        rope_apply(q + off, row + h * hd, cs, sn, hd, pair_stride);
+        rope_apply(k + off, row + D + h * hd, cs, sn, hd, pair_stride);
         memcpy(v + off, row + 2 * D + h * hd, (size_t)hd * sizeof(float));
     }
 }
 
-/* The adjoint of qkv_split_rope_row: rotate back and gather into one dqkv row. */
+/* The adjoint of qkv_split_rope_row: apply the transposed RoPE and gather into one dqkv row. */
 CPU_KERNEL
 static void qkv_merge_unrope_row(float *restrict dqkv, const float *restrict dq,
                                  const float *restrict dk, const float *restrict dv,
                                  const float *restrict rope_cos, const float *restrict rope_sin,
-                                 long bt, int T, int H, int hd) {
-    int D = H * hd, half = hd / 2, t = (int)(bt % T);
+                                 int pair_stride, long bt, int T, int H, int hd) {
+    int D = H * hd, t = (int)(bt % T);
     float *row = dqkv + bt * 3 * D;
-    const float *cs = rope_cos + (size_t)t * half, *sn = rope_sin + (size_t)t * half;
+    const float *cs = rope_cos + (size_t)t * hd, *sn = rope_sin + (size_t)t * hd;
     for (int h = 0; h < H; h++) {
         size_t off = (((bt / T) * H + h) * T + t) * (size_t)hd;
-        rope_rotate(row + h * hd, dq + off, cs, sn, half, -1.0f);
-        rope_rotate(row + D + h * hd, dk + off, cs, sn, half, -1.0f);
+        rope_apply_transposed(row + h * hd, dq + off, cs, sn, hd, pair_stride);
+        rope_apply_transposed(row + D + h * hd, dk + off, cs, sn, hd, pair_stride);
         memcpy(row + 2 * D + h * hd, dv + off, (size_t)hd * sizeof(float));
     }
 }
 
 void cpu_qkv_split_rope_forward(Backend *be, float *q, float *k, float *v, const float *qkv,
-                                const float *rope_cos, const float *rope_sin, int B, int T, int H,
-                                int hd) {
+                                const float *rope_cos, const float *rope_sin, int pair_stride,
+                                int B, int T, int H, int hd) {
     long rows = (long)B * T;
     int threads = team_size(be, rows * 3 * H * hd);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (long r = 0; r < rows; r++)
-        qkv_split_rope_row(q, k, v, qkv, rope_cos, rope_sin, r, T, H, hd);
+        qkv_split_rope_row(q, k, v, qkv, rope_cos, rope_sin, pair_stride, r, T, H, hd);
 }
 
 void cpu_qkv_split_rope_backward(Backend *be, float *dqkv, const float *dq, const float *dk,
                                  const float *dv, const float *rope_cos, const float *rope_sin,
-                                 int B, int T, int H, int hd) {
+                                 int pair_stride, int B, int T, int H, int hd) {
     long rows = (long)B * T;
     int threads = team_size(be, rows * 3 * H * hd);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (long r = 0; r < rows; r++)
-        qkv_merge_unrope_row(dqkv, dq, dk, dv, rope_cos, rope_sin, r, T, H, hd);
+        qkv_merge_unrope_row(dqkv, dq, dk, dv, rope_cos, rope_sin, pair_stride, r, T, H, hd);
 }
 
 /* ---- heads merge -------------------------------------------------------------------- */

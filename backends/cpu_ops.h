@@ -46,11 +46,11 @@ void cpu_rmsnorm_backward(Backend *be, float *dx, float *dw, const float *dout, 
 void cpu_bias_forward(Backend *be, float *x, const float *bias, int n, int d);
 void cpu_bias_backward(Backend *be, float *dbias, const float *dout, int n, int d);
 void cpu_qkv_split_rope_forward(Backend *be, float *q, float *k, float *v, const float *qkv,
-                                const float *rope_cos, const float *rope_sin, int B, int T, int H,
-                                int hd);
+                                const float *rope_cos, const float *rope_sin, int pair_stride,
+                                int B, int T, int H, int hd);
 void cpu_qkv_split_rope_backward(Backend *be, float *dqkv, const float *dq, const float *dk,
                                  const float *dv, const float *rope_cos, const float *rope_sin,
-                                 int B, int T, int H, int hd);
+                                 int pair_stride, int B, int T, int H, int hd);
 void cpu_heads_merge_forward(Backend *be, float *out, const float *y, int B, int T, int H, int hd);
 void cpu_heads_merge_backward(Backend *be, float *dy, const float *dout, int B, int T, int H,
                               int hd);

@@ -78,7 +78,15 @@ const ConfigKey config_keys[] = {
            "position j is predicted from the output at j-1 (AR and AR-initialised models)"),
     K_DBL("model.rope_theta", model.rope_theta, "10000", 1, 1e12, "RoPE base frequency"),
     K_DBL("model.norm_eps", model.norm_eps, "1e-6", POSITIVE, 1, "RMSNorm epsilon"),
-    K_DBL("model.init_std", model.init_std, "0.02", 0, 10, "std of the normal weight init"),
+    K_DBL("model.init_std", model.init_std, "0.02", 0, 10,
+          "std of the normal weight init (model.init=small)"),
+    K_STR("model.init", model.init, "small",
+          "weight init: small (N(0, init_std), residual outputs / sqrt(2L), zero biases) | "
+          "torch (PyTorch's defaults, as PUMA's reference model: embedding N(0,1), Linear "
+          "U(+-1/sqrt(fan_in)))"),
+    K_STR("model.rope", model.rope, "standard",
+          "RoPE: standard (half-split rotation) | reference (PUMA's reference code: adjacent "
+          "pairs, frequencies indexed by dim, not a rotation)"),
 
     K_LONG("train.steps", train.steps, "20000", 0, BIG, "optimizer steps"),
     K_INT("train.batch", train.batch, "32", 1, 1048576, "sequences per step"),
@@ -900,6 +908,13 @@ int config_validate(const Config *cfg, Err *err) {
     if (!is_one_of(cfg->task.tokenizer, tokenizers, 2))
         return err_set(err, "key 'task.tokenizer': expected byte or gpt2, got '%s'",
                        cfg->task.tokenizer);
+    static const char *const inits[] = {"small", "torch"}, *const ropes[] = {"standard",
+                                                                             "reference"};
+    if (!is_one_of(cfg->model.init, inits, 2))
+        return err_set(err, "key 'model.init': expected small or torch, got '%s'", cfg->model.init);
+    if (!is_one_of(cfg->model.rope, ropes, 2))
+        return err_set(err, "key 'model.rope': expected standard or reference, got '%s'",
+                       cfg->model.rope);
     if (validate_eval_extra(cfg->eval.extra, err) != 0) return -1;
     if (!is_one_of(cfg->eval.policy, policies, 5))
         return err_set(err,

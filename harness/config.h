@@ -57,6 +57,8 @@ typedef struct Config {
         double rope_theta;
         double norm_eps;
         double init_std;
+        char init[CFG_STR]; /* small | torch (ModelInit) */
+        char rope[CFG_STR]; /* standard | reference */
     } model;
 
     struct {

@@ -88,21 +88,42 @@ static size_t layout_activations(Activations *a, float *base, const ModelConfig 
     return used;
 }
 
-static void fill_rope_tables(Model *m) {
-    const ModelConfig *c = &m->cfg;
-    int T = c->seq_len, half = c->d / c->heads / 2;
-    size_t n = (size_t)T * half;
-    float *cs = malloc(2 * n * sizeof(float));
-    for (int t = 0; t < T; t++) {
-        for (int i = 0; i < half; i++) {
-            double inv_freq = pow(c->rope_theta, -(double)i / half);
-            cs[t * half + i] = (float)cos(t * inv_freq);
-            cs[n + t * half + i] = (float)sin(t * inv_freq);
+/* Row t of the cos and sin tables (T, hd) of qkv_split_rope_forward: dim j turns by angle
+ * t * theta^(-(j mod hd/2) / (hd/2)) in both variants (they differ in which dims pair). */
+static void rope_table_row(const ModelConfig *c, int t, float *cs, float *sn) {
+    int hd = c->d / c->heads, half = hd / 2;
+    for (int j = 0; j < hd; j++) {
+        int i = j % half;
+        if (c->rope == ROPE_REFERENCE) {
+            /* in float32, as the reference computes 1 / base^(arange(0, hd, 2) / hd), the
+             * product with t and cat(freqs, freqs).cos() */
+            float inv_freq = 1.0f / powf(c->rope_theta, (float)(2 * i) / (float)hd);
+            float angle = (float)t * inv_freq;
+            cs[j] = cosf(angle);
+            sn[j] = sinf(angle);
+        } else {
+            double angle = t * pow(c->rope_theta, -(double)i / half);
+            cs[j] = (float)cos(angle);
+            sn[j] = (float)sin(angle);
         }
     }
+}
+
+static int rope_pair_stride(const ModelConfig *c) {
+    return c->rope == ROPE_REFERENCE ? 1 : c->d / c->heads / 2;
+}
+
+static int fill_rope_tables(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    int T = c->seq_len, hd = c->d / c->heads;
+    size_t n = (size_t)T * hd;
+    float *cs = malloc(2 * n * sizeof(float));
+    if (!cs) return -1;
+    for (int t = 0; t < T; t++) rope_table_row(c, t, cs + (size_t)t * hd, cs + n + (size_t)t * hd);
     OPS(m)->upload(m->be, m->rope_cos, cs, n * sizeof(float));
     OPS(m)->upload(m->be, m->rope_sin, cs + n, n * sizeof(float));
     free(cs);
+    return 0;
 }
 
 int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, int with_ema,
@@ -136,13 +157,13 @@ int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, i
     m->tokens = ops->alloc(be, BT * sizeof(int));
     m->targets = ops->alloc(be, BT * sizeof(int));
     m->weights = ops->alloc(be, BT * sizeof(float));
-    size_t rope = (size_t)cfg->seq_len * (cfg->d / cfg->heads / 2) * sizeof(float);
+    size_t rope = (size_t)cfg->seq_len * (cfg->d / cfg->heads) * sizeof(float);
     m->rope_cos = ops->alloc(be, rope);
     m->rope_sin = ops->alloc(be, rope);
     m->loss_rows_host = malloc(BT * sizeof(float));
     if (!m->loss_rows_host || !m->params || !m->grads || !m->adam_m || !m->adam_v ||
         (with_ema && !m->ema) || !m->act_buffer || !m->tokens || !m->targets || !m->weights ||
-        !m->rope_cos || !m->rope_sin) {
+        !m->rope_cos || !m->rope_sin || fill_rope_tables(m) != 0) {
         model_free(m);
         return err_set(err,
                        "model: out of memory (%.1f MB of parameters and optimizer state, "
@@ -152,7 +173,6 @@ int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, i
     layout_activations(&m->a, m->act_buffer, cfg, max_batch);
     point_tensors(m->params, m->param_offset, &m->p);
     point_tensors(m->grads, m->param_offset, &m->g);
-    fill_rope_tables(m);
     return 0;
 }
 
@@ -171,24 +191,52 @@ static size_t param_bytes(const Model *m) {
     return (size_t)m->n_params_padded * sizeof(float);
 }
 
-void model_init_params(Model *m, uint64_t seed, float std) {
-    const ModelConfig *c = &m->cfg;
-    size_t bytes = param_bytes(m);
-    float *host = calloc(1, bytes);
+/* fan_in of tensor i's rows under PyTorch's nn.Linear default (U(+-1/sqrt(fan_in)) for weight
+ * and bias); 0 for tensors that are not Linear parameters. */
+static int linear_fan_in(const ModelConfig *c, int i) {
+    switch (i) {
+    case P_QKVW:
+    case P_QKVB:
+    case P_OW:
+    case P_OB:
+    case P_W1:
+    case P_W2:
+    case P_HEAD:
+        return c->d;
+    case P_W3:
+        return c->ffn;
+    default:
+        return 0;
+    }
+}
+
+static float draw_weight(Rng *rng, const ModelConfig *c, int i, ModelInit init, float std) {
+    if (i == P_LN1 || i == P_LN2 || i == P_LNF) return 1.0f;
+    if (init == MODEL_INIT_TORCH) {
+        int fan_in = linear_fan_in(c, i);
+        if (!fan_in) return (float)rng_normal(rng); /* nn.Embedding */
+        double bound = 1.0 / sqrt((double)fan_in);
+        return (float)((2.0 * rng_uniform(rng) - 1.0) * bound);
+    }
+    if (i == P_QKVB || i == P_OB) return 0.0f;
+    /* residual-branch outputs */
+    float s = (i == P_OW || i == P_W3) ? std / sqrtf(2.0f * c->layers) : std;
+    return (float)(rng_normal(rng) * s);
+}
+
+void model_init_params(Model *m, uint64_t seed, ModelInit init, float std) {
+    enum { CHUNK = 4096 }; /* staged through the stack: no allocation that could fail */
+    float chunk[CHUNK];
     Rng rng;
     rng_seed(&rng, seed, 0x1a17);
-    float out_std = std / sqrtf(2.0f * c->layers); /* residual-branch outputs */
     for (int i = 0; i < P_COUNT; i++) {
-        float *t = host + m->param_offset[i];
-        long n = m->param_size[i];
-        int is_norm = i == P_LN1 || i == P_LN2 || i == P_LNF;
-        int is_bias = i == P_QKVB || i == P_OB;
-        float s = (i == P_OW || i == P_W3) ? out_std : std;
-        for (long j = 0; j < n; j++)
-            t[j] = is_norm ? 1.0f : is_bias ? 0.0f : (float)(rng_normal(&rng) * s);
+        float *t = m->params + m->param_offset[i];
+        for (long j0 = 0; j0 < m->param_size[i]; j0 += CHUNK) {
+            long n = m->param_size[i] - j0 < CHUNK ? m->param_size[i] - j0 : CHUNK;
+            for (long j = 0; j < n; j++) chunk[j] = draw_weight(&rng, &m->cfg, i, init, std);
+            m->be->ops->upload(m->be, t + j0, chunk, (size_t)n * sizeof(float));
+        }
     }
-    m->be->ops->upload(m->be, m->params, host, bytes);
-    free(host);
     model_reset_training_state(m);
 }
 
@@ -423,8 +471,8 @@ void model_forward(Model *m, const int *tokens_host, int B) {
         LayerView v = layer_view(m, l);
         ops->rmsnorm_forward(be, a->ln, v.rstd1, v.resid_in, v.ln1, N, d, c->norm_eps);
         linear_forward(m, a->qkv, a->ln, v.qkvw, v.qkvb, N, d, 3 * d);
-        ops->qkv_split_rope_forward(be, v.q, v.k, v.v, a->qkv, m->rope_cos, m->rope_sin, B, T, H,
-                                    hd);
+        ops->qkv_split_rope_forward(be, v.q, v.k, v.v, a->qkv, m->rope_cos, m->rope_sin,
+                                    rope_pair_stride(c), B, T, H, hd);
         head_matmul(m, 0, 1, T, T, hd, v.q, hd, per_head, v.k, hd, per_head, v.att, T, per_att,
                     scale);
         ops->softmax_forward(be, v.att, (long)B * H * T, T, mask.causal, mask.future_keep,
@@ -483,8 +531,8 @@ static void attention_backward(Model *m, const LayerView *v) {
                 scale);
     head_matmul(m, 1, 0, T, hd, T, a->datt, T, per_att, v->q, hd, per_head, a->dk, hd, per_head,
                 scale);
-    ops->qkv_split_rope_backward(be, a->dqkv, a->dq, a->dk, a->dv, m->rope_cos, m->rope_sin, B, T,
-                                 H, hd);
+    ops->qkv_split_rope_backward(be, a->dqkv, a->dq, a->dk, a->dv, m->rope_cos, m->rope_sin,
+                                 rope_pair_stride(c), B, T, H, hd);
     /* recompute the normed input instead of storing it per layer */
     ops->rmsnorm_forward(be, a->ln, v->rstd1, v->resid_in, v->ln1, N, d, c->norm_eps);
     linear_backward(m, a->dln, v->g_qkvw, v->g_qkvb, a->dqkv, a->ln, v->qkvw, N, d, 3 * d, 0);

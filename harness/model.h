@@ -20,8 +20,24 @@ typedef struct ModelConfig {
      * (it gets no gradient either way). Everything downstream (loss, sampler) sees ordinary
      * per-position logits. */
     int shift_logits;
+    int rope; /* ROPE_STANDARD | ROPE_REFERENCE */
     float rope_theta, norm_eps;
 } ModelConfig;
+
+/* RoPE variants. STANDARD rotates the half-split pairs (i, i + hd/2) by t * theta^(-i/(hd/2)).
+ * REFERENCE is PUMA's reference code (model/utils.py: rotate_half over the adjacent pairs
+ * (2i, 2i+1), cos/sin of cat(freqs, freqs) indexed by dim j): out_2i = x_2i cos(t f_{2i mod
+ * hd/2}) - x_2i+1 sin(t f_{2i mod hd/2}), out_2i+1 = x_2i+1 cos(t f_{(2i+1) mod hd/2}) + x_2i
+ * sin(t f_{(2i+1) mod hd/2}): the two members of a pair use different frequencies, so it is
+ * not a rotation. Its tables are computed in float32 as the reference computes them. */
+enum { ROPE_STANDARD = 0, ROPE_REFERENCE = 1 };
+
+/* Weight initialisations. SMALL: N(0, std) weights (residual-branch output projections o and
+ * w3 scaled by 1/sqrt(2L)), zero biases. TORCH: PyTorch's defaults as PUMA's reference model
+ * gets them: embedding N(0, 1); every Linear weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+ * (q, k, v, o with bias; w1, w2, w3 and the untied head without); a tied head is the
+ * embedding. Both: RMSNorm weights 1. */
+typedef enum { MODEL_INIT_SMALL = 0, MODEL_INIT_TORCH = 1 } ModelInit;
 
 /* A one-shot attention override for the next forward (attention annealing, see
  * model_set_attention_mix). */
@@ -80,7 +96,7 @@ typedef struct Model {
     int *tokens;                /* (B, T) device */
     int *targets;               /* (B, T) device */
     float *weights;             /* (B, T) device */
-    float *rope_cos, *rope_sin; /* (T, hd/2) device */
+    float *rope_cos, *rope_sin; /* (T, hd) device; see qkv_split_rope_forward */
     int batch;                  /* batch of the last forward */
     float *loss_rows_host;      /* (max_batch, T) host copy of the per-position losses */
     AttentionMix mix;           /* applies to the next forward only */
@@ -89,9 +105,9 @@ typedef struct Model {
 int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, int with_ema,
                  Err *err);
 void model_free(Model *m);
-/* Normal(0, std) weights (output projections scaled by 1/sqrt(2L)), zero biases, unit
- * norms; deterministic in seed. Resets the training state (model_reset_training_state). */
-void model_init_params(Model *m, uint64_t seed, float std);
+/* Fresh weights drawn as `init` says (std: SMALL's normal std, unused by TORCH);
+ * deterministic in seed. Resets the training state (model_reset_training_state). */
+void model_init_params(Model *m, uint64_t seed, ModelInit init, float std);
 /* Fresh optimizer state for the current weights: AdamW moments and gradients zero, EMA =
  * params (used after loading weights to start a new run from them). */
 void model_reset_training_state(Model *m);

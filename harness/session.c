@@ -14,10 +14,15 @@ ModelConfig session_model_config(const Config *cfg, const Task *task) {
         .tied_head = cfg->model.tied_head,
         .causal = cfg->model.causal,
         .shift_logits = cfg->model.shift_logits,
+        .rope = strcmp(cfg->model.rope, "reference") == 0 ? ROPE_REFERENCE : ROPE_STANDARD,
         .rope_theta = (float)cfg->model.rope_theta,
         .norm_eps = (float)cfg->model.norm_eps,
     };
     return mc;
+}
+
+ModelInit session_model_init(const Config *cfg) {
+    return strcmp(cfg->model.init, "torch") == 0 ? MODEL_INIT_TORCH : MODEL_INIT_SMALL;
 }
 
 /* Attention annealing goes from the causal attention of an AR initialisation to full
@@ -58,7 +63,8 @@ int session_open(Session *s, const Config *cfg, Err *err) {
             malloc((size_t)c->train.batch * s->task.seq_len * s->task.vocab_size * sizeof(float));
         if (!s->logits_host) return err_set(err, "out of memory for logits");
     }
-    model_init_params(&s->model, (uint64_t)c->seed, (float)c->model.init_std);
+    model_init_params(&s->model, (uint64_t)c->seed, session_model_init(c),
+                      (float)c->model.init_std);
     return 0;
 }
 

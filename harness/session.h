@@ -29,5 +29,7 @@ double session_step(Session *s, long step, OptimStats *st);
 
 /* The model shape a config asks for on a task (vocab and length come from the task). */
 ModelConfig session_model_config(const Config *cfg, const Task *task);
+/* The weight initialisation model.init names. */
+ModelInit session_model_init(const Config *cfg);
 
 #endif

@@ -372,7 +372,7 @@ static void test_anneal_mask_semantics(void) {
         CHECK_MSG(0, "%s", err.msg);
         return;
     }
-    model_init_params(&m, 3, 0.3f);
+    model_init_params(&m, 3, MODEL_INIT_SMALL, 0.3f);
     int T = mc.seq_len, V = mc.vocab, k = T / 2;
     int *x = malloc((size_t)T * sizeof(int)), *y = malloc((size_t)T * sizeof(int));
     for (int t = 0; t < T; t++) x[t] = y[t] = t % (V - 1);

@@ -385,7 +385,8 @@ static int evaluator_open(Evaluator *e, const Config *c, Err *err) {
     if (task_create(&e->task, c, err) == 0) {
         ModelConfig mc = session_model_config(c, &e->task);
         if (model_create(&e->model, &mc, &e->be, c->eval.batch, 0, err) == 0) {
-            model_init_params(&e->model, (uint64_t)c->seed, (float)c->model.init_std);
+            model_init_params(&e->model, (uint64_t)c->seed, session_model_init(c),
+                              (float)c->model.init_std);
             return 0;
         }
         task_destroy(&e->task);

@@ -73,6 +73,8 @@ static const struct {
     FIELD_OF(model.rope_theta),
     FIELD_OF(model.norm_eps),
     FIELD_OF(model.init_std),
+    FIELD_OF(model.init),
+    FIELD_OF(model.rope),
     FIELD_OF(train.steps),
     FIELD_OF(train.batch),
     FIELD_OF(train.lr),

@@ -18,7 +18,8 @@ typedef struct Fixture {
     AttentionMix mix; /* set before every forward when active */
 } Fixture;
 
-static void fixture_init(Fixture *f, const char *backend, const ModelConfig *mc, int B, float std) {
+static void fixture_init(Fixture *f, const char *backend, const ModelConfig *mc, int B,
+                         ModelInit init, float std) {
     Err err = {{0}};
     memset(f, 0, sizeof(*f));
     f->B = B;
@@ -26,7 +27,7 @@ static void fixture_init(Fixture *f, const char *backend, const ModelConfig *mc,
     CHECK_MSG(rc == 0, "%s", err.msg);
     rc = model_create(&f->m, mc, &f->be, B, 0, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
-    model_init_params(&f->m, 42, std);
+    model_init_params(&f->m, 42, init, std);
     int n = B * mc->seq_len, mask_id = mc->vocab - 1;
     f->tokens = malloc(n * sizeof(int));
     f->targets = malloc(n * sizeof(int));
@@ -61,10 +62,10 @@ static double loss_at(Fixture *f) {
 
 /* mix: NULL for the configured attention. With shifted outputs the fixture keeps loss
  * weight on rows 0 (whose logits are constants) on purpose: the backward must drop them. */
-static void check_model_gradient(const ModelConfig *mc, const AttentionMix *mix,
+static void check_model_gradient(const ModelConfig *mc, const AttentionMix *mix, ModelInit init,
                                  const char *label) {
     Fixture f;
-    fixture_init(&f, "ref", mc, 2, 0.3f);
+    fixture_init(&f, "ref", mc, 2, init, 0.3f);
     if (mix) f.mix = *mix;
     Model *m = &f.m;
     size_t bytes = (size_t)m->n_params_padded * sizeof(float);
@@ -111,7 +112,7 @@ static void check_model_gradient(const ModelConfig *mc, const AttentionMix *mix,
 static void one_step(const char *backend, const ModelConfig *mc, int B, double *loss, double *gnorm,
                      float *params_after) {
     Fixture f;
-    fixture_init(&f, backend, mc, B, 0.02f);
+    fixture_init(&f, backend, mc, B, MODEL_INIT_TORCH, 0.0f);
     Config cfg;
     config_defaults(&cfg);
     cfg.train.warmup_steps = 0;
@@ -127,19 +128,20 @@ static void one_step(const char *backend, const ModelConfig *mc, int B, double *
     fixture_free(&f);
 }
 
-static void check_backend_step_parity(void) {
+static void check_backend_step_parity(int rope) {
     ModelConfig mc = {.vocab = 11,
                       .seq_len = 40,
                       .d = 64,
                       .layers = 2,
                       .heads = 4,
                       .ffn = 96,
+                      .rope = rope,
                       .rope_theta = 10000.0f,
                       .norm_eps = 1e-6f};
     long n = 0;
     {
         Fixture f;
-        fixture_init(&f, "ref", &mc, 4, 0.02f);
+        fixture_init(&f, "ref", &mc, 4, MODEL_INIT_TORCH, 0.0f);
         n = f.m.n_params_padded;
         fixture_free(&f);
     }
@@ -149,7 +151,7 @@ static void check_backend_step_parity(void) {
     one_step("ref", &mc, 4, &ref_loss, &ref_norm, ref);
     {
         Fixture f;
-        fixture_init(&f, "ref", &mc, 4, 0.02f);
+        fixture_init(&f, "ref", &mc, 4, MODEL_INIT_TORCH, 0.0f);
         f.m.be->ops->download(f.m.be, init, f.m.params, n * sizeof(float));
         fixture_free(&f);
     }
@@ -168,8 +170,9 @@ static void check_backend_step_parity(void) {
         }
         double rel = sqrt(diff / (norm_upd + 1e-30));
         CHECK_MSG(rel < 1e-3, "backend %s: relative update difference %.3g", name, rel);
-        printf("parity %-9s loss %.9g (ref %.9g) grad norm %.9g (ref %.9g) update rel diff %.2g\n",
-               name, loss, ref_loss, norm, ref_norm, rel);
+        printf("parity rope=%d %-9s loss %.9g (ref %.9g) grad norm %.9g (ref %.9g) update rel diff "
+               "%.2g\n",
+               rope, name, loss, ref_loss, norm, ref_norm, rel);
     }
     free(ref);
     free(other);
@@ -185,19 +188,28 @@ int main(void) {
                         .ffn = 12,
                         .rope_theta = 10000.0f,
                         .norm_eps = 1e-6f};
-    check_model_gradient(&base, NULL, "bidirectional/untied");
+    check_model_gradient(&base, NULL, MODEL_INIT_SMALL, "bidirectional/untied");
     ModelConfig causal = base;
     causal.causal = 1;
     causal.tied_head = 1;
-    check_model_gradient(&causal, NULL, "causal/tied");
+    check_model_gradient(&causal, NULL, MODEL_INIT_SMALL, "causal/tied");
     ModelConfig causal_shift = causal;
     causal_shift.shift_logits = 1;
-    check_model_gradient(&causal_shift, NULL, "causal/tied/shift");
+    check_model_gradient(&causal_shift, NULL, MODEL_INIT_SMALL, "causal/tied/shift");
     ModelConfig shift = base;
     shift.shift_logits = 1;
-    check_model_gradient(&shift, NULL, "bidirectional/untied/shift");
+    check_model_gradient(&shift, NULL, MODEL_INIT_SMALL, "bidirectional/untied/shift");
     AttentionMix half = {.active = 1, .future_keep = 0.5f, .mask_seed = 77};
-    check_model_gradient(&shift, &half, "annealing (future_keep 0.5)/untied/shift");
-    check_backend_step_parity();
+    check_model_gradient(&shift, &half, MODEL_INIT_SMALL,
+                         "annealing (future_keep 0.5)/untied/shift");
+    /* PUMA's reference model: its RoPE variant and PyTorch's initialisation */
+    ModelConfig reference = base;
+    reference.rope = ROPE_REFERENCE;
+    check_model_gradient(&reference, NULL, MODEL_INIT_TORCH, "reference rope/torch init/untied");
+    reference.causal = reference.tied_head = reference.shift_logits = 1;
+    check_model_gradient(&reference, NULL, MODEL_INIT_TORCH,
+                         "reference rope/torch init/causal/tied/shift");
+    check_backend_step_parity(ROPE_STANDARD);
+    check_backend_step_parity(ROPE_REFERENCE);
     return check_summary("model_grad");
 }

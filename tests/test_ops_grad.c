@@ -88,7 +88,8 @@ struct GradCase {
     const int *ints;        /* tokens or targets */
     const float *cos, *sin; /* RoPE tables */
     int n, d, B, T, H, hd, causal;
-    float future_keep; /* softmax: partially causal mask */
+    int rope_reference; /* qkv_split_rope: PUMA's reference variant */
+    float future_keep;  /* softmax: partially causal mask */
     uint64_t mask_seed;
     double eps;
 };
@@ -129,32 +130,45 @@ static void ref_rmsnorm(double *out, double *rstd, const double *x, const double
     }
 }
 
+/* RoPE tables (T, hd): cos and sin of angle t * 10000^(-(j mod hd/2) / (hd/2)) for dim j; both
+ * variants use these (the reference's cat(freqs, freqs)), they differ in which dims pair. */
 static void rope_tables(float *cs, float *sn, int T, int hd) {
     int half = hd / 2;
     for (int t = 0; t < T; t++)
-        for (int i = 0; i < half; i++) {
+        for (int j = 0; j < hd; j++) {
+            int i = j % half;
             double angle = t * pow(10000.0, -2.0 * i / hd);
-            cs[t * half + i] = (float)cos(angle);
-            sn[t * half + i] = (float)sin(angle);
+            cs[t * hd + j] = (float)cos(angle);
+            sn[t * hd + j] = (float)sin(angle);
         }
 }
 
-/* q, k, v (B, H, T, hd) from qkv (B, T, 3*H*hd), rotating q and k. */
+/* RoPE of one head vector, written as each variant's own formula (not the op's pair form).
+ * standard: (x_i, x_{i+half}) rotated by angle i. reference: x * cos + rotate_half(x) * sin,
+ * rotate_half(x)_{2i} = -x_{2i+1}, rotate_half(x)_{2i+1} = x_{2i}, cos/sin indexed by dim. */
+static void ref_rope_vec(double *out, const double *x, const float *cs, const float *sn, int hd,
+                         int reference) {
+    int half = hd / 2;
+    for (int j = 0; j < hd; j++) {
+        double c = cs[j], s = sn[j];
+        if (reference)
+            out[j] = x[j] * c + (j % 2 ? x[j - 1] : -x[j + 1]) * s;
+        else
+            out[j] = j < half ? x[j] * c - x[j + half] * s : x[j - half] * s + x[j] * c;
+    }
+}
+
+/* q, k, v (B, H, T, hd) from qkv (B, T, 3*H*hd), applying RoPE to q and k. */
 static void ref_qkv_rope(double *q, double *k, double *v, const double *qkv, const float *cs,
-                         const float *sn, int B, int T, int H, int hd) {
-    int D = H * hd, half = hd / 2;
+                         const float *sn, int B, int T, int H, int hd, int reference) {
+    int D = H * hd;
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
                 const double *row = qkv + ((size_t)b * T + t) * 3 * D + h * hd;
                 size_t off = (((size_t)b * H + h) * T + t) * hd;
-                for (int i = 0; i < half; i++) {
-                    double c = cs[t * half + i], s = sn[t * half + i];
-                    q[off + i] = row[i] * c - row[i + half] * s;
-                    q[off + i + half] = row[i] * s + row[i + half] * c;
-                    k[off + i] = row[D + i] * c - row[D + i + half] * s;
-                    k[off + i + half] = row[D + i] * s + row[D + i + half] * c;
-                }
+                ref_rope_vec(q + off, row, cs + t * hd, sn + t * hd, hd, reference);
+                ref_rope_vec(k + off, row + D, cs + t * hd, sn + t * hd, hd, reference);
                 for (int i = 0; i < hd; i++) v[off + i] = row[2 * D + i];
             }
 }
@@ -221,7 +235,7 @@ static double loss_qkv_rope(const GradCase *c) {
     long per = (long)c->B * c->T * c->H * c->hd;
     double *qkv_out = malloc(3 * (size_t)per * sizeof(double));
     ref_qkv_rope(qkv_out, qkv_out + per, qkv_out + 2 * per, c->in[0], c->cos, c->sin, c->B, c->T,
-                 c->H, c->hd);
+                 c->H, c->hd, c->rope_reference);
     double s = dot_d(qkv_out, c->weights, 3 * per);
     free(qkv_out);
     return s;
@@ -362,27 +376,36 @@ static void test_bias(Backend *be, Rng *r) {
     be->ops->free(be, x), be->ops->free(be, b), be->ops->free(be, g), be->ops->free(be, db);
 }
 
-static void test_qkv_split_rope(Backend *be, Rng *r) {
+static void test_qkv_split_rope(Backend *be, Rng *r, int reference) {
     enum { B = 2, T = 5, H = 3, HD = 8, D = H * HD, PER = B * T * D };
-    float cs_h[T * HD / 2], sn_h[T * HD / 2];
+    const char *name = reference ? "qkv_split_rope(reference)" : "qkv_split_rope(standard)";
+    int stride = reference ? 1 : HD / 2;
+    float cs_h[T * HD], sn_h[T * HD];
     rope_tables(cs_h, sn_h, T, HD);
     float *qkv_h = host_normal(r, 3 * PER, 1.0), *g_h = host_normal(r, 3 * PER, 1.0);
-    float *qkv = dev_from(be, qkv_h, 3 * PER), *cs = dev_from(be, cs_h, T * HD / 2);
-    float *sn = dev_from(be, sn_h, T * HD / 2), *g = dev_from(be, g_h, 3 * PER);
+    float *qkv = dev_from(be, qkv_h, 3 * PER), *cs = dev_from(be, cs_h, T * HD);
+    float *sn = dev_from(be, sn_h, T * HD), *g = dev_from(be, g_h, 3 * PER);
     float *q = dev_alloc(be, 3 * PER), *k = q + PER, *v = q + 2 * PER;
     float *dqkv = dev_alloc(be, 3 * PER);
 
-    be->ops->qkv_split_rope_forward(be, q, k, v, qkv, cs, sn, B, T, H, HD);
-    GradCase c = {
-        .loss = loss_qkv_rope, .B = B, .T = T, .H = H, .hd = HD, .cos = cs_h, .sin = sn_h};
+    be->ops->qkv_split_rope_forward(be, q, k, v, qkv, cs, sn, stride, B, T, H, HD);
+    GradCase c = {.loss = loss_qkv_rope,
+                  .B = B,
+                  .T = T,
+                  .H = H,
+                  .hd = HD,
+                  .cos = cs_h,
+                  .sin = sn_h,
+                  .rope_reference = reference};
     c.in[0] = to_double(qkv_h, 3 * PER);
     double *want = malloc(3 * PER * sizeof(double));
-    ref_qkv_rope(want, want + PER, want + 2 * PER, c.in[0], cs_h, sn_h, B, T, H, HD);
+    ref_qkv_rope(want, want + PER, want + 2 * PER, c.in[0], cs_h, sn_h, B, T, H, HD, reference);
     float *got = download(be, q, 3 * PER);
-    check_all_close("qkv_split_rope q|k|v", got, want, 3 * PER, 1e-6, 1e-6);
+    check_all_close(name, got, want, 3 * PER, 1e-6, 1e-6);
 
-    /* A rotation: each head vector of q and k keeps the norm of its slice of qkv. */
-    for (int b = 0; b < B; b++)
+    /* The standard variant is a rotation: each head vector of q and k keeps the norm of its
+     * slice of qkv. The reference variant is not (its pairs mix two frequencies). */
+    for (int b = 0; !reference && b < B; b++)
         for (int t = 0; t < T; t++)
             for (int h = 0; h < H; h++)
                 for (int part = 0; part < 2; part++) {
@@ -395,11 +418,12 @@ static void test_qkv_split_rope(Backend *be, Rng *r) {
 
     /* The backward overwrites: fill dqkv with garbage first. */
     be->ops->upload(be, dqkv, g_h, 3 * PER * sizeof(float));
-    be->ops->qkv_split_rope_backward(be, dqkv, g, g + PER, g + 2 * PER, cs, sn, B, T, H, HD);
+    be->ops->qkv_split_rope_backward(be, dqkv, g, g + PER, g + 2 * PER, cs, sn, stride, B, T, H,
+                                     HD);
     float *dqkv_h = download(be, dqkv, 3 * PER);
     double *gw = to_double(g_h, 3 * PER);
     c.weights = gw;
-    check_gradient("qkv_split_rope dqkv", &c, 0, dqkv_h, 3 * PER, 1e-5, 1e-5);
+    check_gradient(name, &c, 0, dqkv_h, 3 * PER, 1e-5, 1e-5);
 
     free(qkv_h), free(g_h), free(want), free(got), free(dqkv_h), free(gw), free(c.in[0]);
     be->ops->free(be, qkv), be->ops->free(be, cs), be->ops->free(be, sn), be->ops->free(be, g);
@@ -852,7 +876,7 @@ static float *run_ops_for_determinism(Backend *be, long *len) {
     float *s_h = host_normal(&r, rows * T, 2.0);
     int tokens[N];
     for (int i = 0; i < N; i++) tokens[i] = (int)rng_below(&r, V);
-    float cs_h[T * HD / 2], sn_h[T * HD / 2];
+    float cs_h[T * HD], sn_h[T * HD];
     rope_tables(cs_h, sn_h, T, HD);
     float wts[N];
     for (int i = 0; i < N; i++) wts[i] = i % 3 ? 1.0f : 0.0f;
@@ -860,8 +884,8 @@ static float *run_ops_for_determinism(Backend *be, long *len) {
     long total = 0, cap = 16L * N * FF + 4 * rows * T;
     float *outs = malloc((size_t)cap * sizeof(float));
     float *x = dev_from(be, x_h, N * FF), *w = dev_from(be, w_h, FF);
-    float *s = dev_from(be, s_h, rows * T), *cs = dev_from(be, cs_h, T * HD / 2);
-    float *sn = dev_from(be, sn_h, T * HD / 2), *wt = dev_from(be, wts, N);
+    float *s = dev_from(be, s_h, rows * T), *cs = dev_from(be, cs_h, T * HD);
+    float *sn = dev_from(be, sn_h, T * HD), *wt = dev_from(be, wts, N);
     float *o1 = dev_alloc(be, N * FF), *o2 = dev_alloc(be, N * FF), *o3 = dev_alloc(be, N * FF);
     float *rstd = dev_alloc(be, N), *dw = dev_alloc(be, FF), *att = dev_alloc(be, rows * T);
     int *tok = be->ops->alloc(be, sizeof tokens);
@@ -882,9 +906,10 @@ static float *run_ops_for_determinism(Backend *be, long *len) {
     KEEP(dw, FF);
     be->ops->embedding_backward(be, o3, tok, x, N, FF, V);
     KEEP(o3, V * FF);
-    be->ops->qkv_split_rope_forward(be, o1, o1 + N * D, o1 + 2 * N * D, x, cs, sn, B, T, H, HD);
+    be->ops->qkv_split_rope_forward(be, o1, o1 + N * D, o1 + 2 * N * D, x, cs, sn, 1, B, T, H, HD);
     KEEP(o1, 3 * N * D);
-    be->ops->qkv_split_rope_backward(be, o2, o1, o1 + N * D, o1 + 2 * N * D, cs, sn, B, T, H, HD);
+    be->ops->qkv_split_rope_backward(be, o2, o1, o1 + N * D, o1 + 2 * N * D, cs, sn, 1, B, T, H,
+                                     HD);
     KEEP(o2, 3 * N * D);
     be->ops->copy(be, att, s, (size_t)rows * T * sizeof(float));
     be->ops->softmax_forward(be, att, rows, T, 1, 0.0f, 0);
@@ -963,7 +988,8 @@ int main(void) {
     test_embedding(&be, &r);
     test_rmsnorm(&be, &r);
     test_bias(&be, &r);
-    test_qkv_split_rope(&be, &r);
+    test_qkv_split_rope(&be, &r, 0);
+    test_qkv_split_rope(&be, &r, 1);
     test_heads_merge(&be, &r);
     test_softmax_case(&be, &r, "softmax", 0, 0.0f);
     test_softmax_case(&be, &r, "causal softmax", 1, 0.0f);

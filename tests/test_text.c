@@ -421,7 +421,7 @@ static void test_elbo_zero_model(void) {
     c.model.shift_logits = 1;
     Session s;
     if (open_session(&s, &c) != 0) return;
-    model_init_params(&s.model, 1, 0.0f);
+    model_init_params(&s.model, 1, MODEL_INIT_SMALL, 0.0f);
     ElboOptions o = elbo_options(&c);
     ElboResult r;
     Err err;
@@ -451,7 +451,7 @@ static void test_elbo_zero_model(void) {
 
     c.model.causal = 0;
     if (open_session(&s, &c) != 0) return;
-    model_init_params(&s.model, 1, 0.0f);
+    model_init_params(&s.model, 1, MODEL_INIT_SMALL, 0.0f);
     CHECK(eval_elbo(&s.model, &s.task, &o, &r, &err) == 0);
     CHECK(r.autoregressive == 0);
     CHECK_CLOSE(r.nelbo, log(258.0), 0.10, 0);
