@@ -37,6 +37,8 @@ for c in "--help" "train --help" "eval --help" "bench --help" "gen sudoku --help
     expect_ok "mdmlab $c" "$MDMLAB" $c
 done
 grep -q "model.d" "$TMP/out" && ok || bad "keys does not list model.d"
+grep -q "^model.init" "$TMP/out" && ok || bad "keys does not list model.init"
+grep -q "^model.rope" "$TMP/out" && ok || bad "keys does not list model.rope"
 expect_fail "unknown command" "unknown command 'frobnicate'" "$MDMLAB" frobnicate
 
 # --- bad configs: one line naming file, line and key ---
@@ -47,6 +49,8 @@ expect_fail "unknown key" "unknown.yaml:3.*model.dd" "$MDMLAB" train "$TMP/unkno
 printf 'train:\n  steps: 10\n  lr: fast\n' >"$TMP/type.yaml"
 expect_fail "wrong type" "type.yaml:3.*train.lr" "$MDMLAB" train "$TMP/type.yaml"
 expect_fail "bad override" "model.d" "$MDMLAB" train model.d=abc
+expect_fail "unknown init" "model.init.*small or torch.*'big'" "$MDMLAB" train model.init=big "out_dir=$TMP/x"
+expect_fail "unknown rope" "model.rope.*standard or reference" "$MDMLAB" train model.rope=yarn "out_dir=$TMP/x"
 expect_fail "missing file" "nope.yaml" "$MDMLAB" train "$TMP/nope.yaml"
 expect_fail "unknown backend" "backend" "$MDMLAB" train backend=cuda99 "out_dir=$TMP/x"
 
