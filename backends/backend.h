@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "../harness/util.h"
+#include "base/util.h"
 
 typedef struct Backend Backend;
 

@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../harness/util.h"
+#include "base/util.h"
 #include "metrics_file.h"
 
 enum { COMPARE_OK = 0, COMPARE_REGRESSION = 1, COMPARE_FAILURE = 2, COMPARE_INCONCLUSIVE = 3 };

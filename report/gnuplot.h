@@ -5,7 +5,7 @@
 #ifndef MDMLAB_GNUPLOT_H
 #define MDMLAB_GNUPLOT_H
 
-#include "../harness/util.h"
+#include "base/util.h"
 
 /* "#RRGGBB" of method index i (cycles after 8). */
 const char *gp_colour(int method_index);

@@ -21,7 +21,7 @@
 #ifndef MDMLAB_METRICS_FILE_H
 #define MDMLAB_METRICS_FILE_H
 
-#include "../harness/util.h"
+#include "base/util.h"
 
 #define METRIC_NAME_LEN 192
 

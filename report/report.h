@@ -1,5 +1,5 @@
 /* `mdmlab report`: turns a sweep's finished runs into figures and statistics.
- * The sweep module (harness/sweep.*) expands the sweep file and hands the report a list of
+ * The sweep module (sweep/sweep.*) expands the sweep file and hands the report a list of
  * runs with their method label and seed; the report reads each run directory's eval.csv
  * and train.csv and writes, under out_dir:
  *   curves.tsv + curves.gp (+ .png/.svg)   metric vs step per method: mean and min-max band
@@ -11,7 +11,7 @@
 #ifndef MDMLAB_REPORT_H
 #define MDMLAB_REPORT_H
 
-#include "../harness/util.h"
+#include "base/util.h"
 
 typedef struct ReportRun {
     char dir[1024];   /* the run directory (holds eval.csv, train.csv) */

@@ -14,7 +14,7 @@
 #ifndef MDMLAB_SPEEDUP_H
 #define MDMLAB_SPEEDUP_H
 
-#include "../harness/util.h"
+#include "base/util.h"
 
 /* One seed's curve: value (accuracy, loss) and training seconds at each step. Owns its arrays. */
 typedef struct Curve {

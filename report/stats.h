@@ -2,7 +2,7 @@
 #ifndef MDMLAB_STATS_H
 #define MDMLAB_STATS_H
 
-#include "../harness/util.h"
+#include "base/util.h"
 
 double stats_mean(const double *x, int n);
 /* Sample standard deviation (n - 1 in the denominator); NAN for n < 2. */

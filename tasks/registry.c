@@ -1,6 +1,6 @@
 /* Task registry. Adding a task = one X(...) line in TASK_TABLE. */
 #include "task.h"
-#include "../harness/config.h"
+#include "base/config.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
 #ifndef MDMLAB_TASK_H
 #define MDMLAB_TASK_H
 
-#include "../harness/util.h"
+#include "base/util.h"
 
 typedef struct Config Config;
 typedef struct Task Task;

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/checkpoint.h"
-#include "../harness/config.h"
-#include "../harness/forward/forward.h"
-#include "../harness/train.h"
-#include "../harness/session.h"
+#include "model/model_io.h"
+#include "base/config.h"
+#include "forward/forward.h"
+#include "run/train.h"
+#include "run/session.h"
 #include "check.h"
 #include "tiny_run.h"
 
@@ -182,7 +182,7 @@ static int load_model(Loaded *l, const Config *c, const Checkpoint *ck, const ch
         task_destroy(&task);
         rc = model_create(&l->m, &mc, &l->be, max_batch, 0, &err);
     }
-    if (rc == 0) rc = train_restore_model(&l->m, ck, path, 0, &err);
+    if (rc == 0) rc = model_io_restore(&l->m, ck, path, 0, &err);
     CHECK_MSG(rc == 0, "loading %s: %s", path, err.msg);
     return rc;
 }

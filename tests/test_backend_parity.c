@@ -9,7 +9,7 @@
  *  - every op of every backend is present; create/destroy work; "auto" is the first
  *    backend; threads <= 0 means all cores; unknown names fail with a message that names
  *    the built backends. */
-#include "../backends/backend.h"
+#include "backends/backend.h"
 #include "check.h"
 
 #include <omp.h>

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/checkpoint.h"
-#include "../harness/config.h"
-#include "../harness/eval.h"
-#include "../harness/forward/forward.h"
-#include "../harness/train.h"
-#include "../harness/session.h"
+#include "model/model_io.h"
+#include "base/config.h"
+#include "run/eval.h"
+#include "forward/forward.h"
+#include "run/train.h"
+#include "run/session.h"
 #include "check.h"
 #include "tiny_run.h"
 
@@ -404,7 +404,7 @@ static void evaluator_close(Evaluator *e) {
 static int evaluator_load(Evaluator *e, const char *path, Err *err) {
     Checkpoint ck;
     if (checkpoint_read(path, &ck, err) != 0) return -1;
-    int rc = train_restore_model(&e->model, &ck, path, 0, err);
+    int rc = model_io_restore(&e->model, &ck, path, 0, err);
     checkpoint_free(&ck);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* checkpoint: round trip, corruption and truncation detection, atomic replacement. */
-#include "../harness/checkpoint.h"
+#include "model/checkpoint.h"
 #include "check.h"
 
 #include <stdlib.h>

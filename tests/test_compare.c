@@ -1,8 +1,8 @@
 /* compare: Mann-Whitney U p-values against known values and exact enumeration, metrics file
  * round trips and error messages, and the regression gate's verdicts and exit statuses. */
-#include "../report/compare.h"
-#include "../report/metrics_file.h"
-#include "../report/stats.h"
+#include "report/compare.h"
+#include "report/metrics_file.h"
+#include "report/stats.h"
 #include "check.h"
 
 #include <string.h>

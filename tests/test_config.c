@@ -1,6 +1,6 @@
 /* config: key table, defaults, YAML loading and its errors, overrides, validation, the
  * canonical YAML round trip. */
-#include "../harness/config.h"
+#include "base/config.h"
 #include "check.h"
 
 #include <limits.h>

@@ -1,7 +1,7 @@
 /* JSONL reader, GSM8K answers, TinyGSM row loading and scoring. The GSM8K test split
  * (tests/data/gsm8k/test.jsonl, 1,319 rows) is found next to this source file. */
-#include "../tasks/jsonl.h"
-#include "../tasks/tinygsm_data.h"
+#include "tasks/lib/jsonl.h"
+#include "tasks/tinygsm/tinygsm_data.h"
 #include "check.h"
 
 #include <stdlib.h>

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/model.h"
-#include "../harness/optim.h"
+#include "model/model.h"
+#include "model/optim.h"
 #include "check.h"
 
 typedef struct Fixture {

@@ -10,7 +10,7 @@
  *    alpha, beta, and beta = 0 over a NaN-filled C, against a double triple loop;
  *  - AdamW (two steps), sumsq, scale, add, EMA against hand computations;
  *  - determinism: the same op twice, and with 1 and 3 threads, gives bit-identical output. */
-#include "../backends/backend.h"
+#include "backends/backend.h"
 #include "check.h"
 
 #include <stdint.h>

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/forward/forward.h"
-#include "../harness/train.h"
+#include "forward/forward.h"
+#include "run/train.h"
 #include "check.h"
 #include "tiny_run.h"
 

@@ -5,7 +5,7 @@
  * 3.11.2) on this machine while developing: each program was run with exec() and its function
  * called; each expression was eval()'d. 'e' marks programs CPython rejects too (SyntaxError,
  * ZeroDivisionError, a None or complex result, ...). Floats are exact (hex literals). */
-#include "../tasks/pyeval.h"
+#include "tasks/lib/pyeval.h"
 #include "check.h"
 
 #include <string.h>

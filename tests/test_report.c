@@ -1,9 +1,9 @@
 /* report: report_write on synthetic run directories with known curves (files, summaries,
  * scripts, figures, censoring, runs not done, malformed input, missing gnuplot,
  * reproducibility) and report_collect_metrics (the regression-gate rows). */
-#include "../report/collect.h"
-#include "../report/gnuplot.h"
-#include "../report/report.h"
+#include "report/collect.h"
+#include "report/gnuplot.h"
+#include "report/report.h"
 #include "check.h"
 
 #include <dirent.h>

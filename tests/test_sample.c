@@ -2,7 +2,7 @@
  * policy, tokens per step, threshold mode, argmax / Gumbel sampling, block-by-block decoding,
  * error propagation. */
 #include "check.h"
-#include "../harness/sample.h"
+#include "run/sample.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* speedup: EMA, steps-to-target, seed alignment, target = lower peak, censoring, wall-clock
  * and the bootstrap interval, on synthetic curves with known answers. */
-#include "../report/speedup.h"
+#include "report/speedup.h"
 #include "check.h"
 
 #include <string.h>

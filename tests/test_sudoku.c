@@ -1,9 +1,9 @@
 /* Sudoku: solver, generator (uniqueness, determinism), rating, solve check, CSV I/O, the
  * `gen sudoku` command and the task (both layouts). */
 #include "check.h"
-#include "../tasks/sudoku.h"
-#include "../tasks/task.h"
-#include "../harness/config.h"
+#include "tasks/sudoku/sudoku.h"
+#include "tasks/task.h"
+#include "base/config.h"
 
 #include <string.h>
 

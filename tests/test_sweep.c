@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/runstore.h"
-#include "../harness/sweep.h"
+#include "sweep/runstore.h"
+#include "sweep/sweep.h"
 #include "check.h"
 
 static char tmpdir[] = "/tmp/mdmlab_sweep_XXXXXX";

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../harness/config.h"
-#include "../harness/elbo.h"
-#include "../harness/eval.h"
-#include "../harness/session.h"
-#include "../harness/train.h"
-#include "../tasks/text.h"
+#include "base/config.h"
+#include "run/elbo.h"
+#include "run/eval.h"
+#include "run/session.h"
+#include "run/train.h"
+#include "tasks/text/text.h"
 #include "check.h"
 
 enum { N_DIR_DOCS = 10, N_ROWS = 6, N_DOCS = N_DIR_DOCS + N_ROWS, MAX_TEXT = 4096 };

@@ -1,10 +1,10 @@
 /* TinyGSM generator: 10,000 rows parse as JSON, their code evaluates to the generator's answer,
  * the step count is exact, rows are deterministic per seed, differ across seeds, and every
  * template appears; then the `gen tinygsm` and `score tinygsm` commands end to end. */
-#include "../harness/cmd_tinygsm.h"
-#include "../tasks/jsonl.h"
-#include "../tasks/pyeval.h"
-#include "../tasks/tinygsm_gen.h"
+#include "tasks/tinygsm/tinygsm_cmd.h"
+#include "tasks/lib/jsonl.h"
+#include "tasks/lib/pyeval.h"
+#include "tasks/tinygsm/tinygsm_gen.h"
 #include "check.h"
 
 #include <fcntl.h>

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/config.h"
-#include "../harness/session.h"
-#include "../tasks/task.h"
+#include "base/config.h"
+#include "run/session.h"
+#include "tasks/task.h"
 #include "check.h"
 
 static void base_config(Config *cfg) {

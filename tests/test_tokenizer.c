@@ -7,8 +7,8 @@
  * package gpt-tokenizer 4.0.0 (encoding r50k_base; pieces from its R50K_TOKEN_SPLIT_REGEX),
  * which agrees with this tokenizer on all of Moby Dick, the KJV Bible and 233 State of the
  * Union addresses. */
-#include "../tasks/bpe.h"
-#include "../tasks/tokenizer.h"
+#include "tasks/lib/bpe.h"
+#include "tasks/lib/tokenizer.h"
 #include "check.h"
 
 #include <stdlib.h>

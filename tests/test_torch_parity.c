@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../harness/model.h"
-#include "../harness/optim.h"
+#include "model/model.h"
+#include "model/optim.h"
 #include "check.h"
 
 #define PARITY_MAGIC   0x6D646D74

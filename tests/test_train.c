@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/config.h"
-#include "../harness/train.h"
+#include "base/config.h"
+#include "run/train.h"
 #include "check.h"
 #include "tiny_run.h"
 

@@ -1,5 +1,5 @@
 /* util: RNG streams and distributions, atomic writes, make_dirs, StrBuf, FNV-1a, err_set. */
-#include "../harness/util.h"
+#include "base/util.h"
 #include "check.h"
 
 #include <errno.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/config.h"
+#include "base/config.h"
 
 /* 4x4 Sudoku (prompt layout, 6-8 clues), d=32, 2 layers, batch 32, every step logged. */
 static inline void tiny_run_config(Config *c, const char *dir, long steps) {

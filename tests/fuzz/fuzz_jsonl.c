@@ -1,8 +1,8 @@
 /* libFuzzer target: one JSONL line through the strict JSON parser. When it parses, every string
  * field must survive a round trip (sb_json_string_n, then parse again, same bytes), and the
  * row goes through TinyGSM scoring (reference answers, the evaluator on its "code" fields). */
-#include "../../tasks/jsonl.h"
-#include "../../tasks/tinygsm_data.h"
+#include "tasks/lib/jsonl.h"
+#include "tasks/tinygsm/tinygsm_data.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* libFuzzer target: the restricted Python evaluator on arbitrary bytes. Any input must give a
  * value or an error with a message, never a crash, a sanitizer report, a leak or a hang. The
  * input buffer is exactly `size` bytes (no NUL), so reads past the length are caught. */
-#include "../../tasks/pyeval.h"
+#include "tasks/lib/pyeval.h"
 
 #include <stdint.h>
 #include <stdlib.h>

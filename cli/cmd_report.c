@@ -1,0 +1,188 @@
+/* `mdmlab report` (a sweep directory → figures and statistics) and `mdmlab compare` (the
+ * regression gate). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/collect.h"
+#include "report/compare.h"
+#include "report/report.h"
+#include "cmd_sweep.h"
+#include "sweep/runstore.h"
+
+static const char report_help[] =
+    "usage: mdmlab report SWEEP_DIR [--out DIR] [--metric POLICY:K] [--baseline METHOD]\n"
+    "                     [--target X] [--smoothing A] [--no-gnuplot]\n\n"
+    "Writes SWEEP_DIR/report/: curves, loss and speedup figures (PNG and SVG through\n"
+    "gnuplot), the tab-separated data and gnuplot scripts behind them (`gnuplot curves.gp`\n"
+    "in that directory redraws a figure), summary.md and summary.json. Options default to\n"
+    "the sweep file's report section:\n"
+    "  --metric POLICY:K   eval rows that make the curves (default margin:1)\n"
+    "  --baseline METHOD   method label of the baseline, e.g. process=random (default: first)\n"
+    "  --target X          accuracy target for steps-to-target (default: lower peak)\n"
+    "  --smoothing A       EMA weight of the previous value, 0 = none (default 0.5)\n"
+    "  --no-gnuplot        write data and scripts only\n";
+
+/* plan.tsv rows → report runs with each run's current state. */
+static int load_plan_runs(const char *sweep_dir, ReportRun **runs, int *n, Err *err) {
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/plan.tsv", sweep_dir);
+    char *text;
+    size_t len;
+    if (read_file_all(path, &text, &len, err)) return -1;
+    int cap = 1;
+    for (size_t i = 0; i < len; i++) cap += text[i] == '\n';
+    *runs = calloc((size_t)cap, sizeof(ReportRun));
+    *n = 0;
+    if (!*runs) {
+        free(text);
+        return err_set(err, "out of memory");
+    }
+    int line_no = 1, rc = 0;
+    for (char *line = strtok(text, "\n"); line && rc == 0; line = strtok(NULL, "\n"), line_no++) {
+        if (line_no == 1) continue; /* header */
+        char id[SWEEP_ID_LEN + 8], method[SWEEP_LABEL_LEN];
+        int index;
+        long seed;
+        if (sscanf(line, "%d\t%20[^\t]\t%ld\t%511[^\n]", &index, id, &seed, method) != 4) {
+            rc = err_set(err, "%s:%d: expected index, id, seed, method", path, line_no);
+            break;
+        }
+        ReportRun *r = &(*runs)[(*n)++];
+        runstore_run_dir(sweep_dir, id, r->dir, sizeof(r->dir));
+        snprintf(r->method, sizeof(r->method), "%s", method);
+        r->seed = seed;
+        RunStatus st;
+        rc = runstore_read_status(r->dir, &st, err);
+        snprintf(r->state, sizeof(r->state), "%s", run_state_name(st.state));
+    }
+    free(text);
+    return rc;
+}
+
+/* metrics.tsv beside the report: the per-run numbers `mdmlab compare` gates on. */
+static int write_gate_metrics(const ReportSpec *spec, Err *err) {
+    MetricsFile mf;
+    memset(&mf, 0, sizeof(mf));
+    machine_fingerprint(mf.machine, sizeof(mf.machine));
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/metrics.tsv", spec->out_dir);
+    int rc = report_collect_metrics(spec, &mf, err);
+    if (rc == 0) rc = metrics_file_write(&mf, path, err);
+    metrics_file_free(&mf);
+    return rc;
+}
+
+int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) {
+    char path[CFG_PATH + 64], out_dir[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/sweep.yaml", sweep_dir);
+    char *text;
+    size_t len;
+    SweepReportOptions opt;
+    if (read_file_all(path, &text, &len, err)) return -1;
+    int rc = sweep_report_options(text, len, path, &opt, err);
+    free(text);
+    if (rc) return -1;
+    ReportSpec spec;
+    memset(&spec, 0, sizeof(spec));
+    if (o && o->metric) {
+        const char *colon = strchr(o->metric, ':');
+        int k = colon ? atoi(colon + 1) : 0;
+        if (!colon || k < 1 || colon == o->metric ||
+            (size_t)(colon - o->metric) >= sizeof(opt.policy))
+            return err_set(err, "--metric: expected POLICY:K, e.g. margin:1, got '%s'", o->metric);
+        snprintf(opt.policy, sizeof(opt.policy), "%.*s", (int)(colon - o->metric), o->metric);
+        opt.tokens_per_step = k;
+    }
+    if (o && o->baseline) snprintf(opt.baseline, sizeof(opt.baseline), "%s", o->baseline);
+    if (o && o->target >= 0) opt.target = o->target;
+    if (o && o->smoothing >= 0) opt.smoothing = o->smoothing;
+    snprintf(out_dir, sizeof(out_dir), "%s/report", sweep_dir);
+    const char *base = strrchr(sweep_dir, '/');
+    spec.title = base && base[1] ? base + 1 : sweep_dir;
+    spec.out_dir = o && o->out_dir ? o->out_dir : out_dir;
+    snprintf(spec.policy, sizeof(spec.policy), "%s", opt.policy);
+    spec.tokens_per_step = opt.tokens_per_step;
+    snprintf(spec.baseline, sizeof(spec.baseline), "%s", opt.baseline);
+    spec.target = opt.target;
+    spec.smoothing = opt.smoothing;
+    spec.bootstrap = opt.bootstrap;
+    spec.seed = 1;
+    spec.no_gnuplot = o && o->no_gnuplot;
+    ReportRun *runs = NULL;
+    int n = 0;
+    rc = load_plan_runs(sweep_dir, &runs, &n, err);
+    spec.runs = runs;
+    spec.n_runs = n;
+    int gnuplot_missing = 0;
+    if (rc == 0) rc = report_write(&spec, &gnuplot_missing, err);
+    if (rc == 0) rc = write_gate_metrics(&spec, err);
+    free(runs);
+    if (rc) return -1;
+    fprintf(stderr, "report: %s/summary.md%s\n", spec.out_dir,
+            gnuplot_missing   ? " (gnuplot not found: data and .gp scripts written, no images; "
+                                "install gnuplot and run `gnuplot FILE.gp` there)"
+            : spec.no_gnuplot ? " (no images: --no-gnuplot)"
+                              : ", figures curves/loss/speedup .png and .svg");
+    return 0;
+}
+
+static int parse_double_arg(const char *flag, const char *v, double lo, double hi, double *out,
+                            Err *err) {
+    char *end;
+    double x = v ? strtod(v, &end) : 0;
+    if (!v || end == v || *end || x < lo || x > hi)
+        return err_set(err, "%s: expected a number in [%g, %g], got '%s'", flag, lo, hi,
+                       v ? v : "");
+    *out = x;
+    return 0;
+}
+
+int cmd_report(int argc, char **argv, Err *err) {
+    ReportOverrides o = {.target = -1, .smoothing = -1};
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+            fputs(report_help, stdout);
+            return 0;
+        }
+        if (strcmp(s, "--no-gnuplot") == 0) {
+            o.no_gnuplot = 1;
+            continue;
+        }
+        int rc = 0;
+        if (strcmp(s, "--out") == 0 && v)
+            o.out_dir = v;
+        else if (strcmp(s, "--metric") == 0 && v)
+            o.metric = v;
+        else if (strcmp(s, "--baseline") == 0 && v)
+            o.baseline = v;
+        else if (strcmp(s, "--target") == 0)
+            rc = parse_double_arg(s, v, 0.0, 1e300, &o.target, err);
+        else if (strcmp(s, "--smoothing") == 0)
+            rc = parse_double_arg(s, v, 0.0, 0.999999, &o.smoothing, err);
+        else if (s[0] == '-')
+            return err_set(err, "report: unknown option '%s' (see mdmlab report --help)", s), 2;
+        else if (!dir) {
+            dir = s;
+            continue;
+        } else
+            return err_set(err, "report: one sweep directory only, got '%s' too", s), 2;
+        if (rc) return 2;
+        i++;
+    }
+    if (!dir) return err_set(err, "report: expected a sweep directory (see --help)"), 2;
+    return sweep_report_dir(dir, &o, err) ? 2 : 0;
+}
+
+int cmd_compare(int argc, char **argv, Err *err) {
+    CompareOptions opt;
+    const char *base = NULL, *cur = NULL;
+    int parsed = compare_parse_args(argc - 1, argv + 1, &opt, &base, &cur, err);
+    if (parsed == 1) {
+        fputs(compare_usage, stdout);
+        return 0;
+    }
+    if (parsed < 0) return COMPARE_FAILURE;
+    return compare_files(base, cur, &opt, stdout, err);
+}

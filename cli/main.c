@@ -1,0 +1,445 @@
+/* mdmlab: the command-line front end. The only place that prints errors and exits. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backends/backend.h"
+#include "tasks/sudoku/sudoku.h"
+#include "tasks/task.h"
+#include "bench.h"
+#include "model/model_io.h"
+#include "cmd_sweep.h"
+#include "tasks/tinygsm/tinygsm_cmd.h"
+#include "base/config.h"
+#include "run/elbo.h"
+#include "run/eval.h"
+#include "forward/forward.h"
+#include "run/train.h"
+#include "run/session.h"
+
+#define MDMLAB_VERSION "0.1.0"
+
+static void usage(FILE *f) {
+    fprintf(
+        f,
+        "mdmlab %s: train and evaluate masked diffusion models\n\n"
+        "usage: mdmlab COMMAND [options]\n\n"
+        "commands:\n"
+        "  train [CONFIG.yaml] [key=value ...]   train one run (run dir: runs/<name>-s<seed>)\n"
+        "  eval RUN_DIR|CHECKPOINT [options]     solve accuracy under unmasking policies\n"
+        "  bench [options]                       training-step throughput per backend\n"
+        "  sweep FILE.yaml [key=value ...]       run a grid of trainings (see sweep --help)\n"
+        "  plan FILE.yaml                        list the runs a sweep file expands to\n"
+        "  report SWEEP_DIR                      curves, speedup figures and summary of a sweep\n"
+        "  compare BASELINE CURRENT              regression gate over two metrics files\n"
+        "  gen sudoku [options]                  generate Sudoku puzzles as CSV\n"
+        "  gen tinygsm [options]                 generate TinyGSM-style word problems as JSONL\n"
+        "  score tinygsm FILE.jsonl [--verbose]  check candidate solutions against answers\n"
+        "  keys                                  list every config key with its default\n"
+        "  help COMMAND                          help on one command\n\n"
+        "backends built: %s\n"
+        "tasks: %s   forward processes: %s\n",
+        MDMLAB_VERSION, backend_names(), task_names(), forward_names());
+}
+
+static void train_usage(FILE *f) {
+    fprintf(
+        f, "usage: mdmlab train [CONFIG.yaml] [key=value ...]\n\n"
+           "Trains one model. The config file (YAML) is applied over the defaults, then each\n"
+           "key=value override in order; `mdmlab keys` lists every key. The run directory\n"
+           "(out_dir, default runs/<name>-s<seed>) receives config.yaml, metrics.jsonl,\n"
+           "train.csv, eval.csv, log.txt and checkpoint.bin (written atomically every\n"
+           "train.ckpt_every steps); text tasks log elbo.csv (validation ELBO per token,\n"
+           "perplexity bound, bits per byte) and samples.txt instead of accuracy in eval.csv.\n"
+           "train.resume=auto continues from the run directory's checkpoint, to the same\n"
+           "loss curve bit for bit; Ctrl-C saves a checkpoint first.\n\n"
+           "examples:\n"
+           "  mdmlab train experiments/sudoku_tiny.yaml\n"
+           "  mdmlab train experiments/sudoku_tiny.yaml seed=2 backend=openblas train.steps=500\n");
+}
+
+static void eval_usage(FILE *f) {
+    fprintf(f, "usage: mdmlab eval RUN_DIR|CHECKPOINT [--policy LIST] [--k LIST] [--no-ema]\n"
+               "                   [--json] [--gen-ppl AR_CHECKPOINT] [key=value ...]\n\n"
+               "Decodes the eval split with every (policy, k) pair and prints solve accuracy.\n"
+               "Text tasks: prints the validation ELBO per token (or an AR model's exact NLL),\n"
+               "its perplexity bound and bits per byte; with --gen-ppl, for every (policy, k),\n"
+               "the perplexity of eval.samples generated sequences under the AR model of\n"
+               "AR_CHECKPOINT (process ar, trained on the same tokenizer).\n"
+               "  --policy LIST  topk,margin,entropy,random,l2r or all (default all)\n"
+               "  --k LIST       tokens unmasked per step, comma-separated (default 1,2)\n"
+               "  --no-ema       use the raw weights even if the checkpoint has EMA weights\n"
+               "  --json         print one JSON object per result instead of a table\n"
+               "key=value overrides apply to eval.* , task.eval_file, task.eval_count, backend,\n"
+               "threads (e.g. eval.count=1000 backend=onednn). Results are also written to\n"
+               "RUN_DIR/eval_results.json.\n");
+}
+
+static int fail(const Err *err) {
+    fprintf(stderr, "mdmlab: error: %s\n", err->msg);
+    return 1;
+}
+
+static int has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int cmd_train(int argc, char **argv) {
+    Config cfg;
+    Err err = {{0}};
+    config_defaults(&cfg);
+    int first = 1;
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        train_usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && !strchr(argv[1], '=')) {
+        if (!has_suffix(argv[1], ".yaml") && !has_suffix(argv[1], ".yml")) {
+            fprintf(stderr, "mdmlab train: '%s' is neither a .yaml config nor key=value\n",
+                    argv[1]);
+            return 2;
+        }
+        if (config_load_yaml(&cfg, argv[1], &err) != 0) return fail(&err);
+        if (!cfg.name[0]) { /* name the run after its config file */
+            const char *base = strrchr(argv[1], '/');
+            base = base ? base + 1 : argv[1];
+            snprintf(cfg.name, sizeof(cfg.name), "%.*s", (int)(strcspn(base, ".")), base);
+        }
+        first = 2;
+    }
+    for (int i = first; i < argc; i++)
+        if (config_apply_override(&cfg, argv[i], &err) != 0) return fail(&err);
+    int rc = train_run(&cfg, 0, &err);
+    if (rc == TRAIN_INTERRUPTED) {
+        fprintf(stderr, "\nmdmlab: interrupted; checkpoint saved, resume with train.resume=auto\n");
+        return 130;
+    }
+    if (rc != 0) return fail(&err);
+    char dir[CFG_PATH];
+    train_run_dir(&cfg, dir, sizeof(dir));
+    printf("run finished: %s\n", dir);
+    return 0;
+}
+
+/* Parses "a,b,c" into policies; "all" means every policy. */
+static int parse_policies(const char *s, UnmaskPolicy *out, int *n) {
+    *n = 0;
+    if (strcmp(s, "all") == 0) {
+        for (int p = 0; p < POLICY_COUNT; p++) out[(*n)++] = (UnmaskPolicy)p;
+        return 0;
+    }
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (*n == POLICY_COUNT || policy_from_name(tok, &out[*n]) != 0) return -1;
+        (*n)++;
+    }
+    return *n ? 0 : -1;
+}
+
+static int parse_ks(const char *s, int *out, int *n, int max) {
+    *n = 0;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        char *end;
+        long k = strtol(tok, &end, 10);
+        if (*end || k < 1 || k > 4096 || *n == max) return -1;
+        out[(*n)++] = (int)k;
+    }
+    return *n ? 0 : -1;
+}
+
+typedef struct EvalCommand {
+    const char *target;
+    char ckpt_path[CFG_PATH + 32];
+    int is_dir, use_ema, json;
+    UnmaskPolicy policies[POLICY_COUNT];
+    int n_policies;
+    int ks[16], n_ks;
+    const char *gen_ppl; /* --gen-ppl: AR checkpoint that scores samples (text tasks) */
+    char *overrides[64]; /* the key=value arguments, in order (argv entries) */
+    int n_overrides;
+} EvalCommand;
+
+static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, char **argv,
+                           Err *err) {
+    ec->use_ema = 1;
+    parse_policies("all", ec->policies, &ec->n_policies);
+    parse_ks("1,2", ec->ks, &ec->n_ks, 16);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--policy") == 0 && i + 1 < argc) {
+            if (parse_policies(argv[++i], ec->policies, &ec->n_policies) != 0)
+                return err_set(err,
+                               "--policy '%s': expected all or a list of "
+                               "topk,margin,entropy,random,l2r",
+                               argv[i]);
+        } else if (strcmp(a, "--k") == 0 && i + 1 < argc) {
+            if (parse_ks(argv[++i], ec->ks, &ec->n_ks, 16) != 0)
+                return err_set(err, "--k '%s': expected a list of positive integers", argv[i]);
+        } else if (strcmp(a, "--no-ema") == 0) {
+            ec->use_ema = 0;
+        } else if (strcmp(a, "--json") == 0) {
+            ec->json = 1;
+        } else if (strcmp(a, "--gen-ppl") == 0 && i + 1 < argc) {
+            ec->gen_ppl = argv[++i];
+        } else if (strchr(a, '=')) {
+            if (strncmp(a, "model.", 6) == 0 || strncmp(a, "train.", 6) == 0)
+                return err_set(err, "override '%s': eval cannot change model or training keys", a);
+            if (ec->n_overrides == 64) return err_set(err, "eval: more than 64 overrides");
+            if (config_apply_override(overrides_into, a, err) != 0) return -1;
+            ec->overrides[ec->n_overrides++] = argv[i];
+        } else if (a[0] != '-' && !ec->target) {
+            ec->target = a;
+        } else {
+            return err_set(err, "eval: unexpected argument '%s' (see mdmlab eval --help)", a);
+        }
+    }
+    if (!ec->target) return err_set(err, "eval: give a run directory or a checkpoint file");
+    struct stat st;
+    if (stat(ec->target, &st) != 0)
+        return err_set(err, "%s: no such file or directory", ec->target);
+    ec->is_dir = S_ISDIR(st.st_mode);
+    snprintf(ec->ckpt_path, sizeof(ec->ckpt_path), ec->is_dir ? "%s/checkpoint.bin" : "%s",
+             ec->target);
+    return 0;
+}
+
+/* Replays the command line's overrides over the checkpoint's own config. */
+static int eval_config(Config *cfg, const Checkpoint *ck, const EvalCommand *ec, Err *err) {
+    config_defaults(cfg);
+    if (config_load_yaml_string(cfg, ck->config_yaml, ck->config_len, ec->ckpt_path, err) != 0)
+        return -1;
+    for (int i = 0; i < ec->n_overrides; i++)
+        if (config_apply_override(cfg, ec->overrides[i], err) != 0) return -1;
+    return config_validate(cfg, err);
+}
+
+static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task, long step,
+                    Err *err) {
+    StrBuf json = {0};
+    sb_printf(&json, "{\"checkpoint\":\"%s\",\"step\":%ld,\"ema\":%s,\"results\":[", ec->ckpt_path,
+              step, ec->use_ema && m->ema ? "true" : "false");
+    if (!ec->json)
+        printf("%-8s %3s %9s %9s %8s %8s\n", "policy", "k", "accuracy", "solved", "calls",
+               "seconds");
+    int rc = 0;
+    for (int p = 0; p < ec->n_policies && rc == 0; p++) {
+        for (int k = 0; k < ec->n_ks && rc == 0; k++) {
+            SampleOptions opt = eval_sample_options(cfg, ec->policies[p], ec->ks[k], step);
+            EvalResult r;
+            rc = eval_accuracy(m, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
+            if (rc) break;
+            const char *pname = policy_name(opt.policy);
+            char row[256];
+            snprintf(row, sizeof(row),
+                     "{\"policy\":\"%s\",\"k\":%d,\"accuracy\":%.6f,\"correct\":%ld,"
+                     "\"total\":%ld,\"model_calls\":%.1f,\"seconds\":%.3f}",
+                     pname, opt.tokens_per_step, r.accuracy, r.correct, r.total, r.model_calls,
+                     r.seconds);
+            sb_printf(&json, "%s%s", p + k ? "," : "", row);
+            if (ec->json)
+                printf("%s\n", row);
+            else
+                printf("%-8s %3d %9.4f %4ld/%-4ld %8.1f %8.2f\n", pname, opt.tokens_per_step,
+                       r.accuracy, r.correct, r.total, r.model_calls, r.seconds);
+            fflush(stdout);
+        }
+    }
+    sb_printf(&json, "]}\n");
+    if (rc == 0 && ec->is_dir) {
+        char path[CFG_PATH + 32];
+        snprintf(path, sizeof(path), "%s/eval_results.json", ec->target);
+        rc = write_file_atomic(path, json.data, json.len, err);
+    }
+    sb_free(&json);
+    return rc;
+}
+
+/* Generative perplexity of each (policy, k) under ar, the AR model of ec->gen_ppl. */
+static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Model *ar,
+                        const Task *task, long step, StrBuf *json, Err *err) {
+    sb_printf(json, ",\"gen_ppl_model\":\"%s\",\"gen_ppl\":[", ec->gen_ppl);
+    if (!ec->json)
+        printf("%-8s %3s %10s %9s %8s %8s %8s\n", "policy", "k", "gen_ppl", "nll", "samples",
+               "calls", "seconds");
+    int rc = 0;
+    for (int p = 0; p < ec->n_policies && rc == 0; p++) {
+        for (int k = 0; k < ec->n_ks && rc == 0; k++) {
+            SampleOptions opt = eval_sample_options(cfg, ec->policies[p], ec->ks[k], step);
+            GenPplResult g;
+            rc = eval_gen_perplexity(m, ar, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, &g,
+                                     err);
+            if (rc) break;
+            char row[256];
+            snprintf(row, sizeof(row),
+                     "{\"policy\":\"%s\",\"k\":%d,\"gen_ppl\":%.6g,\"nll\":%.6f,"
+                     "\"samples\":%ld,\"tokens\":%ld,\"model_calls\":%.1f,\"seconds\":%.3f}",
+                     policy_name(opt.policy), opt.tokens_per_step, g.gen_ppl, g.nll, g.samples,
+                     g.tokens, g.model_calls, g.seconds);
+            sb_printf(json, "%s%s", p + k ? "," : "", row);
+            if (ec->json)
+                printf("%s\n", row);
+            else
+                printf("%-8s %3d %10.3f %9.4f %8ld %8.1f %8.2f\n", policy_name(opt.policy),
+                       opt.tokens_per_step, g.gen_ppl, g.nll, g.samples, g.model_calls, g.seconds);
+            fflush(stdout);
+        }
+    }
+    sb_printf(json, "]");
+    return rc;
+}
+
+/* Tasks without answers (text): the validation ELBO, then --gen-ppl's table. */
+static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task,
+                     long step, Err *err) {
+    ElboOptions eo = {.points = cfg->eval.elbo_points,
+                      .count = cfg->eval.count,
+                      .batch = cfg->eval.batch,
+                      .seed = (uint64_t)cfg->task.data_seed};
+    ElboResult e;
+    Model ar = {0};
+    if (ec->gen_ppl && elbo_load_ar_model(&ar, m->be, ec->gen_ppl, task, cfg->eval.batch, err))
+        return -1;
+    if (eval_elbo(m, task, &eo, &e, err) != 0) {
+        model_free(&ar);
+        return -1;
+    }
+    char bpb[32] = "null";
+    if (isfinite(e.bits_per_byte)) snprintf(bpb, sizeof bpb, "%.9g", e.bits_per_byte);
+    StrBuf json = {0};
+    sb_printf(&json,
+              "{\"checkpoint\":\"%s\",\"step\":%ld,\"ema\":%s,\"elbo\":{\"nelbo\":%.9g,"
+              "\"ppl_bound\":%.9g,\"bits_per_byte\":%s,\"tokens\":%ld,\"bytes\":%ld,"
+              "\"windows\":%ld,\"points\":%d,\"autoregressive\":%s,\"seconds\":%.3f}",
+              ec->ckpt_path, step, ec->use_ema && m->ema ? "true" : "false", e.nelbo, e.ppl_bound,
+              bpb, e.tokens, e.bytes, e.windows, e.autoregressive ? 0 : eo.points,
+              e.autoregressive ? "true" : "false", e.seconds);
+    if (ec->json)
+        printf("%s}\n", json.data);
+    else
+        printf("%s %.4f nats/token  perplexity%s %.3f  %.4f bits/byte  (%ld tokens, %ld "
+               "windows, %.2f s)\n",
+               e.autoregressive ? "NLL" : "NELBO", e.nelbo,
+               e.autoregressive ? "" : " <=", e.ppl_bound, e.bits_per_byte, e.tokens, e.windows,
+               e.seconds);
+    fflush(stdout);
+    int rc = ec->gen_ppl ? eval_gen_ppl(ec, cfg, m, &ar, task, step, &json, err) : 0;
+    model_free(&ar);
+    sb_printf(&json, "}\n");
+    if (rc == 0 && ec->is_dir) {
+        char path[CFG_PATH + 32];
+        snprintf(path, sizeof(path), "%s/eval_results.json", ec->target);
+        rc = write_file_atomic(path, json.data, json.len, err);
+    }
+    sb_free(&json);
+    return rc;
+}
+
+static int cmd_eval(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        eval_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    EvalCommand ec = {0};
+    Config scratch, cfg;
+    Err err = {{0}};
+    Checkpoint ck;
+    Backend be = {0};
+    Task task = {0};
+    Model m = {0};
+    config_defaults(&scratch); /* validates the overrides' syntax before any work */
+    if (eval_parse_args(&ec, &scratch, argc, argv, &err) != 0) return fail(&err);
+    if (checkpoint_read(ec.ckpt_path, &ck, &err) != 0) return fail(&err);
+    int rc = eval_config(&cfg, &ck, &ec, &err);
+    if (rc == 0) rc = backend_create(&be, cfg.backend, cfg.threads, &err);
+    if (rc == 0) rc = task_create(&task, &cfg, &err);
+    if (rc == 0) {
+        ModelConfig mc = session_model_config(&cfg, &task);
+        int want_ema = ec.use_ema && checkpoint_section(&ck, "ema") != NULL;
+        rc = model_create(&m, &mc, &be, cfg.eval.batch, want_ema, &err);
+        if (rc == 0) rc = model_io_restore(&m, &ck, ec.ckpt_path, 0, &err);
+        if (rc == 0 && want_ema) model_swap_ema(&m);
+        if (rc == 0 && ec.gen_ppl && task.ops->score)
+            rc = err_set(&err, "--gen-ppl: task '%s' is scored by accuracy, not likelihood",
+                         task.ops->name);
+        if (rc == 0 && !task.ops->score)
+            rc = eval_text(&ec, &cfg, &m, &task, (long)ck.step, &err);
+        else if (rc == 0)
+            rc = eval_all(&ec, &cfg, &m, &task, (long)ck.step, &err);
+    }
+    model_free(&m);
+    if (task.ops) task_destroy(&task);
+    if (be.ops) backend_destroy(&be);
+    checkpoint_free(&ck);
+    return rc == 0 ? 0 : fail(&err);
+}
+
+static int cmd_gen(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "sudoku") == 0) return sudoku_gen_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "tinygsm") == 0) {
+        Err err = {{0}};
+        int status = cmd_gen_tinygsm(argc - 1, argv + 1, &err);
+        if (err.msg[0]) fprintf(stderr, "mdmlab: error: %s\n", err.msg);
+        return status;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: mdmlab gen TASK [options]   (tasks with a generator: sudoku, tinygsm)\n"
+               "       mdmlab gen sudoku --help\n"
+               "       mdmlab gen tinygsm --help\n");
+        return 0;
+    }
+    fprintf(stderr, "mdmlab gen: expected a task with a generator: sudoku, tinygsm\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    char *help_argv[] = {argv[0], argc >= 3 ? argv[2] : NULL, "--help", NULL};
+    if (strcmp(cmd, "help") == 0 && argc >= 3) { /* "mdmlab help X" is "mdmlab X --help" */
+        argv = help_argv;
+        argc = 3;
+        cmd = argv[1];
+    }
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0) return bench_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "gen") == 0) return cmd_gen(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*run)(int, char **, Err *);
+    } experiment_cmds[] = {{"sweep", cmd_sweep},
+                           {"plan", cmd_plan},
+                           {"report", cmd_report},
+                           {"compare", cmd_compare},
+                           {"score", cmd_score}};
+    for (size_t i = 0; i < sizeof(experiment_cmds) / sizeof(experiment_cmds[0]); i++)
+        if (strcmp(cmd, experiment_cmds[i].name) == 0) {
+            Err err = {{0}};
+            int status = experiment_cmds[i].run(argc - 1, argv + 1, &err);
+            if (err.msg[0]) fprintf(stderr, "mdmlab: error: %s\n", err.msg);
+            return status;
+        }
+    if (strcmp(cmd, "keys") == 0) {
+        config_print_keys(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("mdmlab %s\n", MDMLAB_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "mdmlab: unknown command '%s' (see mdmlab --help)\n", cmd);
+    return 2;
+}

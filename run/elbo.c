@@ -1,0 +1,226 @@
+/* Validation ELBO / AR NLL per token, and generative perplexity (see elbo.h). */
+#include "elbo.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_io.h"
+#include "base/config.h"
+#include "eval.h"
+#include "session.h"
+
+/* RNG stream of window w's mask at time point j: j < 4096 (the eval.elbo_points bound),
+ * w < 2^36, tagged so it shares no stream with other users of the same seed. */
+static uint64_t mask_stream(long w, int j) {
+    return (0x454cULL << 48) | ((uint64_t)w << 12) | (uint64_t)j;
+}
+
+/* Host arrays for one batch of windows. */
+typedef struct Batch {
+    int *tokens, *targets;
+    float *weights;
+    unsigned char *is_prompt;
+} Batch;
+
+static void batch_free(Batch *b) {
+    free(b->tokens);
+    free(b->targets);
+    free(b->weights);
+    free(b->is_prompt);
+    memset(b, 0, sizeof *b);
+}
+
+static int batch_alloc(Batch *b, int B, int T, Err *err) {
+    size_t n = (size_t)B * T;
+    b->tokens = malloc(n * sizeof(int));
+    b->targets = malloc(n * sizeof(int));
+    b->weights = malloc(n * sizeof(float));
+    b->is_prompt = calloc(n, 1);
+    if (!b->tokens || !b->targets || !b->weights || !b->is_prompt) {
+        batch_free(b);
+        return err_set(err, "elbo: out of memory for a batch of %d x %d", B, T);
+    }
+    return 0;
+}
+
+/* Summed cross-entropy of targets at the weight-1 positions, given model input tokens. */
+static double forward_nll(Model *m, const Batch *b, int B) {
+    model_forward(m, b->tokens, B);
+    return model_loss(m, b->targets, b->weights, 0);
+}
+
+/* A position an AR model predicts: not prompt, not position 0 (no context). */
+static int ar_scores(const unsigned char *is_prompt, int t) {
+    return t > 0 && !is_prompt[t];
+}
+
+/* The exact NLL of B sequences in b->targets under an AR model. */
+static double ar_batch_nll(Model *m, Batch *b, int B, int T) {
+    for (int i = 0; i < B; i++)
+        for (int t = 0; t < T; t++) {
+            size_t k = (size_t)i * T + t;
+            b->tokens[k] = b->targets[k];
+            b->weights[k] = ar_scores(b->is_prompt + (size_t)i * T, t) ? 1.0f : 0.0f;
+        }
+    return forward_nll(m, b, B);
+}
+
+/* Adds the scored positions of a batch to *scored and, when the task says what its tokens
+ * decode to (task may be NULL), their bytes to *bytes. */
+static void count_scored(const Task *task, const Batch *b, int B, int T, int ar, long *scored,
+                         long *bytes) {
+    for (int i = 0; i < B; i++)
+        for (int t = 0; t < T; t++) {
+            size_t k = (size_t)i * T + t;
+            if (ar ? !ar_scores(b->is_prompt + (size_t)i * T, t) : b->is_prompt[k]) continue;
+            (*scored)++;
+            if (task && task->ops->token_bytes)
+                *bytes += task->ops->token_bytes(task, b->targets[k]);
+        }
+}
+
+/* The midpoint-rule NELBO of windows first .. first+B-1 (clean tokens in b->targets):
+ * sum over j of (1/J) (1/t_j) * [CE summed over the positions masked at t_j]. */
+static double masked_batch_bound(Model *m, int mask_id, Batch *b, long first, int B, int T,
+                                 const ElboOptions *opt) {
+    const int J = opt->points;
+    double total = 0.0;
+    for (int j = 0; j < J; j++) {
+        double t = (j + 0.5) / J;
+        long masked = 0;
+        for (int i = 0; i < B; i++) {
+            Rng r;
+            rng_seed(&r, opt->seed, mask_stream(first + i, j));
+            for (int p = 0; p < T; p++) {
+                size_t k = (size_t)i * T + p;
+                int hide = rng_uniform(&r) < t && !b->is_prompt[k];
+                b->tokens[k] = hide ? mask_id : b->targets[k];
+                b->weights[k] = hide ? 1.0f : 0.0f;
+                masked += hide;
+            }
+        }
+        if (masked) total += forward_nll(m, b, B) / (t * J);
+    }
+    return total;
+}
+
+static int check_model(const Model *m, const Task *task, const char *what, Err *err) {
+    if (m->cfg.causal && !m->cfg.shift_logits)
+        return err_set(err,
+                       "%s: a causal model without model.shift_logits sees the token it "
+                       "predicts; it cannot be scored",
+                       what);
+    if (m->cfg.seq_len != task->seq_len || m->cfg.vocab != task->vocab_size)
+        return err_set(err, "%s: model has seq_len %d, vocab %d; the task %d, %d", what,
+                       m->cfg.seq_len, m->cfg.vocab, task->seq_len, task->vocab_size);
+    return 0;
+}
+
+int eval_elbo(Model *m, const Task *task, const ElboOptions *opt, ElboResult *out, Err *err) {
+    if (check_model(m, task, "elbo", err) != 0) return -1;
+    const int ar = m->cfg.causal, T = task->seq_len;
+    if (!ar && opt->points < 1)
+        return err_set(err, "elbo: eval.elbo_points must be >= 1, got %d", opt->points);
+    long n = opt->count > 0 && opt->count < task->n_eval ? opt->count : task->n_eval;
+    if (n <= 0) return err_set(err, "elbo: the eval split has no windows");
+    int Bmax = opt->batch < m->max_batch ? opt->batch : m->max_batch;
+    if (Bmax < 1) Bmax = 1;
+    if (n < Bmax) Bmax = (int)n;
+    Batch b;
+    if (batch_alloc(&b, Bmax, T, err) != 0) return -1;
+    double t0 = now_seconds(), total = 0.0;
+    long scored = 0, bytes = 0;
+    for (long start = 0; start < n; start += Bmax) {
+        int B = (int)(n - start < Bmax ? n - start : Bmax);
+        for (int i = 0; i < B; i++)
+            task->ops->example(task, SPLIT_EVAL, start + i, b.targets + (size_t)i * T,
+                               b.is_prompt + (size_t)i * T);
+        total += ar ? ar_batch_nll(m, &b, B, T)
+                    : masked_batch_bound(m, task->mask_id, &b, start, B, T, opt);
+        count_scored(task, &b, B, T, ar, &scored, &bytes);
+    }
+    batch_free(&b);
+    if (scored == 0) return err_set(err, "elbo: the eval windows have no scored positions");
+    out->nelbo = total / (double)scored;
+    out->ppl_bound = exp(out->nelbo);
+    out->bits_per_byte = bytes > 0 ? total / (log(2.0) * (double)bytes) : NAN;
+    out->tokens = scored;
+    out->bytes = bytes;
+    out->windows = n;
+    out->autoregressive = ar;
+    out->seconds = now_seconds() - t0;
+    return 0;
+}
+
+int elbo_ar_nll(Model *ar, const int *tokens, long n, double *nll, long *scored, Err *err) {
+    if (!ar->cfg.causal || !ar->cfg.shift_logits)
+        return err_set(err, "AR scoring needs a causal model with shifted outputs "
+                            "(model.causal=true, model.shift_logits=true)");
+    const int T = ar->cfg.seq_len;
+    int Bmax = (int)(n < ar->max_batch ? n : ar->max_batch);
+    *nll = 0.0;
+    *scored = 0;
+    if (n <= 0) return 0;
+    Batch b;
+    if (batch_alloc(&b, Bmax, T, err) != 0) return -1;
+    for (long start = 0; start < n; start += Bmax) {
+        int B = (int)(n - start < Bmax ? n - start : Bmax);
+        memcpy(b.targets, tokens + (size_t)start * T, (size_t)B * T * sizeof(int));
+        *nll += ar_batch_nll(ar, &b, B, T);
+        long ignored = 0;
+        count_scored(NULL, &b, B, T, 1, scored, &ignored);
+    }
+    batch_free(&b);
+    return 0;
+}
+
+int elbo_load_ar_model(Model *ar, Backend *be, const char *ckpt_path, const Task *task,
+                       int max_batch, Err *err) {
+    memset(ar, 0, sizeof *ar);
+    Checkpoint ck;
+    if (checkpoint_read(ckpt_path, &ck, err) != 0) return -1;
+    Config c;
+    config_defaults(&c);
+    int rc = config_load_yaml_string(&c, ck.config_yaml, ck.config_len, ckpt_path, err);
+    if (rc == 0 && !(c.model.causal && c.model.shift_logits))
+        rc = err_set(err,
+                     "%s: not an autoregressive model (it needs model.causal=true and "
+                     "model.shift_logits=true: train one with process: ar)",
+                     ckpt_path);
+    if (rc == 0) {
+        /* vocabulary and length from the task: a different vocabulary shows as a size
+         * mismatch of the parameter sections; RoPE is relative, so any length works */
+        ModelConfig mc = session_model_config(&c, task);
+        int with_ema = checkpoint_section(&ck, "ema") != NULL;
+        rc = model_create(ar, &mc, be, max_batch, with_ema, err);
+        if (rc == 0) rc = model_io_restore(ar, &ck, ckpt_path, 0, err);
+        if (rc == 0 && with_ema) model_swap_ema(ar);
+        if (rc != 0) model_free(ar);
+    }
+    checkpoint_free(&ck);
+    return rc;
+}
+
+int eval_gen_perplexity(Model *m, Model *ar, const Task *task, const SampleOptions *opt,
+                        int n_samples, uint64_t seed, GenPplResult *out, Err *err) {
+    if (n_samples < 1)
+        return err_set(err, "generative perplexity: eval.samples must be at least 1");
+    if (check_model(ar, task, "generative perplexity: AR model", err) != 0) return -1;
+    const int T = task->seq_len;
+    int *samples = malloc((size_t)n_samples * T * sizeof(int));
+    if (!samples) return err_set(err, "generative perplexity: out of memory");
+    double t0 = now_seconds(), nll = 0.0;
+    long scored = 0;
+    int rc = eval_generate(m, task, opt, n_samples, seed, samples, &out->model_calls, err);
+    if (rc == 0) rc = elbo_ar_nll(ar, samples, n_samples, &nll, &scored, err);
+    free(samples);
+    if (rc != 0) return -1;
+    if (scored == 0) return err_set(err, "generative perplexity: no token to score");
+    out->nll = nll / (double)scored;
+    out->gen_ppl = exp(out->nll);
+    out->samples = n_samples;
+    out->tokens = scored;
+    out->seconds = now_seconds() - t0;
+    return 0;
+}

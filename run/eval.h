@@ -1,0 +1,38 @@
+/* Task evaluation: mask every answer position of held-out examples, decode with a sampler
+ * policy, and score with the task. */
+#ifndef MDMLAB_EVAL_H
+#define MDMLAB_EVAL_H
+
+#include "tasks/task.h"
+#include "base/config.h"
+#include "model/model.h"
+#include "sample.h"
+
+typedef struct EvalResult {
+    long correct, total;
+    double accuracy;
+    double model_calls; /* forward passes per batch, averaged */
+    double seconds;
+} EvalResult;
+
+/* Evaluate the first `count` (0 = all) examples of the eval split in batches of at most
+ * m->max_batch. seed drives random policies and Gumbel sampling. */
+int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count, uint64_t seed,
+                  EvalResult *out, Err *err);
+
+/* Generates n sequences of task->seq_len tokens into out[n * seq_len]: each starts all MASK
+ * and is decoded under opt in batches of at most m->max_batch (seed drives random policies
+ * and Gumbel sampling). Forward passes per batch, averaged, in *model_calls (may be NULL). */
+int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, uint64_t seed,
+                  int *out, double *model_calls, Err *err);
+
+/* The decoding block size for an evaluation at training step `step`: eval.block_size when
+ * set, else the block process's size in force at that step (so a block-trained model is
+ * decoded the way it is trained), else 0 (no blocks). */
+int eval_block_size(const Config *cfg, long step);
+
+/* Sampler options of an evaluation at `step` with policy and k tokens per step; threshold,
+ * temperature and block size come from the config. */
+SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k, long step);
+
+#endif

@@ -1,0 +1,90 @@
+/* Sweep files: a training config plus sections that turn it into a grid of runs.
+ *
+ *   task: {box: 2}            # any config keys: the base config of every run
+ *   train: {steps: 2000}
+ *   seeds: [1, 2, 3]          # the seed axis (slowest, so a partial sweep is balanced)
+ *   grid:                     # axes, crossed in file order (the first varies slowest)
+ *     process: [random, puma]
+ *     train.lr: logspace(-4, -3, 3)      # also range(a, b[, step]) and linspace(a, b, n)
+ *     model: {d: [64, 128]}              # nesting is the same as dotted names
+ *   zip:                      # groups of axes that vary together (equal lengths)
+ *     - {model.d: [64, 128], model.heads: [2, 4]}
+ *   exclude:                  # drop runs matching every key of one entry (a list = any of)
+ *     - {process: random, puma.K: [4, 8]}
+ *   report: {metric: "margin:1", baseline: "process=random", target: 0, smoothing: 0.5,
+ *            bootstrap: 2000}
+ *   sweep: {jobs: 2, timeout: 3600}      # execution defaults (command-line flags win)
+ *
+ * Expansion is deterministic: the same file and overrides give the same runs in the same
+ * order with the same ids, whatever the key order inside the file. */
+#ifndef MDMLAB_SWEEP_H
+#define MDMLAB_SWEEP_H
+
+#include "base/config.h"
+
+#define SWEEP_MAX_AXES  32
+#define SWEEP_MAX_ZIP   8
+#define SWEEP_KEY_LEN   128
+#define SWEEP_LABEL_LEN 512
+#define SWEEP_ID_LEN    17 /* 16 hex digits + NUL */
+
+typedef struct SweepAxis {
+    char keys[SWEEP_MAX_ZIP][SWEEP_KEY_LEN]; /* one key, or a zip group's keys */
+    int n_keys;
+    char **values; /* n_values rows of n_keys value texts: values[i * n_keys + j] */
+    int n_values;
+    size_t line; /* where the axis is declared, for errors */
+} SweepAxis;
+
+typedef struct SweepExclude {
+    char keys[SWEEP_MAX_ZIP][SWEEP_KEY_LEN];
+    char **values[SWEEP_MAX_ZIP]; /* per key: the values that match */
+    int n_values[SWEEP_MAX_ZIP];
+    int n_keys;
+} SweepExclude;
+
+typedef struct SweepRun {
+    int index; /* position in the expansion after exclusion: what --only and Slurm use */
+    char id[SWEEP_ID_LEN];
+    long seed;
+    char method[SWEEP_LABEL_LEN]; /* the non-seed assignments, "process=puma,puma.K=8" */
+    Config cfg;                   /* fully resolved */
+} SweepRun;
+
+typedef struct SweepReportOptions {
+    char policy[32]; /* eval rows that make the curves */
+    int tokens_per_step;
+    char baseline[SWEEP_LABEL_LEN]; /* a method label; "" = the first method */
+    double target;                  /* > 0 fixed; else the lower of the two peaks */
+    double smoothing;               /* EMA weight of the previous smoothed value */
+    int bootstrap;
+} SweepReportOptions;
+
+typedef struct Sweep {
+    char path[CFG_PATH];
+    char name[CFG_STR]; /* the file's stem */
+    Config base;        /* defaults + the file's config keys + command-line overrides */
+    SweepAxis axes[SWEEP_MAX_AXES];
+    int n_axes;
+    SweepExclude excludes[SWEEP_MAX_AXES];
+    int n_excludes;
+    SweepRun *runs;
+    int n_runs, n_excluded;
+    SweepReportOptions report;
+    int jobs;         /* sweep.jobs (0 = not set) */
+    double timeout_s; /* sweep.timeout: per run, 0 = none */
+} Sweep;
+
+/* Loads and expands a sweep file; overrides ("key=value") apply to the base config. */
+int sweep_load(Sweep *sw, const char *path, char *const *overrides, int n_overrides, Err *err);
+void sweep_free(Sweep *sw);
+
+/* A run's id: FNV-1a 64 of its canonical resolved config, with the keys that only say where
+ * and how it executes (name, out_dir, threads, train.resume) at their defaults. */
+void sweep_run_id(const Config *cfg, char id[SWEEP_ID_LEN]);
+
+/* Reads only the report section (defaults when absent) from a sweep file's text. */
+int sweep_report_options(const char *text, size_t len, const char *origin, SweepReportOptions *o,
+                         Err *err);
+
+#endif
