@@ -256,18 +256,22 @@ int make_dirs(const char *path, Err *err) {
 
 /* ---- StrBuf ----------------------------------------------------------------------------- */
 
+void *realloc_or_die(void *p, size_t bytes, const char *what) {
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q) {
+        fprintf(stderr, "mdmlab: out of memory: %s (%zu bytes)\n", what, bytes);
+        abort();
+    }
+    return q;
+}
+
 /* Make room for `extra` more bytes plus a NUL. Out of memory here is not recoverable. */
 static void sb_reserve(StrBuf *sb, size_t extra) {
     size_t need = sb->len + extra + 1;
     if (need <= sb->cap) return;
     size_t cap = sb->cap ? sb->cap : 256;
     while (cap < need) cap *= 2;
-    char *grown = realloc(sb->data, cap);
-    if (!grown) {
-        fprintf(stderr, "mdmlab: out of memory growing a buffer to %zu bytes\n", cap);
-        abort();
-    }
-    sb->data = grown;
+    sb->data = realloc_or_die(sb->data, cap, "growing a text buffer");
     sb->cap = cap;
 }
 

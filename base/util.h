@@ -44,6 +44,11 @@ int file_exists(const char *path);
 /* mkdir -p */
 int make_dirs(const char *path, Err *err);
 
+/* realloc for growth that has no error path (StrBuf, IntBuf, scratch buffers): out of memory
+ * prints "mdmlab: out of memory: WHAT (N bytes)" and aborts. p == NULL allocates; bytes == 0
+ * allocates one byte, so the result is never NULL. */
+void *realloc_or_die(void *p, size_t bytes, const char *what);
+
 /* A growable byte buffer for building files in memory before an atomic write. */
 typedef struct StrBuf {
     char *data;

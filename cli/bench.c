@@ -146,17 +146,17 @@ static double measure_sgemm(Backend *be, const ModelConfig *mc, int batch) {
                        .ldc = N,
                        .batch = 1,
                        .alpha = 1.0f};
-    double best = 0.0;
-    for (int rep = 0; rep < 8; rep++) {
+    double best = 0.0; /* also when an allocation failed: no peak to compare against */
+    for (int rep = 0; a && b && c && rep < 8; rep++) {
         double t0 = now_seconds();
         be->ops->matmul(be, &args);
         be->ops->sync(be);
         double dt = now_seconds() - t0;
         if (rep > 0 && 2.0 * M * N * K / dt / 1e9 > best) best = 2.0 * M * N * K / dt / 1e9;
     }
-    be->ops->free(be, a);
-    be->ops->free(be, b);
-    be->ops->free(be, c);
+    float *bufs[] = {a, b, c};
+    for (int i = 0; i < 3; i++)
+        if (bufs[i]) be->ops->free(be, bufs[i]);
     return best;
 }
 
@@ -236,40 +236,56 @@ typedef struct BenchRun {
     int has_overhead;
 } BenchRun;
 
-static void print_run(const BenchOptions *o, const BenchRun *run, double peak_gflops) {
+/* One run as a JSON object on one line: the names, then the error or the measurements. */
+static void print_run_json(const BenchOptions *o, const BenchRun *run, double peak_gflops) {
     const BenchResult *r = &run->res;
-    int seq = r->seq;
-    double tokens = (double)o->cfg.train.batch * seq;
+    const Config *c = &o->cfg;
+    StrBuf sb = {0};
+    sb_printf(&sb, "{\"backend\":");
+    sb_json_string(&sb, run->backend);
+    sb_printf(&sb, ",\"process\":");
+    sb_json_string(&sb, run->process);
     if (!r->ok) {
-        if (o->json)
-            printf("{\"backend\":\"%s\",\"process\":\"%s\",\"error\":\"%s\"}\n", run->backend,
-                   run->process, r->error);
-        else
-            printf("%-9s %-7s error: %s\n", run->backend, run->process, r->error);
+        sb_printf(&sb, ",\"error\":");
+        sb_json_string(&sb, r->error);
+    } else {
+        double tokens = (double)c->train.batch * r->seq;
+        sb_printf(&sb,
+                  ",\"threads\":%d,\"params\":%ld,\"d\":%d,\"layers\":%d,\"heads\":%d,"
+                  "\"ffn\":%d,\"seq\":%d,\"batch\":%d,\"steps\":%d,\"step_s\":%.5f,"
+                  "\"step_min_s\":%.5f,\"step_max_s\":%.5f,\"tokens_per_s\":%.1f,"
+                  "\"gflop_per_step\":%.3f,\"gflops\":%.2f,\"sgemm_gflops\":%.2f,"
+                  "\"peak_gflops\":%.2f,\"peak_fraction\":%.4f,\"peak_rss_mb\":%.1f",
+                  c->threads, r->params, c->model.d, c->model.layers, c->model.heads, c->model.ffn,
+                  r->seq, c->train.batch, o->steps, r->step_s, r->step_min_s, r->step_max_s,
+                  tokens / r->step_s, r->step_flops / 1e9, r->gflops, r->sgemm_gflops, peak_gflops,
+                  peak_gflops > 0 ? r->gflops / peak_gflops : 0.0, run->rss_mb);
+        if (run->has_overhead) sb_printf(&sb, ",\"overhead_vs_random\":%.4f", run->overhead);
+    }
+    sb_printf(&sb, "}\n");
+    fwrite(sb.data, 1, sb.len, stdout);
+    sb_free(&sb);
+}
+
+static void print_run_row(const BenchOptions *o, const BenchRun *run, double peak_gflops) {
+    const BenchResult *r = &run->res;
+    if (!r->ok) {
+        printf("%-9s %-7s error: %s\n", run->backend, run->process, r->error);
         return;
     }
-    double frac = peak_gflops > 0 ? r->gflops / peak_gflops : 0.0;
-    char overhead[64] = "";
-    if (run->has_overhead)
-        snprintf(overhead, sizeof(overhead), o->json ? ",\"overhead_vs_random\":%.4f" : "%+.1f%%",
-                 o->json ? run->overhead : 100.0 * run->overhead);
-    if (o->json) {
-        const Config *c = &o->cfg;
-        printf("{\"backend\":\"%s\",\"process\":\"%s\",\"threads\":%d,\"params\":%ld,"
-               "\"d\":%d,\"layers\":%d,\"heads\":%d,\"ffn\":%d,\"seq\":%d,\"batch\":%d,"
-               "\"steps\":%d,\"step_s\":%.5f,\"step_min_s\":%.5f,\"step_max_s\":%.5f,"
-               "\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
-               "\"sgemm_gflops\":%.2f,\"peak_gflops\":%.2f,\"peak_fraction\":%.4f,"
-               "\"peak_rss_mb\":%.1f%s}\n",
-               run->backend, run->process, c->threads, r->params, c->model.d, c->model.layers,
-               c->model.heads, c->model.ffn, seq, c->train.batch, o->steps, r->step_s,
-               r->step_min_s, r->step_max_s, tokens / r->step_s, r->step_flops / 1e9, r->gflops,
-               r->sgemm_gflops, peak_gflops, frac, run->rss_mb, overhead);
-    } else {
-        printf("%-9s %-7s %9.3f %9.3f %10.0f %8.1f %10.1f %8.3f %8.0f %9s\n", run->backend,
-               run->process, r->step_s, r->step_min_s, tokens / r->step_s, r->gflops,
-               r->sgemm_gflops, frac, run->rss_mb, overhead);
-    }
+    double tokens = (double)o->cfg.train.batch * r->seq;
+    char overhead[32] = "";
+    if (run->has_overhead) snprintf(overhead, sizeof(overhead), "%+.1f%%", 100.0 * run->overhead);
+    printf("%-9s %-7s %9.3f %9.3f %10.0f %8.1f %10.1f %8.3f %8.0f %9s\n", run->backend,
+           run->process, r->step_s, r->step_min_s, tokens / r->step_s, r->gflops, r->sgemm_gflops,
+           peak_gflops > 0 ? r->gflops / peak_gflops : 0.0, run->rss_mb, overhead);
+}
+
+static void print_run(const BenchOptions *o, const BenchRun *run, double peak_gflops) {
+    if (o->json)
+        print_run_json(o, run, peak_gflops);
+    else
+        print_run_row(o, run, peak_gflops);
     fflush(stdout);
 }
 

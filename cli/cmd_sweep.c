@@ -22,7 +22,7 @@ static const char sweep_help[] =
     "  --timeout SEC      fail a run that takes longer (default: sweep.timeout, else none)\n"
     "  --retry-failed     run failed runs again (resuming from their checkpoint)\n"
     "  --fail-fast        stop the sweep at the first failure\n"
-    "  --shard I/N        run only runs whose plan index %% N == I (0 <= I < N)\n"
+    "  --shard I/N        run only runs whose plan index % N == I (0 <= I < N)\n"
     "  --only INDEX       run only this plan index\n"
     "  --emit-slurm FILE  write a Slurm array script for this sweep and exit\n"
     "  --force            use DIR even if it holds a different sweep (old runs are kept)\n"

@@ -46,18 +46,19 @@ static void usage(FILE *f) {
 
 static void train_usage(FILE *f) {
     fprintf(
-        f, "usage: mdmlab train [CONFIG.yaml] [key=value ...]\n\n"
-           "Trains one model. The config file (YAML) is applied over the defaults, then each\n"
-           "key=value override in order; `mdmlab keys` lists every key. The run directory\n"
-           "(out_dir, default runs/<name>-s<seed>) receives config.yaml, metrics.jsonl,\n"
-           "train.csv, eval.csv, log.txt and checkpoint.bin (written atomically every\n"
-           "train.ckpt_every steps); text tasks log elbo.csv (validation ELBO per token,\n"
-           "perplexity bound, bits per byte) and samples.txt instead of accuracy in eval.csv.\n"
-           "train.resume=auto continues from the run directory's checkpoint, to the same\n"
-           "loss curve bit for bit; Ctrl-C saves a checkpoint first.\n\n"
-           "examples:\n"
-           "  mdmlab train experiments/sudoku_tiny.yaml\n"
-           "  mdmlab train experiments/sudoku_tiny.yaml seed=2 backend=openblas train.steps=500\n");
+        f,
+        "usage: mdmlab train [CONFIG.yaml] [key=value ...]\n\n"
+        "Trains one model. The config file (YAML) is applied over the defaults, then each\n"
+        "key=value override in order; `mdmlab keys` lists every key. The run directory\n"
+        "(out_dir, default runs/<name>-s<seed>) receives config.yaml, metrics.jsonl,\n"
+        "train.csv, eval.csv, log.txt and checkpoint.bin (written atomically every\n"
+        "train.ckpt_every steps); text tasks log elbo.csv (validation ELBO per token,\n"
+        "perplexity bound, bits per byte) and samples.txt instead of accuracy in eval.csv.\n"
+        "train.resume=auto continues from the run directory's checkpoint, to the same\n"
+        "loss curve bit for bit; Ctrl-C saves a checkpoint first.\n\n"
+        "examples:\n"
+        "  mdmlab train experiments/sudoku_quick.yaml\n"
+        "  mdmlab train experiments/sudoku_quick.yaml seed=2 backend=openblas train.steps=500\n");
 }
 
 static void eval_usage(FILE *f) {
@@ -219,11 +220,27 @@ static int eval_config(Config *cfg, const Checkpoint *ck, const EvalCommand *ec,
     return config_validate(cfg, err);
 }
 
+/* Starts eval_results.json's object with the fields every task has; eval_json_finish ends it. */
+static void eval_json_begin(StrBuf *json, const EvalCommand *ec, const Model *m, long step) {
+    sb_printf(json, "{\"checkpoint\":");
+    sb_json_string(json, ec->ckpt_path);
+    sb_printf(json, ",\"step\":%ld,\"ema\":%s", step, ec->use_ema && m->ema ? "true" : "false");
+}
+
+/* Closes the object and, when evaluating a run directory, writes it to its eval_results.json. */
+static int eval_json_finish(StrBuf *json, const EvalCommand *ec, Err *err) {
+    sb_printf(json, "}\n");
+    if (!ec->is_dir) return 0;
+    char path[CFG_PATH + 32];
+    snprintf(path, sizeof(path), "%s/eval_results.json", ec->target);
+    return write_file_atomic(path, json->data, json->len, err);
+}
+
 static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task, long step,
                     Err *err) {
     StrBuf json = {0};
-    sb_printf(&json, "{\"checkpoint\":\"%s\",\"step\":%ld,\"ema\":%s,\"results\":[", ec->ckpt_path,
-              step, ec->use_ema && m->ema ? "true" : "false");
+    eval_json_begin(&json, ec, m, step);
+    sb_printf(&json, ",\"results\":[");
     if (!ec->json)
         printf("%-8s %3s %9s %9s %8s %8s\n", "policy", "k", "accuracy", "solved", "calls",
                "seconds");
@@ -250,12 +267,8 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Ta
             fflush(stdout);
         }
     }
-    sb_printf(&json, "]}\n");
-    if (rc == 0 && ec->is_dir) {
-        char path[CFG_PATH + 32];
-        snprintf(path, sizeof(path), "%s/eval_results.json", ec->target);
-        rc = write_file_atomic(path, json.data, json.len, err);
-    }
+    sb_printf(&json, "]");
+    if (rc == 0) rc = eval_json_finish(&json, ec, err);
     sb_free(&json);
     return rc;
 }
@@ -263,7 +276,9 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Ta
 /* Generative perplexity of each (policy, k) under ar, the AR model of ec->gen_ppl. */
 static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Model *ar,
                         const Task *task, long step, StrBuf *json, Err *err) {
-    sb_printf(json, ",\"gen_ppl_model\":\"%s\",\"gen_ppl\":[", ec->gen_ppl);
+    sb_printf(json, ",\"gen_ppl_model\":");
+    sb_json_string(json, ec->gen_ppl);
+    sb_printf(json, ",\"gen_ppl\":[");
     if (!ec->json)
         printf("%-8s %3s %10s %9s %8s %8s %8s\n", "policy", "k", "gen_ppl", "nll", "samples",
                "calls", "seconds");
@@ -312,13 +327,12 @@ static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const T
     char bpb[32] = "null";
     if (isfinite(e.bits_per_byte)) snprintf(bpb, sizeof bpb, "%.9g", e.bits_per_byte);
     StrBuf json = {0};
+    eval_json_begin(&json, ec, m, step);
     sb_printf(&json,
-              "{\"checkpoint\":\"%s\",\"step\":%ld,\"ema\":%s,\"elbo\":{\"nelbo\":%.9g,"
-              "\"ppl_bound\":%.9g,\"bits_per_byte\":%s,\"tokens\":%ld,\"bytes\":%ld,"
-              "\"windows\":%ld,\"points\":%d,\"autoregressive\":%s,\"seconds\":%.3f}",
-              ec->ckpt_path, step, ec->use_ema && m->ema ? "true" : "false", e.nelbo, e.ppl_bound,
-              bpb, e.tokens, e.bytes, e.windows, e.autoregressive ? 0 : eo.points,
-              e.autoregressive ? "true" : "false", e.seconds);
+              ",\"elbo\":{\"nelbo\":%.9g,\"ppl_bound\":%.9g,\"bits_per_byte\":%s,\"tokens\":%ld,"
+              "\"bytes\":%ld,\"windows\":%ld,\"points\":%d,\"autoregressive\":%s,\"seconds\":%.3f}",
+              e.nelbo, e.ppl_bound, bpb, e.tokens, e.bytes, e.windows,
+              e.autoregressive ? 0 : eo.points, e.autoregressive ? "true" : "false", e.seconds);
     if (ec->json)
         printf("%s}\n", json.data);
     else
@@ -330,12 +344,7 @@ static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const T
     fflush(stdout);
     int rc = ec->gen_ppl ? eval_gen_ppl(ec, cfg, m, &ar, task, step, &json, err) : 0;
     model_free(&ar);
-    sb_printf(&json, "}\n");
-    if (rc == 0 && ec->is_dir) {
-        char path[CFG_PATH + 32];
-        snprintf(path, sizeof(path), "%s/eval_results.json", ec->target);
-        rc = write_file_atomic(path, json.data, json.len, err);
-    }
+    if (rc == 0) rc = eval_json_finish(&json, ec, err);
     sb_free(&json);
     return rc;
 }

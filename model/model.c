@@ -126,6 +126,37 @@ static int fill_rope_tables(Model *m) {
     return 0;
 }
 
+static size_t param_bytes(const Model *m) {
+    return (size_t)m->n_params_padded * sizeof(float);
+}
+
+/* Allocates every buffer of m, sized by its config, max_batch, n_params_padded and act_floats;
+ * -1 if any allocation failed (the others stay for model_free). */
+static int alloc_buffers(Model *m, int with_ema) {
+    Backend *be = m->be;
+    const BackendOps *ops = be->ops;
+    const ModelConfig *cfg = &m->cfg;
+    size_t pbytes = param_bytes(m);
+    m->params = ops->alloc(be, pbytes);
+    m->grads = ops->alloc(be, pbytes);
+    m->adam_m = ops->alloc(be, pbytes);
+    m->adam_v = ops->alloc(be, pbytes);
+    m->ema = with_ema ? ops->alloc(be, pbytes) : NULL;
+    m->act_buffer = ops->alloc(be, m->act_floats * sizeof(float));
+    size_t BT = (size_t)m->max_batch * cfg->seq_len;
+    m->tokens = ops->alloc(be, BT * sizeof(int));
+    m->targets = ops->alloc(be, BT * sizeof(int));
+    m->weights = ops->alloc(be, BT * sizeof(float));
+    size_t rope = (size_t)cfg->seq_len * (cfg->d / cfg->heads) * sizeof(float);
+    m->rope_cos = ops->alloc(be, rope);
+    m->rope_sin = ops->alloc(be, rope);
+    m->loss_rows_host = malloc(BT * sizeof(float));
+    int ok = m->params && m->grads && m->adam_m && m->adam_v && (m->ema || !with_ema) &&
+             m->act_buffer && m->tokens && m->targets && m->weights && m->rope_cos && m->rope_sin &&
+             m->loss_rows_host;
+    return ok ? 0 : -1;
+}
+
 int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, int with_ema,
                  Err *err) {
     memset(m, 0, sizeof(*m));
@@ -144,31 +175,15 @@ int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, i
     }
     m->n_params = model_param_count(cfg);
     m->n_params_padded = off;
-    size_t pbytes = (size_t)off * sizeof(float);
-    const BackendOps *ops = be->ops;
-    m->params = ops->alloc(be, pbytes);
-    m->grads = ops->alloc(be, pbytes);
-    m->adam_m = ops->alloc(be, pbytes);
-    m->adam_v = ops->alloc(be, pbytes);
-    m->ema = with_ema ? ops->alloc(be, pbytes) : NULL;
     m->act_floats = layout_activations(&m->a, NULL, cfg, max_batch);
-    m->act_buffer = ops->alloc(be, m->act_floats * sizeof(float));
-    size_t BT = (size_t)max_batch * cfg->seq_len;
-    m->tokens = ops->alloc(be, BT * sizeof(int));
-    m->targets = ops->alloc(be, BT * sizeof(int));
-    m->weights = ops->alloc(be, BT * sizeof(float));
-    size_t rope = (size_t)cfg->seq_len * (cfg->d / cfg->heads) * sizeof(float);
-    m->rope_cos = ops->alloc(be, rope);
-    m->rope_sin = ops->alloc(be, rope);
-    m->loss_rows_host = malloc(BT * sizeof(float));
-    if (!m->loss_rows_host || !m->params || !m->grads || !m->adam_m || !m->adam_v ||
-        (with_ema && !m->ema) || !m->act_buffer || !m->tokens || !m->targets || !m->weights ||
-        !m->rope_cos || !m->rope_sin || fill_rope_tables(m) != 0) {
+    if (alloc_buffers(m, with_ema) != 0 || fill_rope_tables(m) != 0) {
+        double param_mb = (double)param_bytes(m) * (4.0 + !!with_ema) / 1e6;
+        double act_mb = (double)m->act_floats * sizeof(float) / 1e6; /* model_free clears m */
         model_free(m);
         return err_set(err,
                        "model: out of memory (%.1f MB of parameters and optimizer state, "
                        "%.1f MB of activations)",
-                       pbytes * (4.0 + !!with_ema) / 1e6, m->act_floats * 4.0 / 1e6);
+                       param_mb, act_mb);
     }
     layout_activations(&m->a, m->act_buffer, cfg, max_batch);
     point_tensors(m->params, m->param_offset, &m->p);
@@ -185,10 +200,6 @@ void model_free(Model *m) {
         if (bufs[i]) be->ops->free(be, bufs[i]);
     free(m->loss_rows_host);
     memset(m, 0, sizeof(*m));
-}
-
-static size_t param_bytes(const Model *m) {
-    return (size_t)m->n_params_padded * sizeof(float);
 }
 
 /* fan_in of tensor i's rows under PyTorch's nn.Linear default (U(+-1/sqrt(fan_in)) for weight
@@ -265,82 +276,66 @@ void model_swap_ema(Model *m) {
     point_tensors(m->params, m->param_offset, &m->p);
 }
 
+/* The matmul c (rows, cols) = op(a) @ op(b) with op(a) (rows, inner) and op(b) (inner, cols),
+ * every matrix packed (its leading dimension is its row length); batch 1, alpha 1, beta 0. */
+static MatmulArgs packed_matmul_args(int trans_a, int trans_b, int rows, int cols, int inner,
+                                     const float *a, const float *b, float *c) {
+    return (MatmulArgs){.trans_a = trans_a,
+                        .trans_b = trans_b,
+                        .m = rows,
+                        .n = cols,
+                        .k = inner,
+                        .a = a,
+                        .lda = trans_a ? rows : inner,
+                        .b = b,
+                        .ldb = trans_b ? inner : cols,
+                        .c = c,
+                        .ldc = cols,
+                        .batch = 1,
+                        .alpha = 1.0f};
+}
+
+/* c = op(a) @ op(b), or c += with accumulate (packed_matmul_args' shapes). */
+static void dense_matmul(Model *m, int trans_a, int trans_b, int rows, int cols, int inner,
+                         const float *a, const float *b, float *c, int accumulate) {
+    MatmulArgs x = packed_matmul_args(trans_a, trans_b, rows, cols, inner, a, b, c);
+    x.beta = accumulate ? 1.0f : 0.0f;
+    OPS(m)->matmul(m->be, &x);
+}
+
+/* c = alpha op(a) @ op(b) for each of the batch's B*H heads: per-head packed matrices
+ * (packed_matmul_args' shapes) stored one after another. */
+static void head_matmul(Model *m, int trans_a, int trans_b, int rows, int cols, int inner,
+                        const float *a, const float *b, float *c, float alpha) {
+    MatmulArgs x = packed_matmul_args(trans_a, trans_b, rows, cols, inner, a, b, c);
+    x.stride_a = (long)rows * inner;
+    x.stride_b = (long)inner * cols;
+    x.stride_c = (long)rows * cols;
+    x.batch = m->batch * m->cfg.heads;
+    x.alpha = alpha;
+    OPS(m)->matmul(m->be, &x);
+}
+
 /* out (N, n_out) = in (N, n_in) @ W^T (+ bias); W is (n_out, n_in). */
 static void linear_forward(Model *m, float *out, const float *in, const float *w, const float *bias,
                            int N, int n_in, int n_out) {
-    MatmulArgs a = {.trans_b = 1,
-                    .m = N,
-                    .n = n_out,
-                    .k = n_in,
-                    .a = in,
-                    .lda = n_in,
-                    .b = w,
-                    .ldb = n_in,
-                    .c = out,
-                    .ldc = n_out,
-                    .batch = 1,
-                    .alpha = 1.0f};
-    OPS(m)->matmul(m->be, &a);
+    dense_matmul(m, 0, 1, N, n_out, n_in, in, w, out, 0);
     if (bias) OPS(m)->bias_forward(m->be, out, bias, N, n_out);
+}
+
+/* din (N, n_in) = dout (N, n_out) @ W, or += with accumulate; W is (n_out, n_in). */
+static void linear_input_grad(Model *m, float *din, const float *dout, const float *w, int N,
+                              int n_in, int n_out, int accumulate) {
+    dense_matmul(m, 0, 0, N, n_in, n_out, dout, w, din, accumulate);
 }
 
 /* dW += dout^T @ in, dbias += colsum(dout), din (=, or += when accumulate) dout @ W. */
 static void linear_backward(Model *m, float *din, float *dw, float *dbias, const float *dout,
                             const float *in, const float *w, int N, int n_in, int n_out,
                             int accumulate) {
-    MatmulArgs gw = {.trans_a = 1,
-                     .m = n_out,
-                     .n = n_in,
-                     .k = N,
-                     .a = dout,
-                     .lda = n_out,
-                     .b = in,
-                     .ldb = n_in,
-                     .c = dw,
-                     .ldc = n_in,
-                     .batch = 1,
-                     .alpha = 1.0f,
-                     .beta = 1.0f};
-    OPS(m)->matmul(m->be, &gw);
+    dense_matmul(m, 1, 0, n_out, n_in, N, dout, in, dw, 1);
     if (dbias) OPS(m)->bias_backward(m->be, dbias, dout, N, n_out);
-    if (din) {
-        MatmulArgs gx = {.m = N,
-                         .n = n_in,
-                         .k = n_out,
-                         .a = dout,
-                         .lda = n_out,
-                         .b = w,
-                         .ldb = n_in,
-                         .c = din,
-                         .ldc = n_in,
-                         .batch = 1,
-                         .alpha = 1.0f,
-                         .beta = accumulate ? 1.0f : 0.0f};
-        OPS(m)->matmul(m->be, &gx);
-    }
-}
-
-/* One (B*H)-batched matmul over per-head matrices of T rows. */
-static void head_matmul(Model *m, int ta, int tb, int rows, int cols, int inner, const float *a,
-                        int lda, long sa, const float *b, int ldb, long sb, float *c, int ldc,
-                        long sc, float alpha) {
-    MatmulArgs x = {.trans_a = ta,
-                    .trans_b = tb,
-                    .m = rows,
-                    .n = cols,
-                    .k = inner,
-                    .a = a,
-                    .lda = lda,
-                    .stride_a = sa,
-                    .b = b,
-                    .ldb = ldb,
-                    .stride_b = sb,
-                    .c = c,
-                    .ldc = ldc,
-                    .stride_c = sc,
-                    .batch = m->batch * m->cfg.heads,
-                    .alpha = alpha};
-    OPS(m)->matmul(m->be, &x);
+    if (din) linear_input_grad(m, din, dout, w, N, n_in, n_out, accumulate);
 }
 
 /* Layer-l views of the stacked tensors. */
@@ -461,7 +456,6 @@ void model_forward(Model *m, const int *tokens_host, int B) {
     Backend *be = m->be;
     Activations *a = &m->a;
     int T = c->seq_len, d = c->d, H = c->heads, hd = d / H, N = B * T;
-    long per_head = (long)T * hd, per_att = (long)T * T;
     float scale = 1.0f / sqrtf((float)hd);
     m->batch = B;
     AttentionMask mask = take_attention_mask(m);
@@ -473,12 +467,10 @@ void model_forward(Model *m, const int *tokens_host, int B) {
         linear_forward(m, a->qkv, a->ln, v.qkvw, v.qkvb, N, d, 3 * d);
         ops->qkv_split_rope_forward(be, v.q, v.k, v.v, a->qkv, m->rope_cos, m->rope_sin,
                                     rope_pair_stride(c), B, T, H, hd);
-        head_matmul(m, 0, 1, T, T, hd, v.q, hd, per_head, v.k, hd, per_head, v.att, T, per_att,
-                    scale);
+        head_matmul(m, 0, 1, T, T, hd, v.q, v.k, v.att, scale);
         ops->softmax_forward(be, v.att, (long)B * H * T, T, mask.causal, mask.future_keep,
                              mask.seed);
-        head_matmul(m, 0, 0, T, hd, T, v.att, T, per_att, v.v, hd, per_head, a->y, hd, per_head,
-                    1.0f);
+        head_matmul(m, 0, 0, T, hd, T, v.att, v.v, a->y, 1.0f);
         ops->heads_merge_forward(be, v.merged, a->y, B, T, H, hd);
         linear_forward(m, v.resid_mid, v.merged, v.ow, v.ob, N, d, d);
         ops->add(be, v.resid_mid, v.resid_mid, v.resid_in, (long)N * d);
@@ -515,22 +507,17 @@ static void attention_backward(Model *m, const LayerView *v) {
     Backend *be = m->be;
     Activations *a = &m->a;
     int B = m->batch, T = c->seq_len, d = c->d, H = c->heads, hd = d / H, N = B * T;
-    long per_head = (long)T * hd, per_att = (long)T * T;
     float scale = 1.0f / sqrtf((float)hd);
     /* resid_mid = resid_in + o(merged): a->dresid is d(resid_mid) here. */
     linear_backward(m, a->dmerged, v->g_ow, v->g_ob, a->dresid, v->merged, v->ow, N, d, d, 0);
     ops->heads_merge_backward(be, a->dy, a->dmerged, B, T, H, hd);
     /* y = att v */
-    head_matmul(m, 0, 1, T, T, hd, a->dy, hd, per_head, v->v, hd, per_head, a->datt, T, per_att,
-                1.0f);
-    head_matmul(m, 1, 0, T, hd, T, v->att, T, per_att, a->dy, hd, per_head, a->dv, hd, per_head,
-                1.0f);
+    head_matmul(m, 0, 1, T, T, hd, a->dy, v->v, a->datt, 1.0f);
+    head_matmul(m, 1, 0, T, hd, T, v->att, a->dy, a->dv, 1.0f);
     ops->softmax_backward(be, a->datt, v->att, (long)B * H * T, T);
     /* att_pre = scale q k^T */
-    head_matmul(m, 0, 0, T, hd, T, a->datt, T, per_att, v->k, hd, per_head, a->dq, hd, per_head,
-                scale);
-    head_matmul(m, 1, 0, T, hd, T, a->datt, T, per_att, v->q, hd, per_head, a->dk, hd, per_head,
-                scale);
+    head_matmul(m, 0, 0, T, hd, T, a->datt, v->k, a->dq, scale);
+    head_matmul(m, 1, 0, T, hd, T, a->datt, v->q, a->dk, scale);
     ops->qkv_split_rope_backward(be, a->dqkv, a->dq, a->dk, a->dv, m->rope_cos, m->rope_sin,
                                  rope_pair_stride(c), B, T, H, hd);
     /* recompute the normed input instead of storing it per layer */
@@ -549,18 +536,7 @@ static void ffn_backward(Model *m, const LayerView *v) {
     ops->swiglu_forward(be, a->ffn_act, v->h1, v->h2, (long)N * f);
     linear_backward(m, NULL, v->g_w3, NULL, a->dresid, a->ffn_act, v->w3, N, f, d, 0);
     float *dffn = a->ffn_act; /* the recomputed activation is dead after dW3 */
-    MatmulArgs gx = {.m = N,
-                     .n = f,
-                     .k = d,
-                     .a = a->dresid,
-                     .lda = d,
-                     .b = v->w3,
-                     .ldb = f,
-                     .c = dffn,
-                     .ldc = f,
-                     .batch = 1,
-                     .alpha = 1.0f};
-    ops->matmul(be, &gx);
+    linear_input_grad(m, dffn, a->dresid, v->w3, N, f, d, 0);
     ops->swiglu_backward(be, a->dh1, a->dh2, dffn, v->h1, v->h2, (long)N * f);
     ops->rmsnorm_forward(be, a->ln, v->rstd2, v->resid_mid, v->ln2, N, d, c->norm_eps);
     linear_backward(m, a->dln, v->g_w1, NULL, a->dh1, a->ln, v->w1, N, d, f, 0);

@@ -7,6 +7,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "tasks/lib/jsonl.h"
+
 static const char *const state_names[] = {"pending", "running", "done", "failed", "interrupted"};
 
 const char *run_state_name(RunState s) {
@@ -19,7 +21,9 @@ void runstore_run_dir(const char *sweep_dir, const char *id, char *out, size_t n
 
 int runstore_write_status(const char *run_dir, const SweepRun *run, const RunStatus *st, Err *err) {
     StrBuf sb = {0};
-    sb_printf(&sb, "{\n  \"id\": \"%s\",\n  \"method\": ", run->id);
+    sb_printf(&sb, "{\n  \"id\": ");
+    sb_json_string(&sb, run->id);
+    sb_printf(&sb, ",\n  \"method\": ");
     sb_json_string(&sb, run->method);
     sb_printf(&sb,
               ",\n  \"seed\": %ld,\n  \"state\": \"%s\",\n  \"attempts\": %d,\n"
@@ -36,42 +40,59 @@ int runstore_write_status(const char *run_dir, const SweepRun *run, const RunSta
     return rc;
 }
 
-/* The value text after "key": in a flat JSON object, or NULL. */
-static const char *json_field(const char *text, const char *key) {
-    char pattern[64];
-    snprintf(pattern, sizeof(pattern), "\"%s\":", key);
-    const char *p = strstr(text, pattern);
-    if (!p) return NULL;
-    p += strlen(pattern);
-    while (*p == ' ') p++;
-    return p;
-}
-
-/* Decodes the JSON string at p (which starts with a quote) into out; 0 on success. */
-static int json_string_at(const char *p, char *out, size_t n) {
-    if (!p || *p != '"') return -1;
-    size_t k = 0;
-    for (p++; *p && *p != '"'; p++) {
-        char c = *p;
-        if (c == '\\') {
-            p++;
-            c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'u' ? '?' : *p;
-            if (*p == 'u') {
-                for (int i = 0; i < 4 && p[1]; i++) p++;
-            }
-            if (!c) return -1;
-        }
-        if (k + 1 < n) out[k++] = c;
+/* The number field key of status.json; names it in *bad when it is missing or not a number. */
+static int status_number(const JsonRow *row, const char *key, double *out, const char **bad) {
+    const JsonField *f = json_row_find(row, key);
+    if (!f || f->type != JSON_NUMBER) {
+        *bad = key;
+        return -1;
     }
-    out[k] = '\0';
-    return *p == '"' ? 0 : -1;
+    *out = f->number;
+    return 0;
 }
 
-static int json_number_at(const char *p, double *out) {
-    if (!p) return -1;
-    char *end;
-    *out = strtod(p, &end);
-    return end == p ? -1 : 0;
+/* The string field key of status.json, copied (truncated) into out[0..n); as status_number. */
+static int status_string(const JsonRow *row, const char *key, char *out, size_t n,
+                         const char **bad) {
+    const JsonField *f = json_row_find(row, key);
+    if (!f || f->type != JSON_STRING) {
+        *bad = key;
+        return -1;
+    }
+    snprintf(out, n, "%s", f->str);
+    return 0;
+}
+
+static int state_from_name(const char *name, RunState *out) {
+    for (int s = RUN_PENDING; s <= RUN_INTERRUPTED; s++)
+        if (strcmp(name, state_names[s]) == 0) {
+            *out = (RunState)s;
+            return 0;
+        }
+    return -1;
+}
+
+/* Fills st from status.json's parsed fields (path names it in errors). */
+static int status_from_row(const JsonRow *row, const char *path, RunStatus *st, Err *err) {
+    char state[32];
+    double attempts, exit_code, sig;
+    const char *bad = NULL;
+    if (status_string(row, "state", state, sizeof(state), &bad) ||
+        status_number(row, "attempts", &attempts, &bad) ||
+        status_number(row, "exit_code", &exit_code, &bad) ||
+        status_number(row, "signal", &sig, &bad) ||
+        status_number(row, "started_at", &st->started_at, &bad) ||
+        status_number(row, "finished_at", &st->finished_at, &bad) ||
+        status_number(row, "elapsed_s", &st->elapsed_s, &bad) ||
+        status_string(row, "reason", st->reason, sizeof(st->reason), &bad))
+        return err_set(err, "%s: not a run status file: field '%s' is missing or malformed", path,
+                       bad);
+    if (state_from_name(state, &st->state) != 0)
+        return err_set(err, "%s: field 'state': unknown value '%s'", path, state);
+    st->attempts = (int)attempts;
+    st->exit_code = (int)exit_code;
+    st->term_signal = (int)sig;
+    return 0;
 }
 
 int runstore_read_status(const char *run_dir, RunStatus *st, Err *err) {
@@ -83,30 +104,14 @@ int runstore_read_status(const char *run_dir, RunStatus *st, Err *err) {
     char *text;
     size_t len;
     if (read_file_all(path, &text, &len, err)) return -1;
-    char state[32];
-    double attempts, exit_code, sig;
-    int rc = 0;
-    if (json_string_at(json_field(text, "state"), state, sizeof(state)) ||
-        json_number_at(json_field(text, "attempts"), &attempts) ||
-        json_number_at(json_field(text, "exit_code"), &exit_code) ||
-        json_number_at(json_field(text, "signal"), &sig) ||
-        json_number_at(json_field(text, "started_at"), &st->started_at) ||
-        json_number_at(json_field(text, "finished_at"), &st->finished_at) ||
-        json_number_at(json_field(text, "elapsed_s"), &st->elapsed_s) ||
-        json_string_at(json_field(text, "reason"), st->reason, sizeof(st->reason))) {
-        rc = err_set(err, "%s: not a run status file (a field is missing or malformed)", path);
-    } else {
-        rc = -1;
-        for (int s = RUN_PENDING; s <= RUN_INTERRUPTED; s++)
-            if (strcmp(state, state_names[s]) == 0) {
-                st->state = (RunState)s;
-                rc = 0;
-            }
-        if (rc) err_set(err, "%s: field 'state': unknown value '%s'", path, state);
-        st->attempts = (int)attempts;
-        st->exit_code = (int)exit_code;
-        st->term_signal = (int)sig;
-    }
+    JsonRow row = {0};
+    Err perr;
+    int rc = json_row_parse(&row, text, len, &perr);
+    if (rc != 0)
+        err_set(err, "%s: not a run status file: %s", path, perr.msg);
+    else
+        rc = status_from_row(&row, path, st, err);
+    json_row_free(&row);
     free(text);
     return rc;
 }

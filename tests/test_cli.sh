@@ -40,6 +40,21 @@ grep -q "model.d" "$TMP/out" && ok || bad "keys does not list model.d"
 grep -q "^model.init" "$TMP/out" && ok || bad "keys does not list model.init"
 grep -q "^model.rope" "$TMP/out" && ok || bad "keys does not list model.rope"
 expect_fail "unknown command" "unknown command 'frobnicate'" "$MDMLAB" frobnicate
+# every command's help (the commands `mdmlab --help` lists): the experiments/*.yaml files it
+# names exist in the source tree, and no format escape leaks into it
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+"$MDMLAB" --help | sed -n 's/^  \([a-z]*\) \([a-z]*\).*/\1 \2/p' >"$TMP/commands"
+[ "$(wc -l <"$TMP/commands")" -ge 10 ] && ok || bad "mdmlab --help lists fewer than 10 commands"
+: >"$TMP/help_all"
+while read -r cmd sub; do
+    # shellcheck disable=SC2086
+    "$MDMLAB" $cmd $sub --help >>"$TMP/help_all" 2>&1 || bad "mdmlab $cmd $sub --help failed"
+done <"$TMP/commands"
+grep -q 'experiments/' "$TMP/help_all" && ok || bad "no help text names an experiments/ file"
+for f in $(grep -o 'experiments/[A-Za-z0-9_./-]*\.yaml' "$TMP/help_all" | sort -u); do
+    [ -f "$SRC/$f" ] && ok || bad "a help text names $f, which does not exist"
+done
+grep -q '%%' "$TMP/help_all" && bad "a help text prints a literal %%" || ok
 
 # --- bad configs: one line naming file, line and key ---
 printf 'model:\n  d: 64\n  layers: [1, 2\n' >"$TMP/malformed.yaml"
@@ -91,6 +106,14 @@ expect_fail "resume with another model" "checkpoint.bin: checkpoint was written 
 expect_ok "eval run dir" "$MDMLAB" eval "$RUN" --k 1,2
 [ "$(grep -cE '^(topk|margin|entropy|random|l2r) ' "$TMP/out")" -eq 10 ] && ok || bad "eval should print 10 rows"
 [ -s "$RUN/eval_results.json" ] && ok || bad "eval_results.json missing"
+# a run directory whose path holds a quote and a backslash still gives valid JSON
+ODD="$TMP/quo\"te\\back"
+cp -r "$RUN" "$ODD"
+expect_ok "eval odd path" "$MDMLAB" eval "$ODD" --policy topk --k 1
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1] + "/eval_results.json"))
+assert d["checkpoint"] == sys.argv[1] + "/checkpoint.bin", d["checkpoint"]' "$ODD" && ok ||
+    bad "eval_results.json of a path with a quote and a backslash is not valid JSON"
 expect_fail "eval bad policy" "policy" "$MDMLAB" eval "$RUN" --policy best
 
 # --- corrupt and truncated checkpoints ---
@@ -139,6 +162,8 @@ expect_ok "bench json" "$MDMLAB" bench --box 2 --d 32 --layers 1 --heads 2 --ffn
 nb=$(grep -c '"backend"' "$TMP/out")
 [ "$nb" -ge 2 ] && ok || bad "bench printed fewer than 2 JSON rows"
 [ "$(grep -c '"overhead_vs_random"' "$TMP/out")" -eq $((nb / 2)) ] && ok || bad "bench: no PUMA overhead"
+python3 -c 'import json, sys
+[json.loads(line) for line in open(sys.argv[1])]' "$TMP/out" && ok || bad "bench --json rows are not JSON"
 for key in backend process step_s tokens_per_s gflops peak_fraction peak_rss_mb; do
     [ "$(grep -c "\"$key\":" "$TMP/out")" -eq "$nb" ] && ok || bad "bench JSON lacks $key"
 done

@@ -63,6 +63,9 @@ static void test_parse_values(void) {
     CHECK(parse(&row, "{\"a\": \"1\", \"\\u0061\": \"2\"}", &err) == 0);
     CHECK(field_is(&row, "a", "2", 1));
     CHECK(parse(&row, "{}", &err) == 0 && row.n_fields == 0);
+    /* a pretty-printed object over several lines (status.json) is one row too */
+    CHECK(parse(&row, "{\n  \"state\": \"done\",\n  \"attempts\": 2\n}\n", &err) == 0);
+    CHECK(field_is(&row, "state", "done", 4) && json_row_find(&row, "attempts")->number == 2);
 
     static const struct {
         const char *text;

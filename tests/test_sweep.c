@@ -200,6 +200,18 @@ static void test_errors(void) {
     expect_error("trian: {steps: 3}\ngrid: {seed: [1]}\n", "s.yaml:1", "trian");
 }
 
+/* A status.json holding text fails to read, with an error naming the file and `what`. */
+static void expect_status_error(const char *dir, const char *text, const char *what) {
+    char path[700];
+    snprintf(path, sizeof(path), "%s/status.json", dir);
+    Err err = {{0}};
+    RunStatus st;
+    CHECK(write_file_atomic(path, text, strlen(text), &err) == 0);
+    int rc = runstore_read_status(dir, &st, &err);
+    CHECK_MSG(rc != 0 && strstr(err.msg, "status.json") && strstr(err.msg, what), "%s: '%s'", text,
+              rc ? err.msg : "read");
+}
+
 static void test_status_round_trip(void) {
     Sweep sw;
     Err err = {{0}};
@@ -217,7 +229,7 @@ static void test_status_round_trip(void) {
     st.exit_code = 1;
     st.term_signal = 9;
     st.elapsed_s = 12.5;
-    snprintf(st.reason, sizeof(st.reason), "exit code 1: \"quoted\" \\ and\ttab");
+    snprintf(st.reason, sizeof(st.reason), "exit code 1: \"quoted\" \\ and\ttab, \001 \xc3\xa9");
     CHECK(runstore_write_status(dir, &sw.runs[0], &st, &err) == 0);
     CHECK_MSG(runstore_read_status(dir, &back, &err) == 0, "%s", err.msg);
     CHECK(back.state == RUN_FAILED && back.attempts == 3 && back.exit_code == 1);
@@ -232,12 +244,22 @@ static void test_status_round_trip(void) {
     CHECK(fd >= 0);
     close(fd);
     /* a corrupt status file is an error naming it, not "pending" */
-    char path[700];
+    expect_status_error(dir, "{\"state\": \"exploded\"", "unterminated object");
+    expect_status_error(dir, "{\"state\": \"done\", \"attempts\": 1}", "'exit_code'");
+    expect_status_error(dir, "{\"state\": 2}", "'state'");
+    snprintf(st.reason, sizeof(st.reason), "ok");
+    CHECK(runstore_write_status(dir, &sw.runs[0], &st, &err) == 0);
+    char path[700], *text;
+    size_t len;
     snprintf(path, sizeof(path), "%s/status.json", dir);
-    FILE *f = fopen(path, "w");
-    fputs("{\"state\": \"exploded\"", f);
-    fclose(f);
-    CHECK(runstore_read_status(dir, &back, &err) != 0 && strstr(err.msg, "status.json"));
+    CHECK(read_file_all(path, &text, &len, &err) == 0);
+    char *state = strstr(text, "\"failed\"");
+    CHECK(state != NULL);
+    if (state) {
+        memcpy(state, "\"zapped\"", 8); /* as long as "failed" */
+        expect_status_error(dir, text, "unknown value 'zapped'");
+    }
+    free(text);
     sweep_free(&sw);
 }
 

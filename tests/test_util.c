@@ -1,11 +1,17 @@
-/* util: RNG streams and distributions, atomic writes, make_dirs, StrBuf, FNV-1a, err_set. */
+/* util: RNG streams and distributions, atomic writes, make_dirs, StrBuf, FNV-1a, err_set,
+ * realloc_or_die. */
 #include "base/util.h"
 #include "check.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -320,6 +326,42 @@ static void test_strbuf(void) {
     sb_free(&sb);
 }
 
+static void test_realloc_or_die(void) {
+    char *p = realloc_or_die(NULL, 0, "nothing");
+    CHECK(p != NULL);
+    p = realloc_or_die(p, 3, "three bytes");
+    memcpy(p, "ab", 3);
+    p = realloc_or_die(p, 1 << 20, "a megabyte");
+    CHECK(strcmp(p, "ab") == 0);
+    free(p);
+
+    /* out of memory: one line naming what was allocated on stderr, then abort */
+    char log[512];
+    path_in_tmp(log, sizeof log, "oom.log");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}); /* no core file from the abort */
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, 2) < 0) _exit(1);
+        realloc_or_die(NULL, SIZE_MAX, "an impossible buffer");
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    char *text = NULL;
+    size_t len = 0;
+    Err err;
+    CHECK(read_file_all(log, &text, &len, &err) == 0);
+    char want[128];
+    snprintf(want, sizeof want, "mdmlab: out of memory: an impossible buffer (%zu bytes)\n",
+             (size_t)SIZE_MAX);
+    CHECK_MSG(text && strcmp(text, want) == 0, "%s", text ? text : "");
+    free(text);
+    unlink(log);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mdm_test_util_XXXXXX");
     if (!mkdtemp(tmpdir)) {
@@ -338,6 +380,7 @@ int main(void) {
     test_read_file_all_missing();
     test_make_dirs();
     test_strbuf();
+    test_realloc_or_die();
     CHECK(rmdir(tmpdir) == 0);
     return check_summary("util");
 }

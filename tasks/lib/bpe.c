@@ -6,15 +6,6 @@
 
 #define NO_RANK UINT32_MAX
 
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "mdmlab: out of memory allocating %zu bytes\n", n);
-        abort();
-    }
-    return q;
-}
-
 /* ---- rank table ------------------------------------------------------------------------- */
 
 static size_t slot_of(const BpeRanks *r, const uint8_t *s, size_t n) {
@@ -188,11 +179,11 @@ void bpe_scratch_free(BpeScratch *s) {
 
 static void scratch_reserve(BpeScratch *s, size_t n_u64, size_t n_u32) {
     if (n_u64 > s->cap_u64) {
-        s->u64 = xrealloc(s->u64, n_u64 * sizeof *s->u64);
+        s->u64 = realloc_or_die(s->u64, n_u64 * sizeof *s->u64, "BPE merge scratch");
         s->cap_u64 = n_u64;
     }
     if (n_u32 > s->cap_u32) {
-        s->u32 = xrealloc(s->u32, n_u32 * sizeof *s->u32);
+        s->u32 = realloc_or_die(s->u32, n_u32 * sizeof *s->u32, "BPE merge scratch");
         s->cap_u32 = n_u32;
     }
 }

@@ -1,7 +1,9 @@
 /* JSON Lines: one JSON object per line, read strictly (RFC 8259). The reader keeps each row's
  * top-level fields; strings are decoded to UTF-8 (all escapes, \uXXXX surrogate pairs), numbers
- * parsed to double, nested arrays and objects validated and skipped. Used by the TinyGSM and
- * text tasks for {"question": ..., "code": ...} and {"text": ...} corpora. */
+ * parsed to double, nested arrays and objects validated and skipped. The one JSON reader of
+ * mdmlab: the TinyGSM and text tasks read {"question": ..., "code": ...} and {"text": ...}
+ * corpora with it, and the sweep's run store its status.json files (json_row_parse takes a
+ * whole pretty-printed object as well as a line). */
 #ifndef MDMLAB_JSONL_H
 #define MDMLAB_JSONL_H
 
@@ -44,8 +46,9 @@ typedef struct JsonRow {
     size_t text_len, text_cap;
 } JsonRow;
 
-/* Parses one line holding exactly one JSON object (surrounding whitespace allowed). On error
- * err reads "column C: what" (1-based byte column). */
+/* Parses text holding exactly one JSON object (whitespace, newlines included, allowed around
+ * and inside it). On error err reads "column C: what" (C: 1-based byte offset in text, the
+ * column when text is one line). */
 int json_row_parse(JsonRow *row, const char *text, size_t len, Err *err);
 void json_row_free(JsonRow *row);
 /* The field named key, or NULL. */

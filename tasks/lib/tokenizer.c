@@ -26,12 +26,7 @@ struct TokenizerBpe {
 void intbuf_push(IntBuf *b, int v) {
     if (b->len == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 256;
-        int *grown = realloc(b->data, cap * sizeof *grown);
-        if (!grown) {
-            fprintf(stderr, "mdmlab: out of memory growing an int buffer to %zu\n", cap);
-            abort();
-        }
-        b->data = grown;
+        b->data = realloc_or_die(b->data, cap * sizeof *b->data, "growing a token buffer");
         b->cap = cap;
     }
     b->data[b->len++] = v;

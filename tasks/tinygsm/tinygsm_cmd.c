@@ -182,7 +182,7 @@ static void append_verbose_row(StrBuf *sb, long line, const TinyGsmScore *s) {
     append_number(sb, s->reference);
     sb_append(sb, ",\"error\":", 9);
     if (s->error[0])
-        sb_json_string_n(sb, s->error, strlen(s->error));
+        sb_json_string(sb, s->error);
     else
         sb_append(sb, "null", 4);
     sb_append(sb, "}\n", 2);
