@@ -9,6 +9,15 @@
  * CPU backends share one OpenMP implementation of every non-matmul op (cpu_ops.c) and
  * differ only in matmul. Every op is deterministic: for a fixed backend and thread count
  * the same inputs give bit-identical outputs (reductions use a fixed partition and order).
+ *
+ * Errors: ops return no status (a device backend queues them asynchronously). An op that
+ * fails (out of memory, a primitive the library refuses, a failed launch) records a sticky
+ * error in the Backend with backend_fail, which keeps the FIRST error; sync waits for the
+ * queued work and returns that status (0 = ok). After a failure the outputs of the failed op
+ * and of later ops are unspecified and the status stays set until the backend is destroyed,
+ * so a caller checks sync once per unit of work (a training step) and stops on non-zero.
+ * Every member of BackendOps after `description` is an op pointer and every backend fills
+ * all of them (the tests walk the struct to check it).
  */
 #ifndef MDMLAB_BACKEND_H
 #define MDMLAB_BACKEND_H
@@ -54,7 +63,8 @@ typedef struct BackendOps {
     void (*download)(Backend *be, void *dst, const void *src, size_t bytes);
     void (*copy)(Backend *be, void *dst, const void *src, size_t bytes);
     void (*zero)(Backend *be, void *p, size_t bytes);
-    void (*sync)(Backend *be);
+    /* Waits until every queued op has finished; returns be->status (0 = ok, see above). */
+    int (*sync)(Backend *be);
 
     void (*matmul)(Backend *be, const MatmulArgs *args);
 
@@ -130,6 +140,14 @@ typedef struct BackendOps {
     void (*xent_forward_backward)(Backend *be, float *loss_rows, float *dlogits,
                                   const float *logits, const int *targets, const float *weights,
                                   int n, int V);
+    /* The model's confidence per row of n rows of V logits, token exclude_id left out (none
+     * when outside [0, V)): out[i] = max over v != exclude_id of the log-softmax of logits[i]
+     * over v != exclude_id. Arithmetic: hi = the kept logits' max in float, z = sum over kept v
+     * in ascending order of exp((double)(logit - hi)) in double, out = (float)-log(z). The CPU
+     * backends follow it exactly (PUMA consumes it and its runs are gated bit for bit); a
+     * device backend matches it to rounding. */
+    void (*max_log_prob)(Backend *be, float *out, const float *logits, int n, int V,
+                         int exclude_id);
 
     /* Returns sum of x[i]^2 in double, reduced in a fixed order (deterministic). */
     double (*sumsq)(Backend *be, const float *x, long n);
@@ -160,9 +178,19 @@ static inline int attention_future_key_kept(uint64_t mask_seed, long row, int ke
 
 struct Backend {
     const BackendOps *ops;
-    void *impl;  /* backend-private state (primitive caches, handles) */
-    int threads; /* threads the backend may use */
+    void *impl;           /* backend-private state (primitive caches, handles) */
+    int threads;          /* threads the backend may use */
+    int status;           /* 0, or non-zero after an op failed: sticky (see the contract above) */
+    char status_msg[256]; /* the first failure: "<op>: <what failed>" */
 };
+
+/* Records a failure of an op of be (message "<op>: <what failed>") unless one is already
+ * recorded: the first error is the one kept. Call it from the thread that called the op,
+ * never from inside a parallel region. */
+void backend_fail(Backend *be, const char *fmt, ...) MDM_PRINTF(2, 3);
+/* 0 when be->status is 0; else -1 with err = "backend '<name>': <status_msg>". Reads the
+ * status as last recorded: call sync first to include queued work. */
+int backend_check(const Backend *be, Err *err);
 
 /* Registry: backends compiled into this build, in order of preference for "auto". */
 int backend_count(void);
@@ -173,14 +201,5 @@ int backend_create(Backend *be, const char *name, int threads, Err *err);
 void backend_destroy(Backend *be);
 /* Comma-separated names of built backends, for --help and error messages. */
 const char *backend_names(void);
-
-/* Backend registry entry points implemented by each backend file. */
-extern const BackendOps backend_ref_ops;
-#ifdef MDMLAB_HAVE_OPENBLAS
-extern const BackendOps backend_openblas_ops;
-#endif
-#ifdef MDMLAB_HAVE_ONEDNN
-extern const BackendOps backend_onednn_ops;
-#endif
 
 #endif

@@ -6,7 +6,6 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,12 +37,9 @@ static long rows_per_chunk(long row_len) {
     return r > 0 ? r : 1;
 }
 
-static void *xmalloc(size_t bytes) {
+void *cpu_scratch(Backend *be, const char *op, size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "mdmlab: cpu_ops: out of memory (%zu bytes)\n", bytes);
-        abort();
-    }
+    if (!p) backend_fail(be, "%s: out of memory for %zu bytes of scratch", op, bytes);
     return p;
 }
 
@@ -135,8 +131,8 @@ void cpu_zero(Backend *be, void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
 }
 
-void cpu_sync(Backend *be) {
-    (void)be;
+int cpu_sync(Backend *be) {
+    return be->status;
 }
 
 /* ---- embedding ---------------------------------------------------------------------- */
@@ -227,7 +223,8 @@ static void rmsnorm_backward_rows(float *restrict dx, double *restrict part,
 void cpu_rmsnorm_backward(Backend *be, float *dx, float *dw, const float *dout, const float *x,
                           const float *w, const float *rstd, int n, int d) {
     long chunk = rows_per_chunk(d), chunks = (n + chunk - 1) / chunk;
-    double *parts = xmalloc((size_t)chunks * d * sizeof(double));
+    double *parts = cpu_scratch(be, "rmsnorm_backward", (size_t)chunks * d * sizeof(double));
+    if (!parts) return;
     int threads = team_size(be, (long)n * d);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (long c = 0; c < chunks; c++)
@@ -633,6 +630,26 @@ void cpu_xent_forward_backward(Backend *be, float *loss_rows, float *dlogits, co
                   min_long(n, (c + 1) * chunk), V);
 }
 
+/* ---- confidence --------------------------------------------------------------------- */
+
+/* The arithmetic backend.h specifies, step for step. Not a CPU_KERNEL: nothing here may be
+ * contracted or vectorized differently per ISA, and exp in double is a libm call anyway. */
+static float max_log_prob_row(const float *row, int V, int exclude_id) {
+    float hi = -INFINITY;
+    for (int v = 0; v < V; v++)
+        if (v != exclude_id && row[v] > hi) hi = row[v];
+    double z = 0.0;
+    for (int v = 0; v < V; v++)
+        if (v != exclude_id) z += exp((double)(row[v] - hi));
+    return (float)(-log(z)); /* log p(argmax) = hi - logsumexp */
+}
+
+void cpu_max_log_prob(Backend *be, float *out, const float *logits, int n, int V, int exclude_id) {
+    int threads = team_size(be, (long)n * V);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int i = 0; i < n; i++) out[i] = max_log_prob_row(logits + (size_t)i * V, V, exclude_id);
+}
+
 /* ---- reductions and optimizer ------------------------------------------------------- */
 
 /* Float sums over short runs (vectorized), accumulated in double. */
@@ -653,7 +670,8 @@ static double sumsq_kernel(const float *x, long n) {
 double cpu_sumsq(Backend *be, const float *x, long n) {
     long chunks = (n + SUMSQ_CHUNK - 1) / SUMSQ_CHUNK;
     if (chunks <= 1) return n > 0 ? sumsq_kernel(x, n) : 0.0;
-    double *partial = xmalloc((size_t)chunks * sizeof(double));
+    double *partial = cpu_scratch(be, "sumsq", (size_t)chunks * sizeof(double));
+    if (!partial) return NAN;
     int threads = team_size(be, n);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (long c = 0; c < chunks; c++) {

@@ -27,13 +27,17 @@
 #define CPU_KERNEL
 #endif
 
+/* malloc for an op's host scratch; NULL after recording an out-of-memory failure of `op`
+ * in be (backend_fail), so the op returns at once. */
+void *cpu_scratch(Backend *be, const char *op, size_t bytes);
+
 void *cpu_alloc(Backend *be, size_t bytes);
 void cpu_free(Backend *be, void *p);
 void cpu_upload(Backend *be, void *dst, const void *src, size_t bytes);
 void cpu_download(Backend *be, void *dst, const void *src, size_t bytes);
 void cpu_copy(Backend *be, void *dst, const void *src, size_t bytes);
 void cpu_zero(Backend *be, void *p, size_t bytes);
-void cpu_sync(Backend *be);
+int cpu_sync(Backend *be);
 
 void cpu_embedding_forward(Backend *be, float *out, const int *tokens, const float *wte, int n,
                            int d);
@@ -63,6 +67,7 @@ void cpu_swiglu_backward(Backend *be, float *da, float *db, const float *dout, c
 void cpu_add(Backend *be, float *out, const float *x, const float *y, long n);
 void cpu_xent_forward_backward(Backend *be, float *loss_rows, float *dlogits, const float *logits,
                                const int *targets, const float *weights, int n, int V);
+void cpu_max_log_prob(Backend *be, float *out, const float *logits, int n, int V, int exclude_id);
 double cpu_sumsq(Backend *be, const float *x, long n);
 void cpu_scale(Backend *be, float *x, float s, long n);
 void cpu_adamw(Backend *be, float *params, const float *grads, float *m, float *v, long n, float lr,
@@ -84,7 +89,7 @@ void cpu_ema_update(Backend *be, float *ema, const float *params, long n, float 
     .heads_merge_backward = cpu_heads_merge_backward, .softmax_forward = cpu_softmax_forward,      \
     .softmax_backward = cpu_softmax_backward, .swiglu_forward = cpu_swiglu_forward,                \
     .swiglu_backward = cpu_swiglu_backward, .add = cpu_add,                                        \
-    .xent_forward_backward = cpu_xent_forward_backward, .sumsq = cpu_sumsq, .scale = cpu_scale,    \
-    .adamw = cpu_adamw, .ema_update = cpu_ema_update
+    .xent_forward_backward = cpu_xent_forward_backward, .max_log_prob = cpu_max_log_prob,          \
+    .sumsq = cpu_sumsq, .scale = cpu_scale, .adamw = cpu_adamw, .ema_update = cpu_ema_update
 
 #endif

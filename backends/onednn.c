@@ -5,9 +5,9 @@
  * the pointers) and kept in a cache in be->impl; each call binds the data pointers with
  * dnnl_memory_set_data_handle and executes. Transposes, leading dimensions and batch
  * strides are memory-descriptor strides (a zero batch stride broadcasts one matrix), alpha
- * is an output scale and beta != 0 a sum post-op. A primitive that oneDNN refuses to
- * create is a programming error for this project's shapes: matmul prints the shape and
- * aborts.
+ * is an output scale and beta != 0 a sum post-op. A oneDNN call that fails (a primitive
+ * it refuses to create, a failed execution) is recorded with the shape as the backend's
+ * sticky error (backend_fail) and the call returns with C unspecified.
  *
  * Threads: Debian's libdnnl uses the OpenMP runtime, which sizes its parallel regions by
  * the calling thread's omp_get_max_threads(). There is no per-primitive thread setting,
@@ -20,7 +20,6 @@
 
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 enum { CACHE_MAX = 128 }; /* primitives kept; the oldest is dropped beyond this */
@@ -44,16 +43,13 @@ typedef struct Onednn {
     int cached;
 } Onednn;
 
-static void die(const char *what, dnnl_status_t st, const MatmulKey *k) {
-    fprintf(stderr, "mdmlab: onednn: %s failed (status %d)", what, (int)st);
-    if (k)
-        fprintf(stderr,
-                " for matmul trans_a=%d trans_b=%d m=%d n=%d k=%d lda=%d ldb=%d ldc=%d "
-                "batch=%d strides=%ld,%ld,%ld alpha=%g beta=%g",
-                k->trans_a, k->trans_b, k->m, k->n, k->k, k->lda, k->ldb, k->ldc, k->batch,
-                k->stride_a, k->stride_b, k->stride_c, k->alpha, k->beta);
-    fputc('\n', stderr);
-    abort();
+/* Records the failed oneDNN call `what` of a matmul of this shape as be's sticky error. */
+static void fail(Backend *be, const char *what, dnnl_status_t st, const MatmulKey *k) {
+    backend_fail(be,
+                 "matmul: %s failed (oneDNN status %d) for trans_a=%d trans_b=%d m=%d n=%d k=%d "
+                 "lda=%d ldb=%d ldc=%d batch=%d strides=%ld,%ld,%ld alpha=%g beta=%g",
+                 what, (int)st, k->trans_a, k->trans_b, k->m, k->n, k->k, k->lda, k->ldb, k->ldc,
+                 k->batch, k->stride_a, k->stride_b, k->stride_c, k->alpha, k->beta);
 }
 
 static MatmulKey key_of(const MatmulArgs *g) {
@@ -123,39 +119,54 @@ static dnnl_status_t make_attr(dnnl_primitive_attr_t *attr, const MatmulKey *k) 
     return st;
 }
 
-/* Build the primitive and its three memory objects (no data bound yet); aborts on
- * failure with the shape that oneDNN refused. */
-static void prim_create(MatmulPrim *p, const MatmulKey *k, dnnl_engine_t engine) {
+/* The primitive and its three memory objects of p (zeroed), no data bound yet. On failure
+ * returns the status with the failed call in *what, and p holds nothing. */
+static dnnl_status_t prim_create(MatmulPrim *p, const MatmulKey *k, dnnl_engine_t engine,
+                                 const char **what) {
     dnnl_memory_desc_t src_md, wei_md, dst_md;
+    *what = "memory descriptor";
     dnnl_status_t st = matrix_md(&src_md, k->batch, k->stride_a, k->m, k->k, k->lda, k->trans_a);
     if (st == dnnl_success)
         st = matrix_md(&wei_md, k->batch, k->stride_b, k->k, k->n, k->ldb, k->trans_b);
     if (st == dnnl_success) st = matrix_md(&dst_md, k->batch, k->stride_c, k->m, k->n, k->ldc, 0);
-    if (st != dnnl_success) die("memory descriptor", st, k);
+    if (st != dnnl_success) return st;
 
     dnnl_matmul_desc_t desc;
-    st = dnnl_matmul_desc_init(&desc, &src_md, &wei_md, NULL, &dst_md);
-    if (st != dnnl_success) die("dnnl_matmul_desc_init", st, k);
+    *what = "dnnl_matmul_desc_init";
+    if ((st = dnnl_matmul_desc_init(&desc, &src_md, &wei_md, NULL, &dst_md)) != dnnl_success)
+        return st;
     dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    *what = "primitive attributes";
     st = make_attr(&attr, k);
-    if (st != dnnl_success) die("primitive attributes", st, k);
-    dnnl_primitive_desc_t pd;
-    st = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (st != dnnl_success) die("dnnl_primitive_desc_create", st, k);
+    if (st == dnnl_success) {
+        *what = "dnnl_primitive_desc_create";
+        st = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL);
+    }
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success) return st;
+    *what = "dnnl_primitive_create";
     st = dnnl_primitive_create(&p->prim, pd);
     dnnl_primitive_desc_destroy(pd);
-    if (st != dnnl_success) die("dnnl_primitive_create", st, k);
-
-    if ((st = dnnl_memory_create(&p->src, &src_md, engine, DNNL_MEMORY_NONE)) != dnnl_success ||
-        (st = dnnl_memory_create(&p->weights, &wei_md, engine, DNNL_MEMORY_NONE)) != dnnl_success ||
-        (st = dnnl_memory_create(&p->dst, &dst_md, engine, DNNL_MEMORY_NONE)) != dnnl_success)
-        die("dnnl_memory_create", st, k);
+    if (st == dnnl_success) {
+        *what = "dnnl_memory_create";
+        if ((st = dnnl_memory_create(&p->src, &src_md, engine, DNNL_MEMORY_NONE)) == dnnl_success &&
+            (st = dnnl_memory_create(&p->weights, &wei_md, engine, DNNL_MEMORY_NONE)) ==
+                dnnl_success)
+            st = dnnl_memory_create(&p->dst, &dst_md, engine, DNNL_MEMORY_NONE);
+    }
+    if (st != dnnl_success) {
+        prim_destroy(p);
+        return st;
+    }
     p->key = *k;
+    return dnnl_success;
 }
 
-/* The cached primitive for this key, created (and the oldest evicted) when missing. */
-static MatmulPrim *prim_lookup(Onednn *o, const MatmulKey *k) {
+/* The cached primitive for this key, created (and the oldest evicted) when missing; NULL
+ * when creation failed (*st and *what say how). */
+static MatmulPrim *prim_lookup(Onednn *o, const MatmulKey *k, dnnl_status_t *st,
+                               const char **what) {
     for (int i = o->cached - 1; i >= 0; i--)
         if (key_equal(&o->cache[i].key, k)) return &o->cache[i];
     if (o->cached == CACHE_MAX) {
@@ -165,7 +176,7 @@ static MatmulPrim *prim_lookup(Onednn *o, const MatmulKey *k) {
     }
     MatmulPrim *p = &o->cache[o->cached];
     *p = (MatmulPrim){0};
-    prim_create(p, k, o->engine);
+    if ((*st = prim_create(p, k, o->engine, what)) != dnnl_success) return NULL;
     o->cached++;
     return p;
 }
@@ -207,6 +218,23 @@ static void scale_c(const MatmulArgs *g) {
         }
 }
 
+/* Binds g's pointers to p and runs it to completion; on failure *what names the call. */
+static dnnl_status_t prim_execute(Onednn *o, MatmulPrim *p, const MatmulArgs *g,
+                                  const char **what) {
+    dnnl_status_t st;
+    *what = "dnnl_memory_set_data_handle";
+    if ((st = dnnl_memory_set_data_handle(p->src, (void *)g->a)) != dnnl_success ||
+        (st = dnnl_memory_set_data_handle(p->weights, (void *)g->b)) != dnnl_success ||
+        (st = dnnl_memory_set_data_handle(p->dst, g->c)) != dnnl_success)
+        return st;
+    dnnl_exec_arg_t args[3] = {
+        {DNNL_ARG_SRC, p->src}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, p->dst}};
+    *what = "dnnl_primitive_execute";
+    if ((st = dnnl_primitive_execute(p->prim, o->stream, 3, args)) != dnnl_success) return st;
+    *what = "dnnl_stream_wait";
+    return dnnl_stream_wait(o->stream);
+}
+
 static void onednn_matmul(Backend *be, const MatmulArgs *g) {
     if (g->batch <= 0 || g->m <= 0 || g->n <= 0) return;
     if (g->k <= 0 || g->alpha == 0.0f) {
@@ -218,18 +246,11 @@ static void onednn_matmul(Backend *be, const MatmulArgs *g) {
     if (saved_threads != be->threads) omp_set_num_threads(be->threads);
 
     MatmulKey key = key_of(g);
-    MatmulPrim *p = prim_lookup(o, &key);
+    const char *what = NULL;
     dnnl_status_t st;
-    if ((st = dnnl_memory_set_data_handle(p->src, (void *)g->a)) != dnnl_success ||
-        (st = dnnl_memory_set_data_handle(p->weights, (void *)g->b)) != dnnl_success ||
-        (st = dnnl_memory_set_data_handle(p->dst, g->c)) != dnnl_success)
-        die("dnnl_memory_set_data_handle", st, &key);
-    dnnl_exec_arg_t args[3] = {
-        {DNNL_ARG_SRC, p->src}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, p->dst}};
-    st = dnnl_primitive_execute(p->prim, o->stream, 3, args);
-    if (st != dnnl_success) die("dnnl_primitive_execute", st, &key);
-    st = dnnl_stream_wait(o->stream);
-    if (st != dnnl_success) die("dnnl_stream_wait", st, &key);
+    MatmulPrim *p = prim_lookup(o, &key, &st, &what);
+    if (p) st = prim_execute(o, p, g, &what);
+    if (st != dnnl_success) fail(be, what, st, &key);
 
     if (saved_threads != be->threads) omp_set_num_threads(saved_threads);
 }

@@ -6,7 +6,6 @@
  * Each element of C is summed by one thread in ascending p, whatever the thread count. */
 #include "cpu_ops.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 enum {
@@ -78,11 +77,8 @@ static void ref_matmul(Backend *be, const MatmulArgs *g) {
     /* op(B) of every batch item as row-major k x n: B itself, or a transposed copy. */
     float *opb_copy = NULL;
     if (accumulate && g->trans_b) {
-        opb_copy = malloc((size_t)g->batch * g->k * g->n * sizeof(float));
-        if (!opb_copy) {
-            fprintf(stderr, "mdmlab: ref matmul: out of memory\n");
-            abort();
-        }
+        opb_copy = cpu_scratch(be, "matmul", (size_t)g->batch * g->k * g->n * sizeof(float));
+        if (!opb_copy) return;
 #pragma omp parallel for num_threads(be->threads) schedule(static)
         for (int bi = 0; bi < g->batch; bi++)
             transpose_b(opb_copy + (size_t)bi * g->k * g->n, g->b + bi * g->stride_b, g->ldb, g->n,

@@ -6,28 +6,33 @@
 #include "backend.h"
 
 #include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
-static const BackendOps *const backends[] = {
+/* The registry. Adding a backend = its file, one row here (inside an #ifdef when it needs an
+ * optional library) and its Meson lines. Every name list (help, errors, bench, keys) is derived
+ * from this table; the tests check that each row's name is its ops' name. */
 #ifdef MDMLAB_HAVE_ONEDNN
-    &backend_onednn_ops,
+#define ONEDNN_ROW(X) X(backend_onednn_ops, "onednn")
+#else
+#define ONEDNN_ROW(X)
 #endif
 #ifdef MDMLAB_HAVE_OPENBLAS
-    &backend_openblas_ops,
+#define OPENBLAS_ROW(X) X(backend_openblas_ops, "openblas")
+#else
+#define OPENBLAS_ROW(X)
 #endif
-    &backend_ref_ops,
-};
+#define BACKEND_TABLE(X) ONEDNN_ROW(X) OPENBLAS_ROW(X) X(backend_ref_ops, "ref")
 
-#ifdef MDMLAB_HAVE_ONEDNN
-#define NAME_ONEDNN "onednn, "
-#else
-#define NAME_ONEDNN ""
-#endif
-#ifdef MDMLAB_HAVE_OPENBLAS
-#define NAME_OPENBLAS "openblas, "
-#else
-#define NAME_OPENBLAS ""
-#endif
+#define BACKEND_AS_DECLARATION(ops, name) extern const BackendOps ops;
+#define BACKEND_AS_ENTRY(ops, name)       &ops,
+#define BACKEND_AS_LISTED_NAME(ops, name) ", " name
+
+BACKEND_TABLE(BACKEND_AS_DECLARATION)
+static const BackendOps *const backends[] = {BACKEND_TABLE(BACKEND_AS_ENTRY)};
+/* ", a, b" built at compile time; backend_names() skips the leading separator. */
+static const char backend_name_list[] = BACKEND_TABLE(BACKEND_AS_LISTED_NAME);
 
 int backend_count(void) {
     return (int)(sizeof backends / sizeof backends[0]);
@@ -45,7 +50,7 @@ const BackendOps *backend_find(const char *name) {
 }
 
 const char *backend_names(void) {
-    return NAME_ONEDNN NAME_OPENBLAS "ref";
+    return backend_name_list + 2;
 }
 
 int backend_create(Backend *be, const char *name, int threads, Err *err) {
@@ -64,4 +69,18 @@ int backend_create(Backend *be, const char *name, int threads, Err *err) {
 void backend_destroy(Backend *be) {
     if (be->ops && be->ops->destroy) be->ops->destroy(be);
     memset(be, 0, sizeof *be);
+}
+
+void backend_fail(Backend *be, const char *fmt, ...) {
+    if (be->status != 0) return;
+    be->status = -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(be->status_msg, sizeof be->status_msg, fmt, ap);
+    va_end(ap);
+}
+
+int backend_check(const Backend *be, Err *err) {
+    if (be->status == 0) return 0;
+    return err_set(err, "backend '%s': %s", be->ops ? be->ops->name : "?", be->status_msg);
 }

@@ -33,14 +33,14 @@
 
 const ConfigKey config_keys[] = {
     K_STR("name", name, "", "run name (default: the config file's name)"),
-    K_STR("backend", backend, "auto", "compute backend: auto | ref | openblas | onednn"),
+    K_STR("backend", backend, "auto",
+          "compute backend: auto (the fastest built) or a built backend (listed below)"),
     K_INT("threads", threads, "0", 0, 1024, "worker threads (0 = all cores)"),
     K_LONG("seed", seed, "1", 0, (double)LONG_MAX, "run seed: init, data order, masks"),
-    K_STR("process", process, "random",
-          "forward process (training noise): random | puma | block | ar"),
+    K_STR("process", process, "random", "forward process (training noise, listed below)"),
     K_STR("out_dir", out_dir, "", "run directory (\"\" = runs/<name>-s<seed>)"),
 
-    K_STR("task.name", task_name, "sudoku", "task: sudoku | tinygsm | text"),
+    K_STR("task.name", task_name, "sudoku", "task (listed below)"),
     K_STR("task.layout", task.layout, "prompt",
           "sudoku layout: prompt (clues then answer) | inplace"),
     K_INT("task.box", task.box, "3", 2, 3, "sudoku box size: 2 (4x4 grid) or 3 (9x9)"),

@@ -43,8 +43,9 @@ static void bench_usage(FILE *f) {
             "ffn=768, 8 layers, 8 heads, seq 162 (81 clue cells + 81 answer cells), vocab 11,\n"
             "batch 32 (6.83M parameters), on generated 9x9 puzzles.\n\n"
             "  --backend NAME   one backend, or all (default; built: %s)\n"
-            "  --process LIST   forward processes, comma-separated (default random); with\n"
-            "                   random and others, each one's overhead over random is printed\n"
+            "  --process LIST   forward processes, comma-separated (default %s, the baseline;\n"
+            "                   available: %s); with the baseline and others, each one's\n"
+            "                   overhead over the baseline is printed\n"
             "  --threads N      threads per run (default 0 = all cores)\n"
             "  --steps N        timed steps (default 5)   --warmup N  untimed steps (default 2)\n"
             "  --d N --layers N --heads N --ffn N --batch N   model and batch\n"
@@ -53,21 +54,20 @@ static void bench_usage(FILE *f) {
             "                   gflops, peak_fraction, peak_rss_mb, ...\n\n"
             "peak_fraction = model GFLOP/s divided by the best sgemm GFLOP/s measured in the\n"
             "same process on the model's largest matmul shape (the machine's practical peak).\n",
-            backend_names());
+            backend_names(), forward_at(0)->name, forward_names());
 }
 
-static int parse_int_option(const char *name, const char *value, int min, int *out) {
+static int parse_int_option(const char *name, const char *value, int min, int *out, Err *err) {
     char *end;
     long v = value ? strtol(value, &end, 10) : 0;
-    if (!value || *end || v < min || v > 1 << 24) {
-        fprintf(stderr, "mdmlab bench: %s expects an integer >= %d\n", name, min);
-        return -1;
-    }
+    if (!value || *end || v < min || v > 1 << 24)
+        return err_set(err, "bench: %s expects an integer >= %d", name, min);
     *out = (int)v;
     return 0;
 }
 
-static int parse_options(BenchOptions *o, int argc, char **argv) {
+/* 0 to run, 1 when --help was printed, -1 with err set on a usage error. */
+static int parse_options(BenchOptions *o, int argc, char **argv, Err *err) {
     memset(o, 0, sizeof(*o));
     Config *c = &o->cfg;
     config_defaults(c);
@@ -78,7 +78,7 @@ static int parse_options(BenchOptions *o, int argc, char **argv) {
     o->steps = 5;
     o->warmup = 2;
     snprintf(o->backend, sizeof(o->backend), "all");
-    snprintf(o->processes, sizeof(o->processes), "random");
+    snprintf(o->processes, sizeof(o->processes), "%s", forward_at(0)->name);
     struct {
         const char *name;
         int *dst, min;
@@ -92,8 +92,8 @@ static int parse_options(BenchOptions *o, int argc, char **argv) {
         int matched = 0;
         for (size_t j = 0; j < sizeof(ints) / sizeof(ints[0]) && !matched; j++) {
             if (strcmp(a, ints[j].name) != 0) continue;
-            if (parse_int_option(a, i + 1 < argc ? argv[i + 1] : NULL, ints[j].min, ints[j].dst) !=
-                0)
+            if (parse_int_option(a, i + 1 < argc ? argv[i + 1] : NULL, ints[j].min, ints[j].dst,
+                                 err) != 0)
                 return -1;
             matched = 1;
             i++;
@@ -111,8 +111,7 @@ static int parse_options(BenchOptions *o, int argc, char **argv) {
             bench_usage(stdout);
             return 1;
         } else {
-            fprintf(stderr, "mdmlab bench: unknown option '%s' (see mdmlab bench --help)\n", a);
-            return -1;
+            return err_set(err, "bench: unknown option '%s' (see mdmlab bench --help)", a);
         }
     }
     if (c->task.box == 2) { /* a 4x4 grid has 16 cells */
@@ -120,12 +119,7 @@ static int parse_options(BenchOptions *o, int argc, char **argv) {
         c->task.max_clues = 8;
     }
     c->eval.batch = 1;
-    Err err = {{0}};
-    if (config_validate(c, &err) != 0) {
-        fprintf(stderr, "mdmlab bench: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
+    return config_validate(c, err);
 }
 
 /* Best GFLOP/s of the backend's matmul on the model's FFN shape (B*T x ffn x d, as x W^T). */
@@ -177,8 +171,12 @@ static void run_backend(const BenchOptions *o, const char *backend, const char *
         OptimStats st;
         double t0 = now_seconds();
         session_step(&s, step, &st);
-        s.be.ops->sync(&s.be);
-        double dt = now_seconds() - t0;
+        double dt = now_seconds() - t0; /* session_step ends with the backend's sync */
+        if (session_check(&s, &err) != 0) {
+            snprintf(res->error, sizeof(res->error), "%s", err.msg);
+            session_close(&s);
+            return;
+        }
         if (step < o->warmup) continue;
         total += dt;
         lo = dt < lo ? dt : lo;
@@ -296,9 +294,9 @@ static int split_list(char *list, const char **out, int max) {
     return n;
 }
 
-int bench_main(int argc, char **argv) {
+int cmd_bench(int argc, char **argv, Err *err) {
     BenchOptions o;
-    int prc = parse_options(&o, argc, argv);
+    int prc = parse_options(&o, argc, argv, err);
     if (prc != 0) return prc > 0 ? 0 : 2;
     const char *backends[BENCH_MAX_RUNS], *processes[BENCH_MAX_RUNS];
     int nb = 0, np = split_list(o.processes, processes, BENCH_MAX_RUNS);
@@ -308,17 +306,20 @@ int bench_main(int argc, char **argv) {
     } else if (backend_find(o.backend) || strcmp(o.backend, "auto") == 0) {
         backends[nb++] = o.backend;
     } else {
-        fprintf(stderr, "mdmlab bench: unknown backend '%s' (built: %s)\n", o.backend,
-                backend_names());
+        err_set(err, "bench: unknown backend '%s' (built: %s)", o.backend, backend_names());
         return 2;
     }
     for (int p = 0; p < np; p++)
         if (!forward_find(processes[p])) {
-            fprintf(stderr, "mdmlab bench: unknown process '%s' (available: %s)\n", processes[p],
+            err_set(err, "bench: unknown process '%s' (available: %s)", processes[p],
                     forward_names());
             return 2;
         }
-    static BenchRun runs[BENCH_MAX_RUNS * BENCH_MAX_RUNS];
+    BenchRun *runs = calloc((size_t)nb * (size_t)(np > 0 ? np : 1), sizeof(*runs));
+    if (!runs) {
+        err_set(err, "bench: out of memory");
+        return 1;
+    }
     int n = 0;
     double peak = 0.0;
     if (!o.json)
@@ -336,13 +337,14 @@ int bench_main(int argc, char **argv) {
             runs[n].rss_mb = run_in_child(&o, backends[b], processes[p], &runs[n].res);
             if (runs[n].res.ok && runs[n].res.sgemm_gflops > peak) peak = runs[n].res.sgemm_gflops;
         }
-    for (int i = 0; i < n; i++) { /* overhead over the nearest earlier random run */
+    const char *baseline = forward_at(0)->name; /* the registry's first: random masking */
+    for (int i = 0; i < n; i++) {               /* overhead over the nearest earlier baseline run */
         int base = -1;
         for (int j = 0; j < n; j++)
-            if (runs[j].res.ok && strcmp(runs[j].process, "random") == 0 &&
+            if (runs[j].res.ok && strcmp(runs[j].process, baseline) == 0 &&
                 strcmp(runs[j].backend, runs[i].backend) == 0 && (base < 0 || j < i))
                 base = j;
-        if (base >= 0 && runs[i].res.ok && strcmp(runs[i].process, "random") != 0) {
+        if (base >= 0 && runs[i].res.ok && strcmp(runs[i].process, baseline) != 0) {
             runs[i].overhead = runs[i].res.step_s / runs[base].res.step_s - 1.0;
             runs[i].has_overhead = 1;
         }
@@ -359,5 +361,6 @@ int bench_main(int argc, char **argv) {
         print_run(&o, &runs[i], peak);
         failed |= !runs[i].res.ok;
     }
+    free(runs);
     return failed ? 1 : 0;
 }

@@ -4,7 +4,8 @@
 
 #include "base/config.h"
 
-/* argv[0] is "bench". Returns the process exit code. */
-int bench_main(int argc, char **argv);
+/* argv[0] is "bench". Returns the exit status (0, 1 when a run failed, 2 for a usage error)
+ * and fills err on a usage error. */
+int cmd_bench(int argc, char **argv, Err *err);
 
 #endif

@@ -21,7 +21,12 @@
 
 #define MDMLAB_VERSION "0.1.0"
 
+static void tasks_with_command(StrBuf *sb, int score);
+
 static void usage(FILE *f) {
+    StrBuf gen = {0}, score = {0};
+    tasks_with_command(&gen, 0);
+    tasks_with_command(&score, 1);
     fprintf(
         f,
         "mdmlab %s: train and evaluate masked diffusion models\n\n"
@@ -34,14 +39,15 @@ static void usage(FILE *f) {
         "  plan FILE.yaml                        list the runs a sweep file expands to\n"
         "  report SWEEP_DIR                      curves, speedup figures and summary of a sweep\n"
         "  compare BASELINE CURRENT              regression gate over two metrics files\n"
-        "  gen sudoku [options]                  generate Sudoku puzzles as CSV\n"
-        "  gen tinygsm [options]                 generate TinyGSM-style word problems as JSONL\n"
-        "  score tinygsm FILE.jsonl [--verbose]  check candidate solutions against answers\n"
+        "  gen TASK [options]                    generate a task's data (tasks: %s)\n"
+        "  score TASK FILE [options]             check answers against references (tasks: %s)\n"
         "  keys                                  list every config key with its default\n"
         "  help COMMAND                          help on one command\n\n"
         "backends built: %s\n"
         "tasks: %s   forward processes: %s\n",
-        MDMLAB_VERSION, backend_names(), task_names(), forward_names());
+        MDMLAB_VERSION, gen.data, score.data, backend_names(), task_names(), forward_names());
+    sb_free(&gen);
+    sb_free(&score);
 }
 
 static void train_usage(FILE *f) {
@@ -78,19 +84,13 @@ static void eval_usage(FILE *f) {
                "RUN_DIR/eval_results.json.\n");
 }
 
-static int fail(const Err *err) {
-    fprintf(stderr, "mdmlab: error: %s\n", err->msg);
-    return 1;
-}
-
 static int has_suffix(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-static int cmd_train(int argc, char **argv) {
+static int cmd_train(int argc, char **argv, Err *err) {
     Config cfg;
-    Err err = {{0}};
     config_defaults(&cfg);
     int first = 1;
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -99,11 +99,10 @@ static int cmd_train(int argc, char **argv) {
     }
     if (argc > 1 && !strchr(argv[1], '=')) {
         if (!has_suffix(argv[1], ".yaml") && !has_suffix(argv[1], ".yml")) {
-            fprintf(stderr, "mdmlab train: '%s' is neither a .yaml config nor key=value\n",
-                    argv[1]);
+            err_set(err, "train: '%s' is neither a .yaml config nor key=value", argv[1]);
             return 2;
         }
-        if (config_load_yaml(&cfg, argv[1], &err) != 0) return fail(&err);
+        if (config_load_yaml(&cfg, argv[1], err) != 0) return 1;
         if (!cfg.name[0]) { /* name the run after its config file */
             const char *base = strrchr(argv[1], '/');
             base = base ? base + 1 : argv[1];
@@ -112,13 +111,13 @@ static int cmd_train(int argc, char **argv) {
         first = 2;
     }
     for (int i = first; i < argc; i++)
-        if (config_apply_override(&cfg, argv[i], &err) != 0) return fail(&err);
-    int rc = train_run(&cfg, 0, &err);
+        if (config_apply_override(&cfg, argv[i], err) != 0) return 1;
+    int rc = train_run(&cfg, 0, err);
     if (rc == TRAIN_INTERRUPTED) {
         fprintf(stderr, "\nmdmlab: interrupted; checkpoint saved, resume with train.resume=auto\n");
         return 130;
     }
-    if (rc != 0) return fail(&err);
+    if (rc != 0) return 1;
     char dir[CFG_PATH];
     train_run_dir(&cfg, dir, sizeof(dir));
     printf("run finished: %s\n", dir);
@@ -349,62 +348,113 @@ static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const T
     return rc;
 }
 
-static int cmd_eval(int argc, char **argv) {
+static int cmd_eval(int argc, char **argv, Err *err) {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         eval_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     EvalCommand ec = {0};
     Config scratch, cfg;
-    Err err = {{0}};
     Checkpoint ck;
     Backend be = {0};
     Task task = {0};
     Model m = {0};
     config_defaults(&scratch); /* validates the overrides' syntax before any work */
-    if (eval_parse_args(&ec, &scratch, argc, argv, &err) != 0) return fail(&err);
-    if (checkpoint_read(ec.ckpt_path, &ck, &err) != 0) return fail(&err);
-    int rc = eval_config(&cfg, &ck, &ec, &err);
-    if (rc == 0) rc = backend_create(&be, cfg.backend, cfg.threads, &err);
-    if (rc == 0) rc = task_create(&task, &cfg, &err);
+    if (eval_parse_args(&ec, &scratch, argc, argv, err) != 0) return 1;
+    if (checkpoint_read(ec.ckpt_path, &ck, err) != 0) return 1;
+    int rc = eval_config(&cfg, &ck, &ec, err);
+    if (rc == 0) rc = backend_create(&be, cfg.backend, cfg.threads, err);
+    if (rc == 0) rc = task_create(&task, &cfg, err);
     if (rc == 0) {
         ModelConfig mc = session_model_config(&cfg, &task);
         int want_ema = ec.use_ema && checkpoint_section(&ck, "ema") != NULL;
-        rc = model_create(&m, &mc, &be, cfg.eval.batch, want_ema, &err);
-        if (rc == 0) rc = model_io_restore(&m, &ck, ec.ckpt_path, 0, &err);
+        rc = model_create(&m, &mc, &be, cfg.eval.batch, want_ema, err);
+        if (rc == 0) rc = model_io_restore(&m, &ck, ec.ckpt_path, 0, err);
         if (rc == 0 && want_ema) model_swap_ema(&m);
         if (rc == 0 && ec.gen_ppl && task.ops->score)
-            rc = err_set(&err, "--gen-ppl: task '%s' is scored by accuracy, not likelihood",
+            rc = err_set(err, "--gen-ppl: task '%s' is scored by accuracy, not likelihood",
                          task.ops->name);
         if (rc == 0 && !task.ops->score)
-            rc = eval_text(&ec, &cfg, &m, &task, (long)ck.step, &err);
+            rc = eval_text(&ec, &cfg, &m, &task, (long)ck.step, err);
         else if (rc == 0)
-            rc = eval_all(&ec, &cfg, &m, &task, (long)ck.step, &err);
+            rc = eval_all(&ec, &cfg, &m, &task, (long)ck.step, err);
     }
     model_free(&m);
     if (task.ops) task_destroy(&task);
     if (be.ops) backend_destroy(&be);
     checkpoint_free(&ck);
-    return rc == 0 ? 0 : fail(&err);
+    return rc == 0 ? 0 : 1;
 }
 
-static int cmd_gen(int argc, char **argv) {
-    if (argc >= 2 && strcmp(argv[1], "sudoku") == 0) return sudoku_gen_main(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "tinygsm") == 0) {
-        Err err = {{0}};
-        int status = cmd_gen_tinygsm(argc - 1, argv + 1, &err);
-        if (err.msg[0]) fprintf(stderr, "mdmlab: error: %s\n", err.msg);
-        return status;
+/* Names of the tasks that have a gen (score) command, comma-separated, into sb. */
+static void tasks_with_command(StrBuf *sb, int score) {
+    for (int i = 0; i < task_count(); i++) {
+        const TaskOps *t = task_at(i);
+        if (score ? !t->score_command : !t->gen_command) continue;
+        sb_printf(sb, "%s%s", sb->len ? ", " : "", t->name);
     }
-    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("usage: mdmlab gen TASK [options]   (tasks with a generator: sudoku, tinygsm)\n"
-               "       mdmlab gen sudoku --help\n"
-               "       mdmlab gen tinygsm --help\n");
-        return 0;
-    }
-    fprintf(stderr, "mdmlab gen: expected a task with a generator: sudoku, tinygsm\n");
-    return 2;
 }
+
+/* `gen TASK ...` and `score TASK ...`: the task's own command, argv[0] its name. */
+static int run_task_command(int argc, char **argv, int score, Err *err) {
+    const char *verb = score ? "score" : "gen";
+    StrBuf names = {0};
+    tasks_with_command(&names, score);
+    const TaskOps *t = argc >= 2 ? task_find(argv[1]) : NULL;
+    int status = 2;
+    if (t && (score ? t->score_command : t->gen_command))
+        status = (score ? t->score_command : t->gen_command)(argc - 1, argv + 1, err);
+    else if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: mdmlab %s TASK [options]   (tasks with one: %s)\n"
+               "       mdmlab %s TASK --help\n",
+               verb, names.data, verb);
+        status = 0;
+    } else if (argc >= 2)
+        err_set(err, "%s: task '%s' has no %s command (tasks with one: %s)", verb, argv[1], verb,
+                names.data);
+    else
+        err_set(err, "%s: expected a task (tasks with one: %s)", verb, names.data);
+    sb_free(&names);
+    return status;
+}
+
+static int cmd_gen(int argc, char **argv, Err *err) {
+    return run_task_command(argc, argv, 0, err);
+}
+
+static int cmd_score(int argc, char **argv, Err *err) {
+    return run_task_command(argc, argv, 1, err);
+}
+
+static int cmd_keys(int argc, char **argv, Err *err) {
+    (void)argc, (void)argv, (void)err;
+    config_print_keys(stdout);
+    printf("\nvalues of the registered kinds: task.name: %s; process: %s; backend: auto, %s\n",
+           task_names(), forward_names(), backend_names());
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv, Err *err) {
+    (void)argc, (void)argv, (void)err;
+    usage(stdout);
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv, Err *err) {
+    (void)argc, (void)argv, (void)err;
+    printf("mdmlab %s\n", MDMLAB_VERSION);
+    return 0;
+}
+
+/* Every command: one signature, errors returned in err and printed once by main. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv, Err *err);
+} commands[] = {{"train", cmd_train},     {"eval", cmd_eval},        {"bench", cmd_bench},
+                {"sweep", cmd_sweep},     {"plan", cmd_plan},        {"report", cmd_report},
+                {"compare", cmd_compare}, {"gen", cmd_gen},          {"score", cmd_score},
+                {"keys", cmd_keys},       {"help", cmd_help},        {"-h", cmd_help},
+                {"--help", cmd_help},     {"--version", cmd_version}};
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -418,37 +468,13 @@ int main(int argc, char **argv) {
         argc = 3;
         cmd = argv[1];
     }
-    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
-    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "bench") == 0) return bench_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "gen") == 0) return cmd_gen(argc - 1, argv + 1);
-    static const struct {
-        const char *name;
-        int (*run)(int, char **, Err *);
-    } experiment_cmds[] = {{"sweep", cmd_sweep},
-                           {"plan", cmd_plan},
-                           {"report", cmd_report},
-                           {"compare", cmd_compare},
-                           {"score", cmd_score}};
-    for (size_t i = 0; i < sizeof(experiment_cmds) / sizeof(experiment_cmds[0]); i++)
-        if (strcmp(cmd, experiment_cmds[i].name) == 0) {
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(cmd, commands[i].name) == 0) {
             Err err = {{0}};
-            int status = experiment_cmds[i].run(argc - 1, argv + 1, &err);
+            int status = commands[i].run(argc - 1, argv + 1, &err);
             if (err.msg[0]) fprintf(stderr, "mdmlab: error: %s\n", err.msg);
             return status;
         }
-    if (strcmp(cmd, "keys") == 0) {
-        config_print_keys(stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("mdmlab %s\n", MDMLAB_VERSION);
-        return 0;
-    }
     fprintf(stderr, "mdmlab: unknown command '%s' (see mdmlab --help)\n", cmd);
     return 2;
 }

@@ -56,9 +56,7 @@ static void set_next_token_weights(ForwardBatch *batch, int b, const unsigned ch
 static void ar_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
     ArProcess *ar = fp->impl;
     int T = batch->T;
-    Rng rng;
-    /* one stream per step: batches depend on (seed, step) only, so resume is exact */
-    rng_seed(&rng, fp->seed, 0x6172000000000000ULL + (uint64_t)step);
+    Rng rng = forward_step_rng(fp, "ar", step);
     for (int b = 0; b < batch->B; b++) {
         int *tgt = batch->targets + (size_t)b * T;
         forward_draw_example(fp, &rng, tgt, ar->is_prompt);

@@ -38,8 +38,8 @@ static void block_free(BlockDiffusion *bd) {
 static int block_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
     if (check_inner(cfg->block.inner, err) != 0) return -1;
     if (strcmp(cfg->block.inner, "puma") == 0) { /* the PUMA chain, one block at a time */
-        fp->ops = &forward_puma_ops;
-        return forward_puma_ops.create(fp, cfg, task, err);
+        fp->ops = forward_find("puma");
+        return fp->ops->create(fp, cfg, task, err);
     }
     BlockDiffusion *bd = calloc(1, sizeof(*bd));
     if (bd) {
@@ -97,9 +97,7 @@ static int noise_answer(Rng *rng, int *tokens, int *answer_pos, int n, int S, in
 static void block_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
     BlockDiffusion *bd = fp->impl;
     int T = batch->T;
-    Rng rng;
-    /* one stream per step: batches depend on (seed, step) only, so resume is exact */
-    rng_seed(&rng, fp->seed, 0x626c000000000000ULL + (uint64_t)step);
+    Rng rng = forward_step_rng(fp, "bl", step);
     for (int b = 0; b < batch->B; b++) {
         int *tgt = batch->targets + (size_t)b * T, *tok = batch->tokens + (size_t)b * T;
         forward_draw_example(fp, &rng, tgt, bd->is_prompt);
@@ -113,6 +111,11 @@ static void block_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch)
     }
 }
 
+/* Evaluation decodes block by block with the block size the curriculum trains at `step`. */
+static int block_decode_size(const Config *cfg, long step) {
+    return (int)schedule_value_at(&cfg->block.size_schedule, step, cfg->block.size);
+}
+
 const ForwardOps forward_block_ops = {
     .name = "block",
     .description = "block diffusion: clean prefix blocks, random noise in one block of size S "
@@ -120,4 +123,5 @@ const ForwardOps forward_block_ops = {
     .create = block_create,
     .destroy = block_destroy,
     .make_batch = block_make_batch,
+    .decode_block_size = block_decode_size,
 };

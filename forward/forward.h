@@ -1,7 +1,8 @@
 /* The forward-process contract: how training masks are drawn. A process fills each
  * training batch (model input with MASK tokens, clean targets, per-position loss weights)
- * and may observe the step's logits after the forward pass (PUMA uses them to advance its
- * chain without an extra forward). The training loop knows nothing of which process runs.
+ * and may observe the model's confidence per position after the forward pass (PUMA uses it
+ * to advance its chain without an extra forward). The training loop knows nothing of which
+ * process runs.
  *
  * Loss weights implement DESIGN.md's loss: per sequence, CE summed over its masked
  * positions divided by their count, then the mean over the batch, so a masked position of
@@ -29,8 +30,14 @@ typedef struct ForwardOps {
     /* Fill batch for optimizer step `step` (0-based). Must be a pure function of the run
      * seed, the step and the process state, so a resumed run draws the same batches. */
     void (*make_batch)(ForwardProcess *fp, long step, ForwardBatch *batch);
-    /* Optional (NULL): see the logits (host, B*T*V) of the batch just trained on. */
-    void (*observe)(ForwardProcess *fp, long step, const float *logits, int V);
+    /* Optional (NULL): see the model's confidence on the batch just trained on: host, (B, T),
+     * per position the max over tokens other than MASK of the log-softmax of its logits
+     * without MASK (the backend op max_log_prob with exclude_id = the task's mask_id). */
+    void (*observe)(ForwardProcess *fp, long step, const float *confidence);
+    /* Optional: the block size evaluation decodes with at training step `step` when
+     * eval.block_size is 0 (a block process decodes block by block, as it trains); NULL or 0:
+     * the whole answer at once. */
+    int (*decode_block_size)(const Config *cfg, long step);
     /* Optional state for checkpoints (NULL when the process is stateless). */
     size_t (*state_bytes)(const ForwardProcess *fp);
     void (*state_save)(const ForwardProcess *fp, void *out);
@@ -45,10 +52,19 @@ struct ForwardProcess {
     int batch;
 };
 
-const ForwardOps *forward_find(const char *name);
+/* Registry: the processes built in, the baseline (random masking) first. */
+int forward_count(void);
+const ForwardOps *forward_at(int i);
+const ForwardOps *forward_find(const char *name); /* NULL if unknown */
+/* Comma-separated names, for --help and error messages. */
 const char *forward_names(void);
 int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err);
 void forward_destroy(ForwardProcess *fp);
+/* The RNG of one step of a process: a stream keyed by (run seed, tag, step), so batches
+ * depend on (seed, step) only and a resumed run draws the same ones. tag names the use (at
+ * most 8 characters, e.g. "ra" for random masking's batches); its bytes, first character in
+ * the top byte, plus the step select the stream. */
+Rng forward_step_rng(const ForwardProcess *fp, const char *tag, long step);
 /* Allocate/free a batch's host arrays. */
 int forward_batch_alloc(ForwardBatch *b, int B, int T, Err *err);
 void forward_batch_free(ForwardBatch *b);
@@ -67,10 +83,5 @@ void forward_random_masking_batch(const ForwardProcess *fp, long step, ForwardBa
                                   unsigned char *is_prompt, int *positions);
 /* Set weights of sequence b from its mask: 1/(masked * B) on masked positions, else 0. */
 void forward_batch_set_weights(ForwardBatch *batch, int b, int mask_id);
-
-extern const ForwardOps forward_random_ops;
-extern const ForwardOps forward_puma_ops;
-extern const ForwardOps forward_block_ops;
-extern const ForwardOps forward_ar_ops;
 
 #endif

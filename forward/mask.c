@@ -31,9 +31,7 @@ long forward_draw_example(const ForwardProcess *fp, Rng *rng, int *targets,
 void forward_random_masking_batch(const ForwardProcess *fp, long step, ForwardBatch *batch,
                                   unsigned char *is_prompt, int *positions) {
     int T = batch->T, mask_id = fp->task->mask_id;
-    Rng rng;
-    /* one stream per step: batches depend on (seed, step) only, so resume is exact */
-    rng_seed(&rng, fp->seed, 0x7261000000000000ULL + (uint64_t)step);
+    Rng rng = forward_step_rng(fp, "ra", step);
     for (int b = 0; b < batch->B; b++) {
         int *tgt = batch->targets + (size_t)b * T, *tok = batch->tokens + (size_t)b * T;
         forward_draw_example(fp, &rng, tgt, is_prompt);

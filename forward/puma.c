@@ -5,10 +5,10 @@
  * of L_eff (capped at L_eff - 1, so something is always left to learn). After each training
  * step the chain advances using the SAME forward pass's logits (no extra forward, no
  * gradient): every phase moves on by one and the masked positions the model is most
- * confident about (highest max log-prob) are revealed with their ground-truth tokens
- * (teacher forcing), so the model trains on the masks its own confidence-ordered decoding
- * will meet. A sequence whose phase wraps to 0 is replaced by a fresh one, so PUMA draws
- * about B/K fresh sequences per step where random masking draws B.
+ * confident about (highest max log-prob, computed by the backend) are revealed with their
+ * ground-truth tokens (teacher forcing), so the model trains on the masks its own
+ * confidence-ordered decoding will meet. A sequence whose phase wraps to 0 is replaced by a fresh
+ * one, so PUMA draws about B/K fresh sequences per step where random masking draws B.
  *
  * PUMA inside blocks (process block with block.inner=puma) runs the same chain on one block
  * of the answer at a time: a fresh sequence draws a block n uniformly, blocks before n are
@@ -54,7 +54,7 @@ typedef struct Puma {
     int *targets;             /* (B, T) clean tokens */
     unsigned char *is_prompt; /* (B, T) */
     int *positions;           /* scratch (T) */
-    float *confidence;        /* scratch (T): max log-prob per position */
+    int *phases;              /* scratch (B) for build_pool */
 } Puma;
 
 static int count_masked(const Puma *p, int b) {
@@ -126,15 +126,12 @@ static void start_sequence(ForwardProcess *fp, Puma *p, int b, int phase, Rng *r
 
 /* Phases balanced over the pool (slot i gets i mod K, as evenly as B allows), shuffled. */
 static void build_pool(ForwardProcess *fp, Puma *p, int K, int S, long step) {
-    Rng rng;
-    rng_seed(&rng, fp->seed, 0x70756d6100000000ULL + (uint64_t)step);
+    Rng rng = forward_step_rng(fp, "puma", step); /* the pool's fresh sequences */
     p->K = K;
     p->S = S;
-    int *phases = malloc((size_t)p->B * sizeof(int));
-    for (int b = 0; b < p->B; b++) phases[b] = b % K;
-    rng_shuffle_int(&rng, phases, p->B);
-    for (int b = 0; b < p->B; b++) start_sequence(fp, p, b, phases[b], &rng);
-    free(phases);
+    for (int b = 0; b < p->B; b++) p->phases[b] = b % K;
+    rng_shuffle_int(&rng, p->phases, p->B);
+    for (int b = 0; b < p->B; b++) start_sequence(fp, p, b, p->phases[b], &rng);
     p->built = 1;
 }
 
@@ -168,19 +165,9 @@ static void puma_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) 
     write_batch(p, batch);
 }
 
-/* Max over the vocabulary (MASK excluded) of the log-softmax of one logits row. */
-static float max_log_prob(const float *row, int V, int mask_id) {
-    float hi = -INFINITY;
-    for (int v = 0; v < V; v++)
-        if (v != mask_id && row[v] > hi) hi = row[v];
-    double z = 0.0;
-    for (int v = 0; v < V; v++)
-        if (v != mask_id) z += exp((double)(row[v] - hi));
-    return (float)(-log(z)); /* log p(argmax) = hi - logsumexp */
-}
-
-/* Reveals the `count` most confident masked positions of slot b (ties: lower position). */
-static void reveal_most_confident(Puma *p, int b, int count) {
+/* Reveals the `count` most confident masked positions of slot b (ties: lower position);
+ * confidence is the slot's row (T) of observe's confidence. */
+static void reveal_most_confident(Puma *p, int b, const float *confidence, int count) {
     int T = p->T, n = 0;
     unsigned char *m = p->masked + (size_t)b * T;
     for (int t = 0; t < T; t++)
@@ -188,7 +175,7 @@ static void reveal_most_confident(Puma *p, int b, int count) {
     for (int i = 0; i < count && i < n; i++) { /* partial selection sort: count is small */
         int best = i;
         for (int j = i + 1; j < n; j++) {
-            float cj = p->confidence[p->positions[j]], cb = p->confidence[p->positions[best]];
+            float cj = confidence[p->positions[j]], cb = confidence[p->positions[best]];
             if (cj > cb || (cj == cb && p->positions[j] < p->positions[best])) best = j;
         }
         int tmp = p->positions[i];
@@ -198,7 +185,9 @@ static void reveal_most_confident(Puma *p, int b, int count) {
     }
 }
 
-static void advance_sequence(ForwardProcess *fp, Puma *p, int b, const float *logits, int V,
+/* Advances slot b by one stage; confidence is the whole batch's (B, T), and only the slot's
+ * masked positions are read. */
+static void advance_sequence(ForwardProcess *fp, Puma *p, int b, const float *confidence,
                              Rng *rng) {
     int T = p->T, L = l_eff(p, b);
     int phase = p->seq[b].phase + 1;
@@ -206,19 +195,16 @@ static void advance_sequence(ForwardProcess *fp, Puma *p, int b, const float *lo
         start_sequence(fp, p, b, 0, rng);
         return;
     }
-    const unsigned char *m = p->masked + (size_t)b * T;
-    for (int t = 0; t < T; t++)
-        p->confidence[t] =
-            m[t] ? max_log_prob(logits + ((size_t)b * T + t) * V, V, p->mask_id) : -INFINITY;
+    const float *conf = confidence + (size_t)b * T;
     p->seq[b].phase = phase;
     int unmasked = L - count_masked(p, b);
     int target = stage_target(rng, phase, p->K, L);
-    if (target > unmasked) reveal_most_confident(p, b, target - unmasked);
+    if (target > unmasked) reveal_most_confident(p, b, conf, target - unmasked);
     if (p->mode == PUMA_CONFIDENCE_COLLAPSE) {
         float log_tau = (float)log(p->tau);
         unsigned char *mm = p->masked + (size_t)b * T;
         for (int t = 0; t < T; t++)
-            if (mm[t] && p->confidence[t] > log_tau) mm[t] = 0;
+            if (mm[t] && conf[t] > log_tau) mm[t] = 0;
         unmasked = L - count_masked(p, b);
         if (unmasked >= L) {
             start_sequence(fp, p, b, 0, rng);
@@ -229,12 +215,11 @@ static void advance_sequence(ForwardProcess *fp, Puma *p, int b, const float *lo
     }
 }
 
-static void puma_observe(ForwardProcess *fp, long step, const float *logits, int V) {
+static void puma_observe(ForwardProcess *fp, long step, const float *confidence) {
     Puma *p = fp->impl;
     if (!p->built || step < p->warmup_steps) return;
-    Rng rng;
-    rng_seed(&rng, fp->seed, 0x70756d6200000000ULL + (uint64_t)step);
-    for (int b = 0; b < p->B; b++) advance_sequence(fp, p, b, logits, V, &rng);
+    Rng rng = forward_step_rng(fp, "pumb", step); /* the chain's stage targets */
+    for (int b = 0; b < p->B; b++) advance_sequence(fp, p, b, confidence, &rng);
 }
 
 static int puma_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
@@ -268,9 +253,9 @@ static int puma_create(ForwardProcess *fp, const Config *cfg, const Task *task, 
     p->targets = calloc(n, sizeof(int));
     p->is_prompt = calloc(n, 1);
     p->positions = calloc((size_t)p->T, sizeof(int));
-    p->confidence = calloc((size_t)p->T, sizeof(float));
+    p->phases = calloc((size_t)p->B, sizeof(int));
     if (!p->seq || !p->masked || !p->hidden || !p->targets || !p->is_prompt || !p->positions ||
-        !p->confidence)
+        !p->phases)
         return err_set(err, "process 'puma': out of memory for a pool of %d x %d", p->B, p->T);
     return 0;
 }
@@ -284,7 +269,7 @@ static void puma_destroy(ForwardProcess *fp) {
     free(p->targets);
     free(p->is_prompt);
     free(p->positions);
-    free(p->confidence);
+    free(p->phases);
     free(p);
 }
 

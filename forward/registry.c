@@ -4,18 +4,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const ForwardOps *const processes[] = {&forward_random_ops, &forward_puma_ops,
-                                              &forward_block_ops, &forward_ar_ops};
-#define N_PROCESSES (int)(sizeof(processes) / sizeof(processes[0]))
+/* The registry. Adding a process = its file, one row here and its Meson line. The first row
+ * is the baseline the others are compared with (random masking: bench's reference). Every name
+ * list (help, errors, keys, bench) is derived from this table; the tests check that each row's
+ * name is its ops' name. */
+#define PROCESS_TABLE(X)                                                                           \
+    X(forward_random_ops, "random")                                                                \
+    X(forward_puma_ops, "puma") X(forward_block_ops, "block") X(forward_ar_ops, "ar")
+
+#define PROCESS_AS_DECLARATION(ops, name) extern const ForwardOps ops;
+#define PROCESS_AS_ENTRY(ops, name)       &ops,
+#define PROCESS_AS_LISTED_NAME(ops, name) ", " name
+
+PROCESS_TABLE(PROCESS_AS_DECLARATION)
+static const ForwardOps *const processes[] = {PROCESS_TABLE(PROCESS_AS_ENTRY)};
+/* ", a, b" built at compile time; forward_names() skips the leading separator. */
+static const char process_name_list[] = PROCESS_TABLE(PROCESS_AS_LISTED_NAME);
+
+int forward_count(void) {
+    return (int)(sizeof processes / sizeof processes[0]);
+}
+
+const ForwardOps *forward_at(int i) {
+    return i >= 0 && i < forward_count() ? processes[i] : NULL;
+}
 
 const ForwardOps *forward_find(const char *name) {
-    for (int i = 0; i < N_PROCESSES; i++)
+    for (int i = 0; i < forward_count(); i++)
         if (strcmp(processes[i]->name, name) == 0) return processes[i];
     return NULL;
 }
 
 const char *forward_names(void) {
-    return "random, puma, block, ar"; /* the names of `processes`, in order */
+    return process_name_list + 2;
 }
 
 int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
@@ -34,6 +55,14 @@ int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err 
 void forward_destroy(ForwardProcess *fp) {
     if (fp->ops && fp->ops->destroy) fp->ops->destroy(fp);
     memset(fp, 0, sizeof(*fp));
+}
+
+Rng forward_step_rng(const ForwardProcess *fp, const char *tag, long step) {
+    uint64_t stream = 0;
+    for (int i = 0; i < 8 && tag[i]; i++) stream |= (uint64_t)(unsigned char)tag[i] << (56 - 8 * i);
+    Rng rng;
+    rng_seed(&rng, fp->seed, stream + (uint64_t)step);
+    return rng;
 }
 
 int forward_batch_alloc(ForwardBatch *b, int B, int T, Err *err) {

@@ -3,12 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forward/forward.h"
+
 static int model_logits(void *ctx, const int *tokens, int B, float *logits, Err *err) {
-    (void)err;
     Model *m = ctx;
     model_forward(m, tokens, B);
     model_logits_to_host(m, logits);
-    return 0;
+    m->be->ops->sync(m->be);
+    return backend_check(m->be, err);
 }
 
 int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count, uint64_t seed,
@@ -94,6 +96,6 @@ SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k,
 
 int eval_block_size(const Config *cfg, long step) {
     if (cfg->eval.block_size > 0) return cfg->eval.block_size;
-    if (strcmp(cfg->process, "block") != 0) return 0;
-    return (int)schedule_value_at(&cfg->block.size_schedule, step, cfg->block.size);
+    const ForwardOps *process = forward_find(cfg->process);
+    return process && process->decode_block_size ? process->decode_block_size(cfg, step) : 0;
 }

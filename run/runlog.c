@@ -5,14 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Step of a row: the number after "step": in JSONL, the first field in CSV. -1 if none. */
-static long row_step(const char *line, int is_jsonl) {
-    const char *p = is_jsonl ? strstr(line, "\"step\":") : line;
-    if (!p) return -1;
-    if (is_jsonl) p += 7;
+#include "tasks/lib/jsonl.h"
+
+/* Step of a row: the "step" field of a JSONL object, the first field in CSV; -1 if none (or
+ * the row is torn). */
+static long row_step(JsonRow *row, const char *line, int is_jsonl) {
+    if (is_jsonl) {
+        Err ignored;
+        if (json_row_parse(row, line, strlen(line), &ignored) != 0) return -1;
+        const JsonField *f = json_row_find(row, "step");
+        return f && f->type == JSON_NUMBER ? (long)f->number : -1;
+    }
     char *end;
-    long v = strtol(p, &end, 10);
-    return end == p ? -1 : v;
+    long v = strtol(line, &end, 10);
+    return end == line ? -1 : v;
 }
 
 /* Rewrite path keeping the header (CSV) and complete rows with step <= max_step. */
@@ -22,12 +28,13 @@ static int truncate_rows(const char *path, long max_step, int is_jsonl, Err *err
     Err ignored;
     if (read_file_all(path, &data, &len, &ignored) != 0) return 0; /* nothing to keep */
     StrBuf keep = {0};
+    JsonRow row = {0};
     int first = 1;
     for (char *line = data; line < data + len;) {
         char *nl = memchr(line, '\n', (size_t)(data + len - line));
         if (!nl) break; /* a torn last row is dropped */
         *nl = '\0';
-        long step = row_step(line, is_jsonl);
+        long step = row_step(&row, line, is_jsonl);
         if ((first && !is_jsonl) || (step >= 0 && step <= max_step)) {
             sb_append(&keep, line, strlen(line));
             sb_append(&keep, "\n", 1);
@@ -36,6 +43,7 @@ static int truncate_rows(const char *path, long max_step, int is_jsonl, Err *err
         line = nl + 1;
     }
     int rc = write_file_atomic(path, keep.data ? keep.data : "", keep.len, err);
+    json_row_free(&row);
     sb_free(&keep);
     free(data);
     return rc;

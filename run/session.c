@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,15 @@ static void anneal_attention(Session *s, long step) {
     model_set_attention_mix(&s->model, (float)((double)step / (double)n), rng_u64(&rng));
 }
 
+static int alloc_confidence(Session *s, Err *err) {
+    size_t bytes = (size_t)s->batch.B * s->batch.T * sizeof(float);
+    s->confidence = s->be.ops->alloc(&s->be, bytes);
+    s->confidence_host = malloc(bytes);
+    if (!s->confidence || !s->confidence_host)
+        return err_set(err, "out of memory for the model's confidence (%zu bytes)", bytes);
+    return 0;
+}
+
 int session_open(Session *s, const Config *cfg, Err *err) {
     memset(s, 0, sizeof(*s));
     s->cfg = *cfg;
@@ -58,18 +68,15 @@ int session_open(Session *s, const Config *cfg, Err *err) {
     if (model_create(&s->model, &mc, &s->be, max_batch, c->train.ema, err) != 0) return -1;
     if (forward_create(&s->fp, c, &s->task, err) != 0) return -1;
     if (forward_batch_alloc(&s->batch, c->train.batch, s->task.seq_len, err) != 0) return -1;
-    if (s->fp.ops->observe) {
-        s->logits_host =
-            malloc((size_t)c->train.batch * s->task.seq_len * s->task.vocab_size * sizeof(float));
-        if (!s->logits_host) return err_set(err, "out of memory for logits");
-    }
+    if (s->fp.ops->observe && alloc_confidence(s, err) != 0) return -1;
     model_init_params(&s->model, (uint64_t)c->seed, session_model_init(c),
                       (float)c->model.init_std);
     return 0;
 }
 
 void session_close(Session *s) {
-    free(s->logits_host);
+    free(s->confidence_host);
+    if (s->confidence) s->be.ops->free(&s->be, s->confidence);
     forward_batch_free(&s->batch);
     if (s->fp.ops) forward_destroy(&s->fp);
     model_free(&s->model);
@@ -78,16 +85,36 @@ void session_close(Session *s) {
     memset(s, 0, sizeof(*s));
 }
 
+/* The confidence of the forward just run, into confidence_host; before model_loss, which
+ * overwrites the logits with their gradient. */
+static void compute_confidence(Session *s) {
+    const Model *m = &s->model;
+    int n = s->batch.B * s->batch.T;
+    s->be.ops->max_log_prob(&s->be, s->confidence, m->a.logits, n, m->cfg.vocab, s->task.mask_id);
+    s->be.ops->download(&s->be, s->confidence_host, s->confidence, (size_t)n * sizeof(float));
+}
+
 double session_step(Session *s, long step, OptimStats *st) {
     Model *m = &s->model;
     s->fp.ops->make_batch(&s->fp, step, &s->batch);
     anneal_attention(s, step);
     model_forward(m, s->batch.tokens, s->batch.B);
-    if (s->logits_host) model_logits_to_host(m, s->logits_host);
+    if (s->confidence) compute_confidence(s);
     double loss = model_loss(m, s->batch.targets, s->batch.weights, 1);
     model_zero_grad(m);
     model_backward(m);
     *st = optim_step(m, &s->cfg, step);
-    if (s->logits_host) s->fp.ops->observe(&s->fp, step, s->logits_host, s->task.vocab_size);
+    if (s->be.ops->sync(&s->be) != 0) {
+        if (!s->failed_step) s->failed_step = step + 1;
+        return NAN;
+    }
+    if (s->confidence) s->fp.ops->observe(&s->fp, step, s->confidence_host);
     return loss;
+}
+
+int session_check(const Session *s, Err *err) {
+    Err be_err;
+    if (backend_check(&s->be, &be_err) == 0) return 0;
+    if (!s->failed_step) return err_set(err, "%s", be_err.msg);
+    return err_set(err, "step %ld: %s", s->failed_step, be_err.msg);
 }

@@ -17,15 +17,24 @@ typedef struct Session {
     Model model;
     ForwardProcess fp;
     ForwardBatch batch;
-    float *logits_host; /* only for processes that observe the forward's logits */
+    /* Only for processes that observe: the step's confidence (B, T), computed by the backend
+     * into confidence (backend memory) and downloaded into confidence_host. */
+    float *confidence, *confidence_host;
+    long failed_step; /* 1-based step whose sync reported a backend failure, or 0 */
 } Session;
 
 /* Validates cfg and creates everything, with freshly initialised weights (seeded by cfg->seed). */
 int session_open(Session *s, const Config *cfg, Err *err);
 void session_close(Session *s);
-/* One optimizer step at 0-based `step`: batch from the process, forward, loss, backward,
- * clip + AdamW + EMA, then the process observes the logits. Returns the batch loss. */
+/* One optimizer step at 0-based `step`: batch from the process, forward (and the model's
+ * confidence when the process observes), loss, backward, clip + AdamW + EMA, one backend
+ * sync, then the process observes the confidence. Returns the batch loss; NaN when the
+ * backend reported a failure, which session_check then describes (the process does not
+ * observe a failed step). */
 double session_step(Session *s, long step, OptimStats *st);
+/* 0 while the backend has reported no failure; else -1 with err naming the step, the
+ * backend and the failed op. */
+int session_check(const Session *s, Err *err);
 
 /* The model shape a config asks for on a task (vocab and length come from the task). */
 ModelConfig session_model_config(const Config *cfg, const Task *task);

@@ -332,6 +332,7 @@ static int train_loop(Run *r, int quiet, Err *err) {
         double step_t0 = now_seconds();
         double loss = session_step(&r->s, step, &st);
         r->train_s += now_seconds() - step_t0;
+        if (session_check(&r->s, err) != 0) return -1;
         if (!isfinite(loss) || !isfinite(st.grad_norm))
             return err_set(err, "step %ld: loss is %g (grad norm %g): training diverged", step + 1,
                            loss, st.grad_norm);

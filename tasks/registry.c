@@ -1,22 +1,35 @@
-/* Task registry. Adding a task = one X(...) line in TASK_TABLE. */
+/* Task registry. */
 #include "task.h"
 #include "base/config.h"
 
 #include <string.h>
 
+/* The registry. Adding a task = its folder, one row here and its Meson line. Every name list
+ * (help, errors, keys) is derived from this table; the tests check that each row's name is its
+ * ops' name. */
 #define TASK_TABLE(X)                                                                              \
     X(task_sudoku_ops, "sudoku") X(task_tinygsm_ops, "tinygsm") X(task_text_ops, "text")
 
-#define TASK_AS_OPS(ops, name)         &ops,
+#define TASK_AS_DECLARATION(ops, name) extern const TaskOps ops;
+#define TASK_AS_ENTRY(ops, name)       &ops,
 #define TASK_AS_LISTED_NAME(ops, name) ", " name
 
-static const TaskOps *const task_table[] = {TASK_TABLE(TASK_AS_OPS)};
+TASK_TABLE(TASK_AS_DECLARATION)
+static const TaskOps *const tasks[] = {TASK_TABLE(TASK_AS_ENTRY)};
 /* ", a, b" built at compile time; task_names() skips the leading separator. */
 static const char task_name_list[] = TASK_TABLE(TASK_AS_LISTED_NAME);
 
+int task_count(void) {
+    return (int)(sizeof tasks / sizeof tasks[0]);
+}
+
+const TaskOps *task_at(int i) {
+    return i >= 0 && i < task_count() ? tasks[i] : NULL;
+}
+
 const TaskOps *task_find(const char *name) {
-    for (size_t i = 0; i < sizeof task_table / sizeof *task_table; i++)
-        if (strcmp(task_table[i]->name, name) == 0) return task_table[i];
+    for (int i = 0; i < task_count(); i++)
+        if (strcmp(tasks[i]->name, name) == 0) return tasks[i];
     return NULL;
 }
 

@@ -1,6 +1,6 @@
 /* The task contract: a task turns its data into fixed-length token sequences, says which
  * positions are prompt (never masked, never predicted) and scores model answers.
- * Tasks never see the backend or the model. Adding a task = one file + one registry line. */
+ * Tasks never see the backend or the model. docs/EXTENDING.md: adding a task. */
 #ifndef MDMLAB_TASK_H
 #define MDMLAB_TASK_H
 
@@ -30,6 +30,11 @@ typedef struct TaskOps {
     int (*token_bytes)(const Task *task, int token);
     /* Human-readable rendering of a sequence (for logs and samples); writes at most n bytes. */
     void (*render)(const Task *task, const int *tokens, char *out, size_t n);
+    /* Optional commands: `mdmlab gen NAME ...` writes generated data, `mdmlab score NAME ...`
+     * checks answers against references. argv[0] is the task's name; each returns the exit
+     * status (0, 1 for a failure, 2 for a usage error) and fills err when it fails. */
+    int (*gen_command)(int argc, char **argv, Err *err);
+    int (*score_command)(int argc, char **argv, Err *err);
 } TaskOps;
 
 struct Task {
@@ -41,13 +46,13 @@ struct Task {
     long n_train, n_eval;
 };
 
-const TaskOps *task_find(const char *name);
+/* Registry: the tasks built in. */
+int task_count(void);
+const TaskOps *task_at(int i);
+const TaskOps *task_find(const char *name); /* NULL if unknown */
+/* Comma-separated names, for --help and error messages. */
 const char *task_names(void);
 int task_create(Task *task, const Config *cfg, Err *err);
 void task_destroy(Task *task);
-
-extern const TaskOps task_sudoku_ops;
-extern const TaskOps task_text_ops;
-extern const TaskOps task_tinygsm_ops;
 
 #endif

@@ -331,7 +331,7 @@ static void test_inner_errors(void) {
     ForwardProcess fp;
     snprintf(c.block.inner, sizeof(c.block.inner), "puma"); /* PUMA's chain per block */
     CHECK_MSG(forward_create(&fp, &c, &task, &err) == 0, "%s", err.msg);
-    CHECK(fp.ops == &forward_puma_ops);
+    CHECK(fp.ops == forward_find("puma"));
     forward_destroy(&fp);
     snprintf(c.block.inner, sizeof(c.block.inner), "gauss");
     CHECK(forward_create(&fp, &c, &task, &err) == -1);

@@ -75,6 +75,34 @@ expect_ok "gen sudoku" "$MDMLAB" gen sudoku --count 20 --seed 3 -o "$TMP/p1.csv"
 cmp -s "$TMP/p1.csv" "$TMP/p2.csv" && ok || bad "gen sudoku is not deterministic"
 [ "$(wc -l <"$TMP/p1.csv")" -eq 21 ] && ok || bad "gen sudoku: expected header + 20 rows"
 expect_fail "gen bad count" "count" "$MDMLAB" gen sudoku --count -3
+expect_fail "gen without a generator" "gen: task 'text' has no gen command \(tasks with one: sudoku, tinygsm\)" "$MDMLAB" gen text
+expect_fail "score without scoring" "score: task 'sudoku' has no score command \(tasks with one: tinygsm\)" "$MDMLAB" score sudoku x.jsonl
+expect_fail "gen without a task" "gen: expected a task" "$MDMLAB" gen
+
+# every registered task, process and backend is named where a user looks for it: --help,
+# the keys listing, bench --help and the unknown-name errors
+"$MDMLAB" keys >"$TMP/keys.txt" 2>&1
+registered=$(sed -n 's/^values of the registered kinds: //p' "$TMP/keys.txt")
+[ -n "$registered" ] && ok || bad "keys does not list the registered kinds"
+"$MDMLAB" --help >"$TMP/help.txt" 2>&1
+"$MDMLAB" bench --help >"$TMP/bench_help.txt" 2>&1
+"$MDMLAB" train process=nope "out_dir=$TMP/x" >"$TMP/err_process.txt" 2>&1
+"$MDMLAB" train task.name=nope "out_dir=$TMP/x" >"$TMP/err_task.txt" 2>&1
+"$MDMLAB" train backend=nope "out_dir=$TMP/x" >"$TMP/err_backend.txt" 2>&1
+for kind in task.name process backend; do
+    names=$(echo "$registered" | tr ';' '\n' | sed -n "s/^ *$kind: //p" | tr -d ',')
+    [ -n "$names" ] && ok || bad "keys lists no $kind values"
+    for name in $names; do
+        [ "$name" = auto ] && continue
+        grep -q "\b$name\b" "$TMP/help.txt" && ok || bad "--help does not name $kind '$name'"
+        case $kind in
+        task.name) f=err_task ;;
+        process) f=err_process; grep -q "\b$name\b" "$TMP/bench_help.txt" && ok || bad "bench --help does not name process '$name'" ;;
+        backend) f=err_backend ;;
+        esac
+        grep -q "\b$name\b" "$TMP/$f.txt" && ok || bad "the unknown-$kind error does not list '$name'"
+    done
+done
 head -5 "$TMP/p1.csv" >"$TMP/badrow.csv"
 echo "12345,678" >>"$TMP/badrow.csv"
 expect_fail "bad dataset row" "badrow.csv:6" "$MDMLAB" train task.train_file="$TMP/badrow.csv" \

@@ -1,4 +1,5 @@
-/* The shared CPU ops and the reference matmul, checked on the ref backend:
+/* Every op of every built backend against its definition (the backends share the non-matmul
+ * ops today, but each is checked as if it were its own implementation):
  *  - every op with a backward: the backward against central finite differences of a scalar
  *    objective (sum of out * random weights, or the summed loss for cross-entropy) whose
  *    forward is a double-precision reference, so float noise does not swamp the difference;
@@ -6,10 +7,16 @@
  *    properties that define it (RoPE preserves norms, causal softmax rows are exactly zero
  *    above the diagonal, the partially causal mask follows the contract's hash, cross-entropy is
  * -log softmax, exp over/underflow and NaN);
+ *  - max_log_prob bit-identical to the arithmetic backend.h specifies (required of the CPU
+ *    backends, all the built ones today: PUMA's runs are gated bit for bit), and close to
+ *    the double-precision log-softmax maximum;
  *  - matmul, all four transpose cases with padded leading dimensions, batch strides,
  *    alpha, beta, and beta = 0 over a NaN-filled C, against a double triple loop;
  *  - AdamW (two steps), sumsq, scale, add, EMA against hand computations;
- *  - determinism: the same op twice, and with 1 and 3 threads, gives bit-identical output. */
+ *  - no failure recorded (sync returns 0) after all of it;
+ *  - determinism: the same ops twice with 3 threads give bit-identical output, and with 1
+ *    and 3 threads too (matmul excepted outside ref: the library backends split a product
+ *    by thread count). */
 #include "backends/backend.h"
 #include "check.h"
 
@@ -662,6 +669,60 @@ static void test_xent(Backend *be, Rng *r) {
     be->ops->free(be, dlogits), be->ops->free(be, tg);
 }
 
+/* backend.h's arithmetic for max_log_prob, step by step: the kept logits, their maximum
+ * in float, the sum of exp((double)(logit - max)) in double in order, (float)-log(sum). */
+static float spec_max_log_prob(const float *row, int V, int exclude_id) {
+    float kept[64];
+    int n = 0;
+    for (int v = 0; v < V; v++)
+        if (v != exclude_id) kept[n++] = row[v];
+    float hi = kept[0];
+    for (int i = 1; i < n; i++) hi = kept[i] > hi ? kept[i] : hi;
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += exp((double)(kept[i] - hi));
+    return (float)(-log(sum));
+}
+
+/* max_v log softmax in double, over the tokens other than exclude_id. */
+static double ref_max_log_prob(const float *row, int V, int exclude_id) {
+    double hi = -INFINITY, z = 0.0;
+    for (int v = 0; v < V; v++)
+        if (v != exclude_id) hi = fmax(hi, row[v]);
+    for (int v = 0; v < V; v++)
+        if (v != exclude_id) z += exp(row[v] - hi);
+    return -log(z);
+}
+
+/* Rows enough to run in parallel; the excluded token is the row's largest logit in some
+ * rows (it must not count), and far-apart logits stay finite. */
+static void test_max_log_prob(Backend *be, Rng *r) {
+    enum { N = 700, V = 61 };
+    float *x_h = host_normal(r, N * V, 3.0);
+    for (int i = 0; i < N; i += 7) x_h[i * V + 5] = 40.0f;
+    x_h[3 * V] = 90.0f, x_h[3 * V + 1] = -90.0f;
+    float *logits = dev_from(be, x_h, N * V), *out = dev_alloc(be, N);
+    for (int exclude = -1; exclude <= 5; exclude += 6) {
+        be->ops->max_log_prob(be, out, logits, N, V, exclude);
+        float *got = download(be, out, N), spec[N];
+        double want[N];
+        for (int i = 0; i < N; i++) {
+            spec[i] = spec_max_log_prob(x_h + i * V, V, exclude);
+            want[i] = ref_max_log_prob(x_h + i * V, V, exclude);
+        }
+        CHECK_MSG(bits_equal(got, spec, N), "max_log_prob (exclude %d) is the specified arithmetic",
+                  exclude);
+        check_all_close("max_log_prob", got, want, N, 1e-6, 1e-7);
+        free(got);
+    }
+    float one = 2.5f; /* a single kept token is certain: log 1 = 0 */
+    be->ops->upload(be, logits, &one, sizeof one);
+    be->ops->max_log_prob(be, out, logits, 1, 1, -1);
+    float *single = download(be, out, 1);
+    CHECK_MSG(single[0] == 0.0f, "max_log_prob of one token is 0, got %g", single[0]);
+    free(x_h), free(single);
+    be->ops->free(be, logits), be->ops->free(be, out);
+}
+
 /* ---- matmul ------------------------------------------------------------------------- */
 
 typedef struct MatmulCase {
@@ -857,7 +918,7 @@ static void test_memory(Backend *be) {
     float *a = dev_alloc(be, 5), *b = dev_alloc(be, 5);
     be->ops->upload(be, a, src, sizeof src);
     be->ops->copy(be, b, a, sizeof src);
-    be->ops->sync(be);
+    CHECK(be->ops->sync(be) == 0);
     be->ops->download(be, back, b, sizeof back);
     CHECK(memcmp(src, back, sizeof src) == 0);
     be->ops->free(be, a), be->ops->free(be, b);
@@ -866,8 +927,9 @@ static void test_memory(Backend *be) {
 /* ---- determinism -------------------------------------------------------------------- */
 
 /* Sizes large enough that every op runs in parallel. Runs the ops on backend `be` and
- * returns all outputs concatenated, so two runs can be compared bit for bit. */
-static float *run_ops_for_determinism(Backend *be, long *len) {
+ * returns all outputs concatenated, so two runs can be compared bit for bit; matmul's come
+ * last, from *matmul_at on. */
+static float *run_ops_for_determinism(Backend *be, long *len, long *matmul_at) {
     enum { B = 8, T = 40, H = 4, HD = 16, D = H * HD, N = B * T, FF = 3 * D, V = 11 };
     long rows = (long)B * H * T;
     Rng r;
@@ -928,9 +990,12 @@ static float *run_ops_for_determinism(Backend *be, long *len) {
     be->ops->xent_forward_backward(be, rstd, o1, x, tok, wt, N, FF); /* vocabulary FF */
     KEEP(o1, N * FF);
     KEEP(rstd, N);
+    be->ops->max_log_prob(be, rstd, x, N, FF, 3);
+    KEEP(rstd, N);
     double ss = be->ops->sumsq(be, x, N * FF);
     memcpy(outs + total, &ss, sizeof ss);
     total += 2;
+    *matmul_at = total;
     MatmulArgs mm = {.trans_a = 0,
                      .trans_b = 1,
                      .m = N,
@@ -956,32 +1021,35 @@ static float *run_ops_for_determinism(Backend *be, long *len) {
     return outs;
 }
 
-static void test_determinism(void) {
+static void test_determinism(const char *name) {
     Backend be1, be3;
     Err err;
-    if (backend_create(&be1, "ref", 1, &err) || backend_create(&be3, "ref", 3, &err)) {
-        CHECK_MSG(0, "backend_create(ref): %s", err.msg);
+    if (backend_create(&be1, name, 1, &err) || backend_create(&be3, name, 3, &err)) {
+        CHECK_MSG(0, "backend_create(%s): %s", name, err.msg);
         return;
     }
-    long n1, n3a, n3b;
-    float *r1 = run_ops_for_determinism(&be1, &n1);
-    float *r3a = run_ops_for_determinism(&be3, &n3a);
-    float *r3b = run_ops_for_determinism(&be3, &n3b);
-    CHECK(n1 == n3a && n3a == n3b);
-    CHECK_MSG(bits_equal(r3a, r3b, n3a), "two runs with 3 threads are bit-identical");
-    CHECK_MSG(bits_equal(r1, r3a, n1), "1 thread and 3 threads give bit-identical results");
+    long n1, n3a, n3b, mm1, mm3;
+    float *r1 = run_ops_for_determinism(&be1, &n1, &mm1);
+    float *r3a = run_ops_for_determinism(&be3, &n3a, &mm3);
+    float *r3b = run_ops_for_determinism(&be3, &n3b, &mm3);
+    CHECK(n1 == n3a && n3a == n3b && mm1 == mm3);
+    CHECK_MSG(bits_equal(r3a, r3b, n3a), "%s: two runs with 3 threads are bit-identical", name);
+    long across = strcmp(name, "ref") == 0 ? n1 : mm1;
+    CHECK_MSG(bits_equal(r1, r3a, across), "%s: 1 thread and 3 threads give bit-identical results",
+              name);
     free(r1), free(r3a), free(r3b);
     backend_destroy(&be1);
     backend_destroy(&be3);
 }
 
-int main(void) {
+static void test_backend(const char *name) {
     Backend be;
     Err err;
-    if (backend_create(&be, "ref", 2, &err) != 0) {
-        fprintf(stderr, "backend_create(ref): %s\n", err.msg);
-        return 1;
+    if (backend_create(&be, name, 2, &err) != 0) {
+        CHECK_MSG(0, "backend_create(%s): %s", name, err.msg);
+        return;
     }
+    int failures = check_failures;
     Rng r;
     rng_seed(&r, 12345, 0);
     test_memory(&be);
@@ -999,10 +1067,17 @@ int main(void) {
     test_softmax_long_rows(&be, &r);
     test_swiglu(&be, &r);
     test_xent(&be, &r);
+    test_max_log_prob(&be, &r);
     test_matmul(&be, &r);
     test_adamw(&be, &r);
     test_elementwise(&be, &r);
+    CHECK_MSG(be.ops->sync(&be) == 0, "%s: no failure recorded: %s", name, be.status_msg);
     backend_destroy(&be);
-    test_determinism();
+    test_determinism(name);
+    printf("%s: %d failed checks\n", name, check_failures - failures);
+}
+
+int main(void) {
+    for (int i = 0; i < backend_count(); i++) test_backend(backend_at(i)->name);
     return check_summary("ops_grad");
 }

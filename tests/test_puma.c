@@ -1,11 +1,13 @@
-/* PUMA's chain invariants on the real Sudoku task with a fake logits source, the exact
- * confidence order of reveals, K-schedule rebuilds, confidence collapse, bit-exact resume
+/* PUMA's chain invariants on the real Sudoku task with a fake confidence source, the exact
+ * confidence order of reveals, K-schedule rebuilds, confidence collapse, a training step
+ * whose backend failed (reported, and the chain does not advance on it), bit-exact resume
  * of a PUMA run (its pool is checkpointed), and learning. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "forward/forward.h"
+#include "run/session.h"
 #include "run/train.h"
 #include "check.h"
 #include "tiny_run.h"
@@ -50,7 +52,7 @@ typedef struct Setup {
     Task task;
     ForwardProcess fp;
     ForwardBatch batch;
-    float *logits;
+    float *confidence; /* (32, T): what observe gets */
 } Setup;
 
 static void setup_process(Setup *s, const char *process, int K, const char *mode,
@@ -83,31 +85,27 @@ static void setup_process(Setup *s, const char *process, int K, const char *mode
     CHECK_MSG(task_create(&s->task, &s->cfg, &err) == 0, "%s", err.msg);
     CHECK_MSG(forward_create(&s->fp, &s->cfg, &s->task, &err) == 0, "%s", err.msg);
     forward_batch_alloc(&s->batch, 32, s->task.seq_len, &err);
-    s->logits = calloc((size_t)32 * s->task.seq_len * s->task.vocab_size, sizeof(float));
+    s->confidence = calloc((size_t)32 * s->task.seq_len, sizeof(float));
 }
 
 static void teardown(Setup *s) {
-    free(s->logits);
+    free(s->confidence);
     forward_batch_free(&s->batch);
     forward_destroy(&s->fp);
     task_destroy(&s->task);
 }
 
-/* Fake model: position (b, t) at `step` has confidence conf(b, t, step); its logits put that
- * much mass on token 1. */
+/* Fake model: position (b, t) at `step` has confidence (a max log-prob, in (-10, 0])
+ * conf(b, t, step). */
 static float fake_confidence(int b, int t, long step) {
     uint64_t h = (uint64_t)(b * 1000003 + t * 7919 + step * 104729) * 0x9e3779b97f4a7c15ULL;
-    return (float)((h >> 40) % 1000) / 100.0f;
+    return -(float)((h >> 40) % 1000) / 100.0f;
 }
 
-static void fill_fake_logits(Setup *s, long step) {
-    int T = s->task.seq_len, V = s->task.vocab_size;
+static void fill_fake_confidence(Setup *s, long step) {
+    int T = s->task.seq_len;
     for (int b = 0; b < 32; b++)
-        for (int t = 0; t < T; t++) {
-            float *row = s->logits + ((size_t)b * T + t) * V;
-            for (int v = 0; v < V; v++) row[v] = 0.0f;
-            row[1] = fake_confidence(b, t, step);
-        }
+        for (int t = 0; t < T; t++) s->confidence[(size_t)b * T + t] = fake_confidence(b, t, step);
 }
 
 static int masked_count(const Pool *p, int b);
@@ -144,8 +142,8 @@ static void test_chain_in_blocks(void) {
                 if (i < start || i >= end) outside += p.masked[b][t];
             }
         }
-        fill_fake_logits(&s, step);
-        s.fp.ops->observe(&s.fp, step, s.logits, s.task.vocab_size);
+        fill_fake_confidence(&s, step);
+        s.fp.ops->observe(&s.fp, step, s.confidence);
     }
     CHECK_MSG(outside == 0, "%ld masks outside the slot's block", outside);
     CHECK_MSG(prefix_dirty == 0, "%ld prefix positions not clean", prefix_dirty);
@@ -183,8 +181,8 @@ static void test_chain_invariants(void) {
             full += masked_count(&before, b) < 1; /* never more than L_eff - 1 unmasked */
         }
         for (int k = 0; k < 8; k++) unbalanced += per_phase[k] != B / 8;
-        fill_fake_logits(&s, step);
-        s.fp.ops->observe(&s.fp, step, s.logits, s.task.vocab_size);
+        fill_fake_confidence(&s, step);
+        s.fp.ops->observe(&s.fp, step, s.confidence);
         read_pool(&s.fp, &after);
         for (int b = 0; b < B; b++) {
             if (after.phase[b] == 0) { /* wrapped: a fresh sequence */
@@ -239,8 +237,8 @@ static void test_stage_targets(void) {
             /* confidence reveals only ever reach the stage's target range */
             outside += unmasked < lo - 1e-9 || unmasked > hi + 1e-9 || unmasked > L - 1;
         }
-        fill_fake_logits(&s, step);
-        s.fp.ops->observe(&s.fp, step, s.logits, s.task.vocab_size);
+        fill_fake_confidence(&s, step);
+        s.fp.ops->observe(&s.fp, step, s.confidence);
     }
     CHECK_MSG(outside == 0, "%ld sequences outside their stage's unmasked range", outside);
     teardown(&s);
@@ -259,8 +257,8 @@ static void test_k_schedule_rebuilds(void) {
             for (int b = 0; b < 32; b++) per_phase[p.phase[b]]++;
             for (int k = 0; k < 8; k++) CHECK(per_phase[k] == 4);
         }
-        fill_fake_logits(&s, step);
-        s.fp.ops->observe(&s.fp, step, s.logits, s.task.vocab_size);
+        fill_fake_confidence(&s, step);
+        s.fp.ops->observe(&s.fp, step, s.confidence);
     }
     teardown(&s);
 }
@@ -271,13 +269,9 @@ static void test_confidence_collapse(void) {
     s.fp.ops->make_batch(&s.fp, 0, &s.batch);
     Pool before, after;
     read_pool(&s.fp, &before);
-    /* a model certain of everything: every masked position passes tau */
-    int T = s.task.seq_len, V = s.task.vocab_size;
-    for (int i = 0; i < 32 * T; i++) {
-        for (int v = 0; v < V; v++) s.logits[(size_t)i * V + v] = 0.0f;
-        s.logits[(size_t)i * V + 1] = 50.0f;
-    }
-    s.fp.ops->observe(&s.fp, 0, s.logits, V);
+    /* a model certain of everything (log-prob 0): every masked position passes tau */
+    for (int i = 0; i < 32 * s.task.seq_len; i++) s.confidence[i] = 0.0f;
+    s.fp.ops->observe(&s.fp, 0, s.confidence);
     read_pool(&s.fp, &after);
     for (int b = 0; b < 32; b++) /* all revealed -> replaced by fresh phase-0 sequences */
         CHECK_MSG(after.phase[b] == 0, "slot %d phase %d after collapse", b, after.phase[b]);
@@ -296,6 +290,39 @@ static void tiny_puma_run(Config *c, const char *dir, long steps) {
     c->model.ffn = 128;
     c->puma.K = 4;
     c->eval.count = 256;
+}
+
+/* A backend failure during a step: session_step returns NaN, session_check names the step,
+ * the backend and the op, and the process does not observe the failed step. */
+static void test_failed_step(void) {
+    Config c;
+    tiny_puma_run(&c, "/nonexistent", 10);
+    c.task.train_count = 200;
+    Session s;
+    Err err = {{0}};
+    OptimStats st;
+    Pool before, after;
+    memset(&before, 0, sizeof before);
+    memset(&after, 0, sizeof after);
+    if (session_open(&s, &c, &err) != 0) {
+        CHECK_MSG(0, "%s", err.msg);
+        session_close(&s);
+        return;
+    }
+    CHECK(isfinite(session_step(&s, 0, &st)) && session_check(&s, &err) == 0);
+    read_pool(&s.fp, &before);
+    backend_fail(&s.be, "matmul: a simulated launch failure");
+    CHECK(isnan(session_step(&s, 1, &st)));
+    read_pool(&s.fp, &after);
+    CHECK_MSG(memcmp(before.phase, after.phase, sizeof before.phase) == 0 &&
+                  memcmp(before.masked, after.masked, sizeof before.masked) == 0,
+              "the chain advanced on a failed step");
+    CHECK(session_check(&s, &err) != 0);
+    char want[128];
+    snprintf(want, sizeof want, "step 2: backend '%s': matmul: a simulated launch failure",
+             s.be.ops->name);
+    CHECK_MSG(strcmp(err.msg, want) == 0, "session_check: %s", err.msg);
+    session_close(&s);
 }
 
 static void test_resume_and_learning(const char *tmp) {
@@ -333,6 +360,7 @@ int main(void) {
     test_k_schedule_rebuilds();
     test_confidence_collapse();
     test_chain_in_blocks();
+    test_failed_step();
     char tmp[] = "/tmp/mdmlab_puma_XXXXXX";
     if (!mkdtemp(tmp)) return 1;
     test_resume_and_learning(tmp);

@@ -219,10 +219,10 @@ static void test_gen_command(void) {
     Err err;
     char *argv_file[] = {"tinygsm", "--count",         "300", "--seed", "7", "--steps",
                          "3-5",     "--max-number=50", "-o",  out_file, NULL};
-    CHECK(run_captured(cmd_gen_tinygsm, argv_file, stdout_file, &err) == 0);
+    CHECK(run_captured(tinygsm_gen_command, argv_file, stdout_file, &err) == 0);
     char *argv_stdout[] = {"tinygsm", "--count=300",  "--seed", "7", "--steps",
                            "3-5",     "--max-number", "50",     NULL};
-    CHECK(run_captured(cmd_gen_tinygsm, argv_stdout, stdout_file, &err) == 0);
+    CHECK(run_captured(tinygsm_gen_command, argv_stdout, stdout_file, &err) == 0);
     TinyGsmGenOptions o = {3, 5, 50};
     StrBuf want = {0};
     tinygsm_gen_jsonl(&o, 7, 0, 300, &want);
@@ -251,12 +251,12 @@ static void test_gen_command(void) {
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         char *argv[8] = {"tinygsm"};
         for (int i = 0; i < 6 && bad[k].args[i]; i++) argv[i + 1] = (char *)bad[k].args[i];
-        int rc = run_captured(cmd_gen_tinygsm, argv, stdout_file, &err);
+        int rc = run_captured(tinygsm_gen_command, argv, stdout_file, &err);
         CHECK_MSG(rc == 2 && strstr(err.msg, bad[k].want), "want '%s', got %d '%s'", bad[k].want,
                   rc, err.msg);
     }
     char *help[] = {"tinygsm", "--help", NULL};
-    CHECK(run_captured(cmd_gen_tinygsm, help, stdout_file, &err) == 0);
+    CHECK(run_captured(tinygsm_gen_command, help, stdout_file, &err) == 0);
     size_t n = 0;
     char *text = slurp(stdout_file, &n);
     CHECK(text && strstr(text, "usage: mdmlab gen tinygsm"));
@@ -293,8 +293,8 @@ static void test_score_command(void) {
     }
     Err err;
     CHECK(write_file_atomic(rows_file, sb.data, sb.len, &err) == 0);
-    char *argv[] = {"score", "tinygsm", rows_file, NULL};
-    CHECK(run_captured(cmd_score, argv, stdout_file, &err) == 0);
+    char *argv[] = {"tinygsm", rows_file, NULL};
+    CHECK(run_captured(tinygsm_score_command, argv, stdout_file, &err) == 0);
     size_t n = 0;
     char *text = slurp(stdout_file, &n);
     char want[700];
@@ -304,8 +304,8 @@ static void test_score_command(void) {
     free(text);
 
     /* --verbose: one JSON object per row, then the summary */
-    char *argv_v[] = {"score", "tinygsm", rows_file, "--verbose", NULL};
-    CHECK(run_captured(cmd_score, argv_v, stdout_file, &err) == 0);
+    char *argv_v[] = {"tinygsm", rows_file, "--verbose", NULL};
+    CHECK(run_captured(tinygsm_score_command, argv_v, stdout_file, &err) == 0);
     text = slurp(stdout_file, &n);
     JsonRow row = {0};
     int rows = 0, correct = 0, errors = 0;
@@ -339,20 +339,17 @@ static void test_score_command(void) {
     sb.len = 0;
     sb_printf(&sb, "{\"code\": \"def f():\\n    return 1\\n\", \"answer\": 1}\n\n{\"code\": 1,");
     CHECK(write_file_atomic(rows_file, sb.data, sb.len, &err) == 0);
-    int rc = run_captured(cmd_score, argv, stdout_file, &err);
+    int rc = run_captured(tinygsm_score_command, argv, stdout_file, &err);
     snprintf(want, sizeof want, "%s:3: column", rows_file);
     CHECK_MSG(rc == 1 && strstr(err.msg, want), "rc %d '%s'", rc, err.msg);
     sb.len = 0;
     sb_printf(&sb, "{\"code\": \"def f():\\n    return 1\\n\"}\n");
     CHECK(write_file_atomic(rows_file, sb.data, sb.len, &err) == 0);
-    rc = run_captured(cmd_score, argv, stdout_file, &err);
+    rc = run_captured(tinygsm_score_command, argv, stdout_file, &err);
     snprintf(want, sizeof want, "%s:1: row has neither 'answer' nor 'reference_code'", rows_file);
     CHECK_MSG(rc == 1 && strcmp(err.msg, want) == 0, "rc %d '%s'", rc, err.msg);
-    char *argv_task[] = {"score", "sudoku", rows_file, NULL};
-    CHECK(run_captured(cmd_score, argv_task, stdout_file, &err) == 2 &&
-          strstr(err.msg, "unknown task 'sudoku'"));
-    char *argv_missing[] = {"score", "tinygsm", "/nonexistent.jsonl", NULL};
-    CHECK(run_captured(cmd_score, argv_missing, stdout_file, &err) == 1 &&
+    char *argv_missing[] = {"tinygsm", "/nonexistent.jsonl", NULL};
+    CHECK(run_captured(tinygsm_score_command, argv_missing, stdout_file, &err) == 1 &&
           strstr(err.msg, "cannot read '/nonexistent.jsonl'"));
     sb_free(&sb);
     tinygsm_problem_free(&p);

@@ -224,4 +224,5 @@ const TaskOps task_sudoku_ops = {
     .example = sudoku_example,
     .score = sudoku_score,
     .render = sudoku_render,
+    .gen_command = sudoku_gen_command,
 };

@@ -38,7 +38,8 @@ int sudoku_csv_load(const char *path, int box, long max_rows, SudokuPuzzle **out
                     Err *err);
 void sudoku_csv_write(FILE *f, const SudokuPuzzle *p, long count, int box);
 
-/* `mdmlab gen sudoku ...` (argv[0] is "sudoku"). Returns the process exit code. */
-int sudoku_gen_main(int argc, char **argv);
+/* `mdmlab gen sudoku ...` (argv[0] is "sudoku"), the task's gen_command: returns the exit
+ * status (0, 1 for a failure, 2 for a usage error) and fills err when it fails. */
+int sudoku_gen_command(int argc, char **argv, Err *err);
 
 #endif

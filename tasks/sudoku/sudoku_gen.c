@@ -625,20 +625,12 @@ static int gen_run(const GenArgs *a, Err *err) {
     return rc;
 }
 
-int sudoku_gen_main(int argc, char **argv) {
+int sudoku_gen_command(int argc, char **argv, Err *err) {
     GenArgs a;
-    Err err = {{0}};
-    if (gen_parse_args(argc, argv, &a, &err) != 0) {
-        fprintf(stderr, "mdmlab gen sudoku: %s\n", err.msg);
-        return 2;
-    }
+    if (gen_parse_args(argc, argv, &a, err) != 0) return 2;
     if (a.help) {
         gen_usage(stdout);
         return 0;
     }
-    if (gen_run(&a, &err) != 0) {
-        fprintf(stderr, "mdmlab gen sudoku: %s\n", err.msg);
-        return 1;
-    }
-    return 0;
+    return gen_run(&a, err) != 0 ? 1 : 0;
 }

@@ -16,6 +16,7 @@
 #include "tasks/task.h"
 #include "tinygsm_data.h"
 #include "tinygsm_gen.h"
+#include "tinygsm_cmd.h"
 #include "tasks/lib/tokenizer.h"
 
 /* One split's examples: token ids of question and solution back to back in one pool. */
@@ -238,4 +239,6 @@ const TaskOps task_tinygsm_ops = {
     .example = gsm_example,
     .score = gsm_score,
     .render = gsm_render,
+    .gen_command = tinygsm_gen_command,
+    .score_command = tinygsm_score_command,
 };

@@ -133,7 +133,7 @@ static int gen_parse_args(int argc, char **argv, GenArgs *a, Err *err) {
     return tinygsm_gen_validate(&a->opt, err);
 }
 
-int cmd_gen_tinygsm(int argc, char **argv, Err *err) {
+int tinygsm_gen_command(int argc, char **argv, Err *err) {
     GenArgs a;
     if (gen_parse_args(argc, argv, &a, err) != 0) return 2;
     if (a.help) {
@@ -188,8 +188,8 @@ static void append_verbose_row(StrBuf *sb, long line, const TinyGsmScore *s) {
     sb_append(sb, "}\n", 2);
 }
 
-int cmd_score(int argc, char **argv, Err *err) {
-    const char *task = NULL, *path = NULL;
+int tinygsm_score_command(int argc, char **argv, Err *err) {
+    const char *path = NULL;
     int verbose = 0;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
@@ -198,8 +198,6 @@ int cmd_score(int argc, char **argv, Err *err) {
         }
         if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
             verbose = 1;
-        else if (argv[i][0] != '-' && !task)
-            task = argv[i];
         else if (argv[i][0] != '-' && !path)
             path = argv[i];
         else {
@@ -207,12 +205,8 @@ int cmd_score(int argc, char **argv, Err *err) {
             return 2;
         }
     }
-    if (!task || !path) {
+    if (!path) {
         score_usage(stderr);
-        return 2;
-    }
-    if (strcmp(task, "tinygsm") != 0) {
-        err_set(err, "score: unknown task '%s' (tasks with scoring: tinygsm)", task);
         return 2;
     }
     JsonlReader rd;

@@ -8,10 +8,11 @@
 #include "base/util.h"
 
 /* mdmlab gen tinygsm --count N --seed S [--steps MIN-MAX] [--max-number N] [-o FILE]
- * argv[0] is "tinygsm". */
-int cmd_gen_tinygsm(int argc, char **argv, Err *err);
+ * argv[0] is "tinygsm" (the task's gen_command). */
+int tinygsm_gen_command(int argc, char **argv, Err *err);
 
-/* mdmlab score tinygsm FILE.jsonl [--verbose]; argv[0] is "score". */
-int cmd_score(int argc, char **argv, Err *err);
+/* mdmlab score tinygsm FILE.jsonl [--verbose]; argv[0] is "tinygsm" (the task's
+ * score_command). */
+int tinygsm_score_command(int argc, char **argv, Err *err);
 
 #endif
