@@ -350,3 +350,16 @@ void sb_json_string_n(StrBuf *sb, const char *s, size_t n) {
 void sb_json_string(StrBuf *sb, const char *s) {
     sb_json_string_n(sb, s, strlen(s));
 }
+
+void stop_signals_catch(StopSignals *saved, void (*handler)(int)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = handler;
+    sigaction(SIGINT, &sa, &saved->old_int);
+    sigaction(SIGTERM, &sa, &saved->old_term);
+}
+
+void stop_signals_restore(const StopSignals *saved) {
+    sigaction(SIGINT, &saved->old_int, NULL);
+    sigaction(SIGTERM, &saved->old_term, NULL);
+}

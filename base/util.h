@@ -2,6 +2,7 @@
 #ifndef MDMLAB_UTIL_H
 #define MDMLAB_UTIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,5 +66,13 @@ void sb_json_string(StrBuf *sb, const char *s); /* NUL-terminated s */
 /* 64-bit FNV-1a, used as the checkpoint checksum and for run ids. */
 uint64_t fnv1a64(const void *data, size_t n, uint64_t h);
 #define FNV1A64_INIT 0xcbf29ce484222325ULL
+
+/* SIGINT and SIGTERM caught by `handler` for the length of a job (a training run, a sweep),
+ * then the previous handlers restored: the job stops at its next safe point. */
+typedef struct StopSignals {
+    struct sigaction old_int, old_term;
+} StopSignals;
+void stop_signals_catch(StopSignals *saved, void (*handler)(int));
+void stop_signals_restore(const StopSignals *saved);
 
 #endif

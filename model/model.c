@@ -339,18 +339,37 @@ static void linear_backward(Model *m, float *din, float *dw, float *dbias, const
 }
 
 /* Layer-l views of the stacked tensors. */
+/* Layer l's slices of the stacked per-layer tensors of one parameter-shaped buffer. */
+typedef struct LayerParams {
+    float *ln1, *qkvw, *qkvb, *ow, *ob, *ln2, *w1, *w2, *w3;
+} LayerParams;
+
 typedef struct LayerView {
     float *resid_in, *resid_mid, *resid_out, *rstd1, *rstd2, *q, *k, *v, *att, *merged, *h1, *h2;
-    float *ln1, *qkvw, *qkvb, *ow, *ob, *ln2, *w1, *w2, *w3;
-    float *g_ln1, *g_qkvw, *g_qkvb, *g_ow, *g_ob, *g_ln2, *g_w1, *g_w2, *g_w3;
+    LayerParams w, g; /* weights and their gradients */
 } LayerView;
+
+static LayerParams layer_params(float *const *t, const ModelConfig *c, int l) {
+    size_t d = c->d, f = c->ffn;
+    LayerParams lp = {
+        .ln1 = t[P_LN1] + l * d,
+        .qkvw = t[P_QKVW] + l * 3 * d * d,
+        .qkvb = t[P_QKVB] + l * 3 * d,
+        .ow = t[P_OW] + l * d * d,
+        .ob = t[P_OB] + l * d,
+        .ln2 = t[P_LN2] + l * d,
+        .w1 = t[P_W1] + l * f * d,
+        .w2 = t[P_W2] + l * f * d,
+        .w3 = t[P_W3] + l * d * f,
+    };
+    return lp;
+}
 
 static LayerView layer_view(Model *m, int l) {
     const ModelConfig *c = &m->cfg;
     size_t BT = (size_t)m->max_batch * c->seq_len, d = c->d, f = c->ffn;
     size_t att = (size_t)m->max_batch * c->heads * c->seq_len * c->seq_len;
     const Activations *a = &m->a;
-    float *const *p = m->p.t, *const *g = m->g.t;
     LayerView v = {
         .resid_in = a->resid + l * BT * d,
         .resid_mid = a->resid_mid + l * BT * d,
@@ -364,24 +383,8 @@ static LayerView layer_view(Model *m, int l) {
         .merged = a->merged + l * BT * d,
         .h1 = a->h1 + l * BT * f,
         .h2 = a->h2 + l * BT * f,
-        .ln1 = p[P_LN1] + l * d,
-        .qkvw = p[P_QKVW] + l * 3 * d * d,
-        .qkvb = p[P_QKVB] + l * 3 * d,
-        .ow = p[P_OW] + l * d * d,
-        .ob = p[P_OB] + l * d,
-        .ln2 = p[P_LN2] + l * d,
-        .w1 = p[P_W1] + l * f * d,
-        .w2 = p[P_W2] + l * f * d,
-        .w3 = p[P_W3] + l * d * f,
-        .g_ln1 = g[P_LN1] + l * d,
-        .g_qkvw = g[P_QKVW] + l * 3 * d * d,
-        .g_qkvb = g[P_QKVB] + l * 3 * d,
-        .g_ow = g[P_OW] + l * d * d,
-        .g_ob = g[P_OB] + l * d,
-        .g_ln2 = g[P_LN2] + l * d,
-        .g_w1 = g[P_W1] + l * f * d,
-        .g_w2 = g[P_W2] + l * f * d,
-        .g_w3 = g[P_W3] + l * d * f,
+        .w = layer_params(m->p.t, c, l),
+        .g = layer_params(m->g.t, c, l),
     };
     return v;
 }
@@ -463,8 +466,8 @@ void model_forward(Model *m, const int *tokens_host, int B) {
     ops->embedding_forward(be, a->resid, m->tokens, m->p.t[P_WTE], N, d);
     for (int l = 0; l < c->layers; l++) {
         LayerView v = layer_view(m, l);
-        ops->rmsnorm_forward(be, a->ln, v.rstd1, v.resid_in, v.ln1, N, d, c->norm_eps);
-        linear_forward(m, a->qkv, a->ln, v.qkvw, v.qkvb, N, d, 3 * d);
+        ops->rmsnorm_forward(be, a->ln, v.rstd1, v.resid_in, v.w.ln1, N, d, c->norm_eps);
+        linear_forward(m, a->qkv, a->ln, v.w.qkvw, v.w.qkvb, N, d, 3 * d);
         ops->qkv_split_rope_forward(be, v.q, v.k, v.v, a->qkv, m->rope_cos, m->rope_sin,
                                     rope_pair_stride(c), B, T, H, hd);
         head_matmul(m, 0, 1, T, T, hd, v.q, v.k, v.att, scale);
@@ -472,14 +475,14 @@ void model_forward(Model *m, const int *tokens_host, int B) {
                              mask.seed);
         head_matmul(m, 0, 0, T, hd, T, v.att, v.v, a->y, 1.0f);
         ops->heads_merge_forward(be, v.merged, a->y, B, T, H, hd);
-        linear_forward(m, v.resid_mid, v.merged, v.ow, v.ob, N, d, d);
+        linear_forward(m, v.resid_mid, v.merged, v.w.ow, v.w.ob, N, d, d);
         ops->add(be, v.resid_mid, v.resid_mid, v.resid_in, (long)N * d);
 
-        ops->rmsnorm_forward(be, a->ln, v.rstd2, v.resid_mid, v.ln2, N, d, c->norm_eps);
-        linear_forward(m, v.h1, a->ln, v.w1, NULL, N, d, c->ffn);
-        linear_forward(m, v.h2, a->ln, v.w2, NULL, N, d, c->ffn);
+        ops->rmsnorm_forward(be, a->ln, v.rstd2, v.resid_mid, v.w.ln2, N, d, c->norm_eps);
+        linear_forward(m, v.h1, a->ln, v.w.w1, NULL, N, d, c->ffn);
+        linear_forward(m, v.h2, a->ln, v.w.w2, NULL, N, d, c->ffn);
         ops->swiglu_forward(be, a->ffn_act, v.h1, v.h2, (long)N * c->ffn);
-        linear_forward(m, v.resid_out, a->ffn_act, v.w3, NULL, N, c->ffn, d);
+        linear_forward(m, v.resid_out, a->ffn_act, v.w.w3, NULL, N, c->ffn, d);
         ops->add(be, v.resid_out, v.resid_out, v.resid_mid, (long)N * d);
     }
     float *final = a->resid + (size_t)c->layers * m->max_batch * T * d;
@@ -509,7 +512,7 @@ static void attention_backward(Model *m, const LayerView *v) {
     int B = m->batch, T = c->seq_len, d = c->d, H = c->heads, hd = d / H, N = B * T;
     float scale = 1.0f / sqrtf((float)hd);
     /* resid_mid = resid_in + o(merged): a->dresid is d(resid_mid) here. */
-    linear_backward(m, a->dmerged, v->g_ow, v->g_ob, a->dresid, v->merged, v->ow, N, d, d, 0);
+    linear_backward(m, a->dmerged, v->g.ow, v->g.ob, a->dresid, v->merged, v->w.ow, N, d, d, 0);
     ops->heads_merge_backward(be, a->dy, a->dmerged, B, T, H, hd);
     /* y = att v */
     head_matmul(m, 0, 1, T, T, hd, a->dy, v->v, a->datt, 1.0f);
@@ -521,9 +524,9 @@ static void attention_backward(Model *m, const LayerView *v) {
     ops->qkv_split_rope_backward(be, a->dqkv, a->dq, a->dk, a->dv, m->rope_cos, m->rope_sin,
                                  rope_pair_stride(c), B, T, H, hd);
     /* recompute the normed input instead of storing it per layer */
-    ops->rmsnorm_forward(be, a->ln, v->rstd1, v->resid_in, v->ln1, N, d, c->norm_eps);
-    linear_backward(m, a->dln, v->g_qkvw, v->g_qkvb, a->dqkv, a->ln, v->qkvw, N, d, 3 * d, 0);
-    ops->rmsnorm_backward(be, a->dresid, v->g_ln1, a->dln, v->resid_in, v->ln1, v->rstd1, N, d);
+    ops->rmsnorm_forward(be, a->ln, v->rstd1, v->resid_in, v->w.ln1, N, d, c->norm_eps);
+    linear_backward(m, a->dln, v->g.qkvw, v->g.qkvb, a->dqkv, a->ln, v->w.qkvw, N, d, 3 * d, 0);
+    ops->rmsnorm_backward(be, a->dresid, v->g.ln1, a->dln, v->resid_in, v->w.ln1, v->rstd1, N, d);
 }
 
 static void ffn_backward(Model *m, const LayerView *v) {
@@ -534,14 +537,14 @@ static void ffn_backward(Model *m, const LayerView *v) {
     int N = m->batch * c->seq_len, d = c->d, f = c->ffn;
     /* resid_out = resid_mid + w3(swiglu): a->dresid is d(resid_out). */
     ops->swiglu_forward(be, a->ffn_act, v->h1, v->h2, (long)N * f);
-    linear_backward(m, NULL, v->g_w3, NULL, a->dresid, a->ffn_act, v->w3, N, f, d, 0);
+    linear_backward(m, NULL, v->g.w3, NULL, a->dresid, a->ffn_act, v->w.w3, N, f, d, 0);
     float *dffn = a->ffn_act; /* the recomputed activation is dead after dW3 */
-    linear_input_grad(m, dffn, a->dresid, v->w3, N, f, d, 0);
+    linear_input_grad(m, dffn, a->dresid, v->w.w3, N, f, d, 0);
     ops->swiglu_backward(be, a->dh1, a->dh2, dffn, v->h1, v->h2, (long)N * f);
-    ops->rmsnorm_forward(be, a->ln, v->rstd2, v->resid_mid, v->ln2, N, d, c->norm_eps);
-    linear_backward(m, a->dln, v->g_w1, NULL, a->dh1, a->ln, v->w1, N, d, f, 0);
-    linear_backward(m, a->dln, v->g_w2, NULL, a->dh2, a->ln, v->w2, N, d, f, 1);
-    ops->rmsnorm_backward(be, a->dresid, v->g_ln2, a->dln, v->resid_mid, v->ln2, v->rstd2, N, d);
+    ops->rmsnorm_forward(be, a->ln, v->rstd2, v->resid_mid, v->w.ln2, N, d, c->norm_eps);
+    linear_backward(m, a->dln, v->g.w1, NULL, a->dh1, a->ln, v->w.w1, N, d, f, 0);
+    linear_backward(m, a->dln, v->g.w2, NULL, a->dh2, a->ln, v->w.w2, N, d, f, 1);
+    ops->rmsnorm_backward(be, a->dresid, v->g.ln2, a->dln, v->resid_mid, v->w.ln2, v->rstd2, N, d);
 }
 
 void model_backward(Model *m) {

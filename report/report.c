@@ -364,14 +364,20 @@ static void with_baseline(StrBuf *sb, double v, double b, const char *none) {
     sb_printf(sb, ")");
 }
 
+/* "[lo, hi]", each bound as num() writes it (`none` for a non-finite one). */
+static void interval(StrBuf *sb, double lo, double hi, const char *none) {
+    sb_printf(sb, "[");
+    num(sb, lo, none);
+    sb_printf(sb, ", ");
+    num(sb, hi, none);
+    sb_printf(sb, "]");
+}
+
 static void speedup_cell(StrBuf *sb, double x, double lo, double hi, const char *none) {
     num(sb, x, none);
     if (isfinite(x) && isfinite(lo)) {
-        sb_printf(sb, " [");
-        num(sb, lo, "");
-        sb_printf(sb, ", ");
-        num(sb, hi, "");
-        sb_printf(sb, "]");
+        sb_printf(sb, " ");
+        interval(sb, lo, hi, "");
     }
 }
 
@@ -499,15 +505,10 @@ static void jnum(StrBuf *sb, const char *key, double x) {
 
 static void jinterval(StrBuf *sb, const char *key, double lo, double hi) {
     sb_printf(sb, ", \"%s\": ", key);
-    if (!isfinite(lo) || !isfinite(hi)) {
+    if (!isfinite(lo) || !isfinite(hi))
         sb_printf(sb, "null");
-        return;
-    }
-    sb_printf(sb, "[");
-    num(sb, lo, "null");
-    sb_printf(sb, ", ");
-    num(sb, hi, "null");
-    sb_printf(sb, "]");
+    else
+        interval(sb, lo, hi, "null");
 }
 
 static void json_method(StrBuf *sb, const Report *r, int i) {

@@ -389,15 +389,11 @@ int train_run(const Config *cfg, int quiet, Err *err) {
     Run *r = calloc(1, sizeof(*r));
     if (!r) return err_set(err, "out of memory");
     stop_requested = 0;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = request_stop;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    StopSignals saved;
+    stop_signals_catch(&saved, request_stop);
     int rc = run_setup(r, cfg, err);
     if (rc == 0) rc = train_loop(r, quiet, err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    stop_signals_restore(&saved);
     run_free(r);
     free(r);
     return rc;

@@ -377,11 +377,8 @@ int sweep_execute(const Sweep *sw, const SweepExecOptions *o, SweepOutcome *out,
             out->done + out->failed, x.n_selected, out->done, out->failed);
 
     sweep_stop_requested = 0;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = request_sweep_stop;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    StopSignals saved;
+    stop_signals_catch(&saved, request_sweep_stop);
     int forwarded = 0;
     while (rc == 0 && (x.n_running > 0 || (x.next < x.n_queue && !x.stopping))) {
         if (sweep_stop_requested) x.stopping = 1;
@@ -422,8 +419,7 @@ int sweep_execute(const Sweep *sw, const SweepExecOptions *o, SweepOutcome *out,
             if (pid < 0 && errno != EINTR) break;
         }
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    stop_signals_restore(&saved);
     if (x.to_terminal) fprintf(stderr, "\r\033[K");
     int not_started = x.n_queue - x.next;
     char el[32];
