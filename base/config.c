@@ -152,6 +152,38 @@ const ConfigKey config_keys[] = {
 enum { N_KEYS = sizeof config_keys / sizeof config_keys[0] };
 const int config_key_count = N_KEYS;
 
+/* The keys that do not decide what a run trains; every other key does, so a new key is part
+ * of a run's identity unless it is listed here (tests/test_config.c checks each name exists). */
+static const struct {
+    const char *name;
+    ConfigRole role;
+} key_roles[] = {
+    {"name", CFG_ROLE_EXECUTION},
+    {"out_dir", CFG_ROLE_EXECUTION},
+    {"threads", CFG_ROLE_EXECUTION},
+    {"train.resume", CFG_ROLE_EXECUTION},
+    {"backend", CFG_ROLE_COMPUTE},
+    {"train.log_every", CFG_ROLE_OBSERVATION},
+    {"train.eval_every", CFG_ROLE_OBSERVATION},
+    {"train.ckpt_every", CFG_ROLE_OBSERVATION},
+    {"train.keep_checkpoints", CFG_ROLE_OBSERVATION},
+};
+
+ConfigRole config_key_role(const ConfigKey *k) {
+    if (strncmp(k->name, "eval.", 5) == 0) return CFG_ROLE_OBSERVATION;
+    for (size_t i = 0; i < sizeof key_roles / sizeof key_roles[0]; i++)
+        if (strcmp(k->name, key_roles[i].name) == 0) return key_roles[i].role;
+    return CFG_ROLE_TRAINS;
+}
+
+int config_role_key_count(void) {
+    return (int)(sizeof key_roles / sizeof key_roles[0]);
+}
+
+const char *config_role_key_name(int i) {
+    return key_roles[i].name;
+}
+
 #define NAME_MAX_LEN 256 /* longest dotted key name the loader builds */
 #define SHOWN_LEN    128 /* a value quoted in an error message */
 #define WHY_LEN      512 /* what was wrong with a value */
@@ -501,6 +533,15 @@ void config_defaults(Config *cfg) {
             fprintf(stderr, "mdmlab: bad default for config key '%s': %s\n", k->name, why);
             abort();
         }
+    }
+}
+
+void config_reset_roles(Config *cfg, unsigned roles) {
+    for (int i = 0; i < N_KEYS; i++) {
+        const ConfigKey *k = &config_keys[i];
+        if (!(config_key_role(k) & roles)) continue;
+        char why[WHY_LEN];
+        set_scalar(cfg, k, k->def, strlen(k->def), why, sizeof why); /* checked by defaults */
     }
 }
 

@@ -126,6 +126,26 @@ typedef struct ConfigKey {
 extern const ConfigKey config_keys[];
 extern const int config_key_count;
 
+/* What a key says about a run. TRAINS (the default for every key): what the run trains; a
+ * checkpoint resumes only under the same values. EXECUTION: where and how it executes (name,
+ * out_dir, threads, train.resume): not part of a run's id either. COMPUTE: the backend, part
+ * of a run's id (results are measured per backend) but a checkpoint may continue on another.
+ * OBSERVATION: how it is logged, checkpointed and evaluated (eval.*, the train.*_every
+ * cadences): a resumed run may change it. */
+typedef enum {
+    CFG_ROLE_TRAINS = 0,
+    CFG_ROLE_EXECUTION = 1,
+    CFG_ROLE_COMPUTE = 2,
+    CFG_ROLE_OBSERVATION = 4
+} ConfigRole;
+ConfigRole config_key_role(const ConfigKey *k);
+/* Sets every key whose role is in the `roles` mask back to its default: the canonical YAML of
+ * the result is then a run's identity under those roles (sweep run ids, resume checks). */
+void config_reset_roles(Config *cfg, unsigned roles);
+/* The names the role list in config.c assigns a role to (for the test that they exist). */
+int config_role_key_count(void);
+const char *config_role_key_name(int i);
+
 void config_defaults(Config *cfg);
 /* Load a YAML mapping (nested mappings of scalars) over the current values. Errors:
  * "FILE:LINE: key 'model.d': expected an integer, got 'x'", unknown keys, duplicate keys,

@@ -102,20 +102,12 @@ static void run_free(Run *r) {
     if (r->have_resume) checkpoint_free(&r->resume);
 }
 
-/* Picks the checkpoint to resume from and checks that it belongs to a compatible run. */
-/* The canonical YAML of what a checkpoint's training state depends on: task, model, seed
- * and forward process (not logging, evaluation or the backend). Written through the
- * canonical writer, so stale bytes behind a string's terminator never count. */
+/* Everything a checkpoint must agree with to be resumed: every key but the execution,
+ * compute and observation ones (base/config.h's roles), through the canonical writer, so
+ * stale bytes behind a string's terminator never count. */
 static void training_identity(const Config *c, StrBuf *out) {
-    Config x;
-    config_defaults(&x);
-    memcpy(x.task_name, c->task_name, sizeof(x.task_name));
-    memcpy(x.process, c->process, sizeof(x.process));
-    x.seed = c->seed;
-    x.task = c->task;
-    x.model = c->model;
-    x.puma = c->puma;
-    x.block = c->block;
+    Config x = *c;
+    config_reset_roles(&x, CFG_ROLE_EXECUTION | CFG_ROLE_COMPUTE | CFG_ROLE_OBSERVATION);
     config_write_yaml(&x, out);
 }
 
@@ -143,8 +135,8 @@ static int open_resume(Run *r, Err *err) {
     sb_free(&b);
     if (!same)
         return err_set(err,
-                       "%s: checkpoint was written for a different task, model, seed or "
-                       "process config (compare its config with config.yaml)",
+                       "%s: checkpoint was written for a different training config (task, "
+                       "model, seed, process or optimizer; compare its config with config.yaml)",
                        r->resume_path);
     r->start_step = r->resume.step;
     return 0;

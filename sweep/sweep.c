@@ -514,12 +514,8 @@ static int parse_sections(Sweep *sw, Parse *p) {
 /* ---- expansion -------------------------------------------------------------------------- */
 
 void sweep_run_id(const Config *cfg, char id[SWEEP_ID_LEN]) {
-    Config c = *cfg, d;
-    config_defaults(&d);
-    memcpy(c.name, d.name, sizeof(c.name));
-    memcpy(c.out_dir, d.out_dir, sizeof(c.out_dir));
-    memcpy(c.train.resume, d.train.resume, sizeof(c.train.resume));
-    c.threads = d.threads;
+    Config c = *cfg;
+    config_reset_roles(&c, CFG_ROLE_EXECUTION);
     StrBuf yaml = {0};
     config_write_yaml(&c, &yaml);
     uint64_t h = fnv1a64(yaml.data, yaml.len, FNV1A64_INIT);

@@ -131,6 +131,13 @@ ls "$RUN"/*.tmp >/dev/null 2>&1 && bad "temporary files left in run dir" || ok
 expect_fail "resume with another model" "checkpoint.bin: checkpoint was written for a different" \
     "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$RUN" model.d=64 train.resume=auto
 [ "$(losses "$RUN/train.csv" | wc -l)" -eq 13 ] && ok || bad "a refused resume changed train.csv"
+# every key that is not execution, compute or observation is part of the resume check: a
+# new optimizer key is covered without a list to update
+expect_fail "resume with another lr" "checkpoint.bin: checkpoint was written for a different" \
+    "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$RUN" train.lr=0.5 train.resume=auto
+expect_ok "resume with other evaluation settings" "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$RUN" \
+    eval.count=8 train.log_every=3 threads=1 train.resume=auto
+[ "$(losses "$RUN/train.csv" | wc -l)" -eq 13 ] && ok || bad "a finished run's resume changed train.csv"
 expect_ok "eval run dir" "$MDMLAB" eval "$RUN" --k 1,2
 [ "$(grep -cE '^(topk|margin|entropy|random|l2r) ' "$TMP/out")" -eq 10 ] && ok || bad "eval should print 10 rows"
 [ -s "$RUN/eval_results.json" ] && ok || bad "eval_results.json missing"

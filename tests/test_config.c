@@ -584,6 +584,39 @@ static void remove_tmpdir(void) {
     CHECK_MSG(rmdir(tmpdir) == 0, "leftover files in %s", tmpdir);
 }
 
+/* Every key has a role, the role list names only real keys, and resetting a role touches
+ * exactly its keys. */
+static void test_roles(void) {
+    for (int i = 0; i < config_role_key_count(); i++) {
+        int found = 0;
+        for (int k = 0; k < config_key_count; k++)
+            found |= strcmp(config_keys[k].name, config_role_key_name(i)) == 0;
+        CHECK_MSG(found, "role list names '%s', which is not a key", config_role_key_name(i));
+    }
+    const ConfigKey *steps = NULL, *out_dir = NULL, *policy = NULL, *backend = NULL;
+    for (int k = 0; k < config_key_count; k++) {
+        const char *n = config_keys[k].name;
+        if (!strcmp(n, "train.steps")) steps = &config_keys[k];
+        if (!strcmp(n, "out_dir")) out_dir = &config_keys[k];
+        if (!strcmp(n, "eval.policy")) policy = &config_keys[k];
+        if (!strcmp(n, "backend")) backend = &config_keys[k];
+    }
+    CHECK(steps && config_key_role(steps) == CFG_ROLE_TRAINS);
+    CHECK(out_dir && config_key_role(out_dir) == CFG_ROLE_EXECUTION);
+    CHECK(policy && config_key_role(policy) == CFG_ROLE_OBSERVATION);
+    CHECK(backend && config_key_role(backend) == CFG_ROLE_COMPUTE);
+    Config c, d;
+    config_defaults(&c);
+    config_defaults(&d);
+    snprintf(c.out_dir, sizeof c.out_dir, "elsewhere");
+    snprintf(c.eval.policy, sizeof c.eval.policy, "topk");
+    c.train.steps = 7;
+    config_reset_roles(&c, CFG_ROLE_EXECUTION);
+    CHECK(strcmp(c.out_dir, d.out_dir) == 0 && strcmp(c.eval.policy, "topk") == 0);
+    config_reset_roles(&c, CFG_ROLE_OBSERVATION);
+    CHECK(strcmp(c.eval.policy, d.eval.policy) == 0 && c.train.steps == 7);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mdm_test_config_XXXXXX");
     if (!mkdtemp(tmpdir)) {
@@ -591,6 +624,7 @@ int main(void) {
         return 1;
     }
     test_key_table();
+    test_roles();
     test_defaults();
     test_load_yaml();
     test_load_errors();
