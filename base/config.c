@@ -113,6 +113,8 @@ const ConfigKey config_keys[] = {
            "anneal attention from causal to full over N steps (0 = off)"),
     K_STR("train.resume", train.resume, "",
           "checkpoint to resume from (\"\" = fresh, auto = the run dir's own)"),
+    K_BOOL("train.overwrite", train.overwrite, "false",
+           "a fresh run may replace the results already in its run directory (train --overwrite)"),
 
     K_INT("puma.K", puma.K, "8", 1, 4096, "PUMA: stages of the progressive unmasking chain"),
     K_SCHED("puma.K_schedule", puma.K_schedule, 1, 4096,
@@ -162,6 +164,7 @@ static const struct {
     {"out_dir", CFG_ROLE_EXECUTION},
     {"threads", CFG_ROLE_EXECUTION},
     {"train.resume", CFG_ROLE_EXECUTION},
+    {"train.overwrite", CFG_ROLE_EXECUTION},
     {"backend", CFG_ROLE_COMPUTE},
     {"train.log_every", CFG_ROLE_OBSERVATION},
     {"train.eval_every", CFG_ROLE_OBSERVATION},

@@ -73,6 +73,7 @@ typedef struct Config {
         char init_from[CFG_PATH];    /* start from this checkpoint's weights (AR initialisation) */
         long attention_anneal_steps; /* anneal the attention mask causal -> full over N steps */
         char resume[CFG_PATH]; /* checkpoint to resume from ("" = fresh, "auto" = run dir's) */
+        int overwrite; /* bool: a fresh run may replace the results already in its run dir */
     } train;
 
     struct {

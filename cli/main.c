@@ -53,7 +53,7 @@ static void usage(FILE *f) {
 static void train_usage(FILE *f) {
     fprintf(
         f,
-        "usage: mdmlab train [CONFIG.yaml] [key=value ...]\n\n"
+        "usage: mdmlab train [CONFIG.yaml] [key=value ...] [--overwrite]\n\n"
         "Trains one model. The config file (YAML) is applied over the defaults, then each\n"
         "key=value override in order; `mdmlab keys` lists every key. The run directory\n"
         "(out_dir, default runs/<name>-s<seed>) receives config.yaml, metrics.jsonl,\n"
@@ -61,7 +61,8 @@ static void train_usage(FILE *f) {
         "train.ckpt_every steps); text tasks log elbo.csv (validation ELBO per token,\n"
         "perplexity bound, bits per byte) and samples.txt instead of accuracy in eval.csv.\n"
         "train.resume=auto continues from the run directory's checkpoint, to the same\n"
-        "loss curve bit for bit; Ctrl-C saves a checkpoint first.\n\n"
+        "loss curve bit for bit; Ctrl-C saves a checkpoint first. A run directory that\n"
+        "already holds a run is never replaced unless --overwrite (train.overwrite=true).\n\n"
         "examples:\n"
         "  mdmlab train experiments/sudoku_quick.yaml\n"
         "  mdmlab train experiments/sudoku_quick.yaml seed=2 backend=openblas train.steps=500\n");
@@ -111,7 +112,10 @@ static int cmd_train(int argc, char **argv, Err *err) {
         first = 2;
     }
     for (int i = first; i < argc; i++)
-        if (config_apply_override(&cfg, argv[i], err) != 0) return 1;
+        if (strcmp(argv[i], "--overwrite") == 0)
+            cfg.train.overwrite = 1;
+        else if (config_apply_override(&cfg, argv[i], err) != 0)
+            return 1;
     int rc = train_run(&cfg, 0, err);
     if (rc == TRAIN_INTERRUPTED) {
         fprintf(stderr, "\nmdmlab: interrupted; checkpoint saved, resume with train.resume=auto\n");

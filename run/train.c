@@ -162,15 +162,32 @@ static int init_from_checkpoint(Run *r, long *init_step, Err *err) {
     return rc;
 }
 
+/* A fresh run never replaces another run's results by accident: a run directory that holds a
+ * checkpoint or metrics is refused unless the run resumes from it or train.overwrite says so. */
+static int check_fresh_run_dir(const Run *r, Err *err) {
+    static const char *const results[] = {"checkpoint.bin", "train.csv", "metrics.jsonl"};
+    if (r->have_resume || r->cfg.train.overwrite) return 0;
+    for (size_t i = 0; i < sizeof results / sizeof results[0]; i++) {
+        char path[CFG_PATH + 32];
+        snprintf(path, sizeof(path), "%s/%s", r->dir, results[i]);
+        if (file_exists(path))
+            return err_set(err,
+                           "%s already holds a run (%s): continue it with train.resume=auto, "
+                           "train into another out_dir, or replace it with --overwrite",
+                           r->dir, results[i]);
+    }
+    return 0;
+}
+
 static int run_setup(Run *r, const Config *cfg, Err *err) {
     memset(r, 0, sizeof(*r));
     r->cfg = *cfg;
     if (config_validate(&r->cfg, err) != 0) return -1;
     train_run_dir(&r->cfg, r->dir, sizeof(r->dir));
     snprintf(r->ckpt_path, sizeof(r->ckpt_path), "%s/checkpoint.bin", r->dir);
-    if (make_dirs(r->dir, err) != 0) return -1;
-    if (open_resume(r, err) != 0) return -1;
-    if (session_open(&r->s, &r->cfg, err) != 0) return -1;
+    if (session_open(&r->s, &r->cfg, err) != 0) return -1; /* config errors come first */
+    if (open_resume(r, err) != 0 || check_fresh_run_dir(r, err) != 0) return -1;
+    if (make_dirs(r->dir, err) != 0) return -1; /* only once the run is known to start */
     long init_step = -1; /* step of train.init_from's checkpoint once loaded */
     if (r->have_resume) {
         if (model_io_restore(&r->s.model, &r->resume, r->resume_path, 1, err) != 0) return -1;

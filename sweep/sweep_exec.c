@@ -100,6 +100,8 @@ static int write_run_files(Exec *x, Slot *s, Err *err) {
     Config cfg = s->run->cfg;
     snprintf(cfg.out_dir, sizeof(cfg.out_dir), "%s", s->dir);
     snprintf(cfg.train.resume, sizeof(cfg.train.resume), "auto");
+    /* the sweep owns its run dirs: a run not done starts over unless it has a checkpoint */
+    cfg.train.overwrite = 1;
     if (cfg.threads == 0) cfg.threads = x->o->threads;
     StrBuf sb = {0};
     config_write_yaml(&cfg, &sb);

@@ -138,6 +138,21 @@ expect_fail "resume with another lr" "checkpoint.bin: checkpoint was written for
 expect_ok "resume with other evaluation settings" "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$RUN" \
     eval.count=8 train.log_every=3 threads=1 train.resume=auto
 [ "$(losses "$RUN/train.csv" | wc -l)" -eq 13 ] && ok || bad "a finished run's resume changed train.csv"
+# a finished run is never replaced by accident (issue 12): a second fresh train into its
+# directory, or resume=auto without a checkpoint, is refused with the way out; --overwrite
+# replaces it; a refused or invalid run leaves no directory behind
+cp "$RUN/train.csv" "$TMP/train.csv.before"
+expect_fail "train into a finished run" "/run already holds a run \(checkpoint.bin\).*train.resume=auto.*--overwrite" \
+    "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$RUN"
+cmp -s "$RUN/train.csv" "$TMP/train.csv.before" && ok || bad "a refused train changed train.csv"
+mkdir -p "$TMP/nockpt" && cp "$RUN/train.csv" "$TMP/nockpt/"
+expect_fail "resume=auto without a checkpoint" "nockpt already holds a run \(train.csv\)" \
+    "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$TMP/nockpt" train.resume=auto
+expect_ok "train --overwrite" "$MDMLAB" train "$TMP/tiny.yaml" "out_dir=$TMP/nockpt" --overwrite \
+    train.steps=5 train.eval_every=0
+[ -s "$TMP/nockpt/checkpoint.bin" ] && ok || bad "--overwrite did not train"
+expect_fail "invalid run leaves no dir" "unknown task" "$MDMLAB" train task.name=chess "out_dir=$TMP/never"
+[ -e "$TMP/never" ] && bad "a refused run created its directory" || ok
 expect_ok "eval run dir" "$MDMLAB" eval "$RUN" --k 1,2
 [ "$(grep -cE '^(topk|margin|entropy|random|l2r) ' "$TMP/out")" -eq 10 ] && ok || bad "eval should print 10 rows"
 [ -s "$RUN/eval_results.json" ] && ok || bad "eval_results.json missing"

@@ -91,6 +91,7 @@ static const struct {
     FIELD_OF(train.ckpt_every),
     FIELD_OF(train.keep_checkpoints),
     FIELD_OF(train.resume),
+    FIELD_OF(train.overwrite),
     FIELD_OF(eval.count),
     FIELD_OF(eval.batch),
     FIELD_OF(eval.policy),
