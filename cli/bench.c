@@ -161,6 +161,8 @@ static void run_backend(const BenchOptions *o, const char *backend, const char *
     Config cfg = o->cfg;
     snprintf(cfg.backend, sizeof(cfg.backend), "%s", backend);
     snprintf(cfg.process, sizeof(cfg.process), "%s", process);
+    const ForwardOps *ops = forward_find(process);
+    if (ops && ops->require) ops->require(&cfg);
     if (session_open(&s, &cfg, &err) != 0) {
         snprintf(res->error, sizeof(res->error), "%s", err.msg);
         session_close(&s);

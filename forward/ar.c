@@ -37,8 +37,14 @@ static int ar_create(ForwardProcess *fp, const Config *cfg, const Task *task, Er
     return 0;
 }
 
+static void ar_require(Config *cfg) {
+    cfg->model.causal = 1;
+    cfg->model.shift_logits = 1;
+}
+
 static void ar_destroy(ForwardProcess *fp) {
     ArProcess *ar = fp->impl;
+    if (!ar) return; /* create refused the config */
     free(ar->is_prompt);
     free(ar);
 }
@@ -69,6 +75,7 @@ const ForwardOps forward_ar_ops = {
     .name = "ar",
     .description = "AR initialisation: next-token loss over the answer (causal, shifted model)",
     .create = ar_create,
+    .require = ar_require,
     .destroy = ar_destroy,
     .make_batch = ar_make_batch,
 };

@@ -38,6 +38,9 @@ typedef struct ForwardOps {
      * eval.block_size is 0 (a block process decodes block by block, as it trains); NULL or 0:
      * the whole answer at once. */
     int (*decode_block_size)(const Config *cfg, long step);
+    /* Optional: set the keys this process requires of the model (AR: causal attention and
+     * shifted outputs), so a tool that configures runs itself (bench) can run every process. */
+    void (*require)(Config *cfg);
     /* Optional state for checkpoints (NULL when the process is stateless). */
     size_t (*state_bytes)(const ForwardProcess *fp);
     void (*state_save)(const ForwardProcess *fp, void *out);

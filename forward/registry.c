@@ -45,6 +45,11 @@ int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err 
     if (!ops)
         return err_set(err, "key 'process': unknown forward process '%s' (available: %s)",
                        cfg->process, forward_names());
+    if (task->n_train <= 0)
+        return err_set(err,
+                       "process '%s': the task has no training examples (key 'task.train_count' "
+                       "is 0 and no task.train_file)",
+                       ops->name);
     fp->ops = ops;
     fp->task = task;
     fp->seed = (uint64_t)cfg->seed;
@@ -53,7 +58,8 @@ int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err 
 }
 
 void forward_destroy(ForwardProcess *fp) {
-    if (fp->ops && fp->ops->destroy) fp->ops->destroy(fp);
+    /* impl NULL: create failed (or the process keeps no state): nothing to release */
+    if (fp->ops && fp->ops->destroy && fp->impl) fp->ops->destroy(fp);
     memset(fp, 0, sizeof(*fp));
 }
 

@@ -78,6 +78,12 @@ expect_fail "gen bad count" "count" "$MDMLAB" gen sudoku --count -3
 expect_fail "gen without a generator" "gen: task 'text' has no gen command \(tasks with one: sudoku, tinygsm\)" "$MDMLAB" gen text
 expect_fail "score without scoring" "score: task 'sudoku' has no score command \(tasks with one: tinygsm\)" "$MDMLAB" score sudoku x.jsonl
 expect_fail "gen without a task" "gen: expected a task" "$MDMLAB" gen
+# a generated TinyGSM set carries its answers, so it scores N/N against itself
+expect_ok "gen tinygsm" "$MDMLAB" gen tinygsm --count 25 --seed 4 -o "$TMP/gsm.jsonl"
+expect_ok "score generated tinygsm" "$MDMLAB" score tinygsm "$TMP/gsm.jsonl"
+grep -q '^25/25 correct' "$TMP/out" && ok || bad "generated rows do not score 25/25: $(cat "$TMP/out")"
+expect_fail "no training examples" "task.train_count' is 0" "$MDMLAB" train task.train_count=0 \
+    "out_dir=$TMP/zero"
 
 # every registered task, process and backend is named where a user looks for it: --help,
 # the keys listing, bench --help and the unknown-name errors
@@ -218,6 +224,11 @@ for key in backend process step_s tokens_per_s gflops peak_fraction peak_rss_mb;
     [ "$(grep -c "\"$key\":" "$TMP/out")" -eq "$nb" ] && ok || bad "bench JSON lacks $key"
 done
 expect_fail "bench bad process" "unknown process 'nope'" "$MDMLAB" bench --process nope
+# bench configures the model each process needs (AR: causal, shifted): every process runs
+expect_ok "bench every process" "$MDMLAB" bench --backend ref --process random,puma,block,ar \
+    --d 16 --layers 1 --heads 2 --ffn 16 --box 2 --layout inplace --steps 1 --warmup 0 --threads 1
+[ "$(grep -cE '^ref +(random|puma|block|ar) ' "$TMP/out")" -eq 4 ] && ok ||
+    bad "bench did not time all four processes: $(cat "$TMP/out")"
 
 echo "cli: $checks checks, $failed failed"
 [ "$failed" -eq 0 ] && rm -rf "$TMP"

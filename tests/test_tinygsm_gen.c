@@ -56,17 +56,19 @@ static void check_rows(const TinyGsmGenOptions *o, uint64_t seed, long count, in
                  strncmp(p.code.data, HEADER, strlen(HEADER)) == 0 &&
                  strstr(p.code.data, p.question.data) != NULL && p.code.len > 30 &&
                  strcmp(p.code.data + p.code.len - 18, "    return result\n") == 0;
-        /* the JSONL row of the same index holds exactly this question and code */
+        /* the JSONL row of the same index holds exactly this question, code and answer */
         jsonl.len = 0;
         tinygsm_gen_jsonl(o, seed, i, 1, &jsonl);
         Err jerr;
-        const JsonField *q = NULL, *c = NULL;
+        const JsonField *q = NULL, *c = NULL, *a = NULL;
         if (json_row_parse(&row, jsonl.data, jsonl.len, &jerr) == 0) {
             q = json_row_find(&row, "question");
             c = json_row_find(&row, "code");
+            a = json_row_find(&row, "answer");
         }
-        ok = ok && row.n_fields == 2 && q && c && q->type == JSON_STRING &&
-             c->type == JSON_STRING && strcmp(q->str, p.question.data) == 0 &&
+        ok = ok && row.n_fields == 3 && q && c && q->type == JSON_STRING &&
+             c->type == JSON_STRING && a && a->type == JSON_NUMBER &&
+             a->number == (double)p.answer && strcmp(q->str, p.question.data) == 0 &&
              strcmp(c->str, p.code.data) == 0 && jsonl.data[jsonl.len - 1] == '\n' &&
              memchr(jsonl.data, '\n', jsonl.len - 1) == NULL;
         if (!ok) {

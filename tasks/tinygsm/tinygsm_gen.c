@@ -746,7 +746,8 @@ void tinygsm_gen_jsonl(const TinyGsmGenOptions *o, uint64_t seed, long first, lo
         sb_json_string_n(out, p.question.data, p.question.len);
         sb_append(out, ", \"code\": ", 10);
         sb_json_string_n(out, p.code.data, p.code.len);
-        sb_append(out, "}\n", 2);
+        /* the value the code evaluates to: a generated set is its own answer key */
+        sb_printf(out, ", \"answer\": %lld}\n", p.answer);
     }
     tinygsm_problem_free(&p);
 }
