@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const state_sections[MODEL_IO_STATE_SECTIONS] = {"params", "adam_m",
-                                                                    "adam_v", "ema"};
+static const char *const state_sections[MODEL_IO_STATE_SECTIONS] = {"params", "adam_m", "adam_v",
+                                                                    "ema"};
 
 static float *state_buffer(const Model *m, int i) {
     float *bufs[MODEL_IO_STATE_SECTIONS] = {m->params, m->adam_m, m->adam_v, m->ema};
