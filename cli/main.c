@@ -6,12 +6,10 @@
 #include <sys/stat.h>
 
 #include "backends/backend.h"
-#include "tasks/sudoku/sudoku.h"
 #include "tasks/task.h"
 #include "bench.h"
 #include "model/model_io.h"
 #include "cmd_sweep.h"
-#include "tasks/tinygsm/tinygsm_cmd.h"
 #include "base/config.h"
 #include "run/elbo.h"
 #include "run/eval.h"

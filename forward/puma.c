@@ -231,7 +231,6 @@ static int puma_create(ForwardProcess *fp, const Config *cfg, const Task *task, 
     else
         return err_set(err, "key 'puma.mode': expected standard or confidence_collapse, got '%s'",
                        cfg->puma.mode);
-    if (task->n_train <= 0) return err_set(err, "process 'puma': the task has no training data");
     Puma *p = calloc(1, sizeof(*p));
     if (!p) return err_set(err, "process 'puma': out of memory");
     fp->impl = p;
