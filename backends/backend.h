@@ -52,6 +52,8 @@ typedef struct MatmulArgs {
 typedef struct BackendOps {
     const char *name;
     const char *description;
+    /* The backend's own keys (base/config.h), or NULL. */
+    const struct ConfigSection *config;
     /* Set up be->impl; threads > 0 (the caller resolves 0 to the core count). */
     int (*create)(Backend *be, Err *err);
     void (*destroy)(Backend *be);

@@ -12,147 +12,200 @@
 #include <strings.h>
 #include <yaml.h>
 
-#define FIELD(f) offsetof(Config, f), sizeof(((Config *)0)->f)
-#define K_INT(name, f, def, lo, hi, help)                                                          \
-    { name, CFG_T_INT, FIELD(f), def, lo, hi, help }
-#define K_LONG(name, f, def, lo, hi, help)                                                         \
-    { name, CFG_T_LONG, FIELD(f), def, lo, hi, help }
-#define K_DBL(name, f, def, lo, hi, help)                                                          \
-    { name, CFG_T_DOUBLE, FIELD(f), def, lo, hi, help }
-#define K_BOOL(name, f, def, help)                                                                 \
-    { name, CFG_T_BOOL, FIELD(f), def, 0, 0, help }
-#define K_SCHED(name, f, lo, hi, help)                                                             \
-    { name, CFG_T_SCHEDULE, FIELD(f), "[]", lo, hi, help }
-#define K_STR(name, f, def, help)                                                                  \
-    { name, CFG_T_STRING, FIELD(f), def, 0, 0, help }
+static const ConfigKey core_keys[] = {
+    CFG_STRING(Config, "name", name, "", "run name (default: the config file's name)"),
+    CFG_STRING(Config, "backend", backend, "auto",
+               "compute backend: auto (the fastest built) or a built backend (listed below)"),
+    CFG_INT(Config, "threads", threads, "0", 0, 1024, "worker threads (0 = all cores)"),
+    CFG_LONG(Config, "seed", seed, "1", 0, (double)LONG_MAX, "run seed: init, data order, masks"),
+    CFG_NAMED(Config, "process", process, "forward process (training noise, listed below)"),
+    CFG_STRING(Config, "out_dir", out_dir, "", "run directory (\"\" = runs/<name>-s<seed>)"),
 
-/* Inclusive bounds cannot say "> 0"; this is the smallest value a positive-only key takes. */
-#define POSITIVE  1e-30
-#define BELOW_ONE 0.99999999999999989 /* largest double < 1 */
-#define BIG       1e15
+    CFG_NAMED(Config, "task.name", task_name, "task (listed below)"),
+    CFG_STRING(Config, "task.train_file", task.train_file, "",
+               "training data file (\"\" = generate)"),
+    CFG_STRING(Config, "task.eval_file", task.eval_file, "",
+               "evaluation data file (\"\" = generate)"),
+    CFG_LONG(Config, "task.train_count", task.train_count, "20000", 0, CFG_BIG,
+             "generated training examples"),
+    CFG_LONG(Config, "task.eval_count", task.eval_count, "256", 0, CFG_BIG,
+             "generated (or first N loaded) eval examples"),
+    CFG_LONG(Config, "task.data_seed", task.data_seed, "1234", 0, (double)LONG_MAX,
+             "seed of generated data (independent of the run seed)"),
+    CFG_CHOICE(Config, "task.tokenizer", task.tokenizer, "byte", "byte|gpt2",
+               "token-level tasks (tinygsm, text): byte | gpt2"),
+    CFG_INT(Config, "task.seq_len", task.seq_len, "0", 0, 1048576,
+            "token-level tasks: tokens per sequence (0 = the task's default)"),
 
-const ConfigKey config_keys[] = {
-    K_STR("name", name, "", "run name (default: the config file's name)"),
-    K_STR("backend", backend, "auto",
-          "compute backend: auto (the fastest built) or a built backend (listed below)"),
-    K_INT("threads", threads, "0", 0, 1024, "worker threads (0 = all cores)"),
-    K_LONG("seed", seed, "1", 0, (double)LONG_MAX, "run seed: init, data order, masks"),
-    K_STR("process", process, "random", "forward process (training noise, listed below)"),
-    K_STR("out_dir", out_dir, "", "run directory (\"\" = runs/<name>-s<seed>)"),
+    CFG_INT(Config, "model.d", model.d, "256", 1, 65536, "model width"),
+    CFG_INT(Config, "model.layers", model.layers, "8", 1, 1024, "transformer blocks"),
+    CFG_INT(Config, "model.heads", model.heads, "8", 1, 1024,
+            "attention heads (must divide model.d)"),
+    CFG_INT(Config, "model.ffn", model.ffn, "768", 1, 1048576, "SwiGLU hidden width"),
+    CFG_BOOL(Config, "model.tied_head", model.tied_head, "false",
+             "output head shares the embedding"),
+    CFG_BOOL(Config, "model.causal", model.causal, "false", "causal attention (autoregressive)"),
+    CFG_BOOL(Config, "model.shift_logits", model.shift_logits, "false",
+             "position j is predicted from the output at j-1 (AR and AR-initialised models)"),
+    CFG_DOUBLE(Config, "model.rope_theta", model.rope_theta, "10000", 1, 1e12,
+               "RoPE base frequency"),
+    CFG_DOUBLE(Config, "model.norm_eps", model.norm_eps, "1e-6", CFG_POSITIVE, 1,
+               "RMSNorm epsilon"),
+    CFG_DOUBLE(Config, "model.init_std", model.init_std, "0.02", 0, 10,
+               "std of the normal weight init (model.init=small)"),
+    CFG_CHOICE(Config, "model.init", model.init, "small", "small|torch",
+               "weight init: small (N(0, init_std), residual outputs / sqrt(2L), zero biases) | "
+               "torch (PyTorch's defaults, as PUMA's reference model: embedding N(0,1), Linear "
+               "U(+-1/sqrt(fan_in)))"),
+    CFG_CHOICE(Config, "model.rope", model.rope, "standard", "standard|reference",
+               "RoPE: standard (half-split rotation) | reference (PUMA's reference code: adjacent "
+               "pairs, frequencies indexed by dim, not a rotation)"),
 
-    K_STR("task.name", task_name, "sudoku", "task (listed below)"),
-    K_STR("task.layout", task.layout, "prompt",
-          "sudoku layout: prompt (clues then answer) | inplace"),
-    K_INT("task.box", task.box, "3", 2, 3, "sudoku box size: 2 (4x4 grid) or 3 (9x9)"),
-    K_STR("task.train_file", task.train_file, "", "training CSV puzzle,solution (\"\" = generate)"),
-    K_STR("task.eval_file", task.eval_file, "", "evaluation CSV puzzle,solution (\"\" = generate)"),
-    K_LONG("task.train_count", task.train_count, "20000", 0, BIG, "generated training puzzles"),
-    K_LONG("task.eval_count", task.eval_count, "256", 0, BIG,
-           "generated (or first N loaded) eval puzzles"),
-    K_INT("task.min_clues", task.min_clues, "28", 0, 1024, "fewest clues of a generated puzzle"),
-    K_INT("task.max_clues", task.max_clues, "36", 0, 1024, "most clues of a generated puzzle"),
-    K_LONG("task.data_seed", task.data_seed, "1234", 0, (double)LONG_MAX,
-           "seed of generated data (independent of the run seed)"),
-    K_STR("task.tokenizer", task.tokenizer, "byte", "text and math tasks: byte | gpt2"),
-    K_INT("task.seq_len", task.seq_len, "0", 0, 1048576,
-          "text and math tasks: tokens per sequence (0 = the task's default)"),
-    K_STR("task.corpus", task.corpus, "",
-          "text task: .txt/.jsonl files or directories, comma-separated (\"\" = the default "
-          "corpus under data/text)"),
-    K_DBL("task.val_fraction", task.val_fraction, "0.05", 0, 0.5,
-          "text task: fraction of documents held out for validation"),
-    K_BOOL("task.strip_docstring", task.strip_docstring, "false",
-           "tinygsm: drop the docstring from the code"),
-    K_INT("task.min_steps", task.min_steps, "2", 1, 64, "tinygsm generator: fewest operations"),
-    K_INT("task.max_steps", task.max_steps, "6", 1, 64, "tinygsm generator: most operations"),
-    K_LONG("task.max_number", task.max_number, "100", 2, 1000000000,
-           "tinygsm generator: largest operand"),
+    CFG_LONG(Config, "train.steps", train.steps, "20000", 0, CFG_BIG, "optimizer steps"),
+    CFG_INT(Config, "train.batch", train.batch, "32", 1, 1048576, "sequences per step"),
+    CFG_DOUBLE(Config, "train.lr", train.lr, "3e-4", CFG_POSITIVE, 10,
+               "peak learning rate (AdamW)"),
+    CFG_DOUBLE(Config, "train.min_lr_frac", train.min_lr_frac, "0", 0, 1,
+               "cosine decays the lr to lr * min_lr_frac"),
+    CFG_LONG(Config, "train.warmup_steps", train.warmup_steps, "500", 0, CFG_BIG,
+             "linear warmup steps"),
+    CFG_DOUBLE(Config, "train.weight_decay", train.weight_decay, "0.01", 0, 10,
+               "AdamW weight decay"),
+    CFG_DOUBLE(Config, "train.beta1", train.beta1, "0.9", 0, CFG_BELOW_ONE, "AdamW beta1"),
+    CFG_DOUBLE(Config, "train.beta2", train.beta2, "0.999", 0, CFG_BELOW_ONE, "AdamW beta2"),
+    CFG_DOUBLE(Config, "train.adam_eps", train.adam_eps, "1e-8", CFG_POSITIVE, 1, "AdamW epsilon"),
+    CFG_DOUBLE(Config, "train.grad_clip", train.grad_clip, "1.0", 0, 1e12,
+               "clip the global gradient norm (0 = off)"),
+    CFG_BOOL(Config, "train.ema", train.ema, "true",
+             "keep EMA weights, decay min(0.9999, (1+n)/(10+n))"),
+    CFG_LONG(Config, "train.log_every", train.log_every, "10", 1, CFG_BIG,
+             "log metrics every N steps"),
+    CFG_LONG(Config, "train.eval_every", train.eval_every, "500", 0, CFG_BIG,
+             "evaluate every N steps (0 = off)"),
+    CFG_LONG(Config, "train.ckpt_every", train.ckpt_every, "500", 0, CFG_BIG,
+             "write a checkpoint every N steps (0 = only at the end)"),
+    CFG_BOOL(Config, "train.keep_checkpoints", train.keep_checkpoints, "false",
+             "also keep each periodic checkpoint as step-N.bin"),
+    CFG_STRING(Config, "train.init_from", train.init_from, "",
+               "start from this checkpoint's weights (e.g. an AR model for AR initialisation)"),
+    CFG_LONG(Config, "train.attention_anneal_steps", train.attention_anneal_steps, "0", 0, CFG_BIG,
+             "anneal attention from causal to full over N steps (0 = off)"),
+    CFG_STRING(Config, "train.resume", train.resume, "",
+               "checkpoint to resume from (\"\" = fresh, auto = the run dir's own)"),
+    CFG_BOOL(
+        Config, "train.overwrite", train.overwrite, "false",
+        "a fresh run may replace the results already in its run directory (train --overwrite)"),
 
-    K_INT("model.d", model.d, "256", 1, 65536, "model width"),
-    K_INT("model.layers", model.layers, "8", 1, 1024, "transformer blocks"),
-    K_INT("model.heads", model.heads, "8", 1, 1024, "attention heads (must divide model.d)"),
-    K_INT("model.ffn", model.ffn, "768", 1, 1048576, "SwiGLU hidden width"),
-    K_BOOL("model.tied_head", model.tied_head, "false", "output head shares the embedding"),
-    K_BOOL("model.causal", model.causal, "false", "causal attention (autoregressive)"),
-    K_BOOL("model.shift_logits", model.shift_logits, "false",
-           "position j is predicted from the output at j-1 (AR and AR-initialised models)"),
-    K_DBL("model.rope_theta", model.rope_theta, "10000", 1, 1e12, "RoPE base frequency"),
-    K_DBL("model.norm_eps", model.norm_eps, "1e-6", POSITIVE, 1, "RMSNorm epsilon"),
-    K_DBL("model.init_std", model.init_std, "0.02", 0, 10,
-          "std of the normal weight init (model.init=small)"),
-    K_STR("model.init", model.init, "small",
-          "weight init: small (N(0, init_std), residual outputs / sqrt(2L), zero biases) | "
-          "torch (PyTorch's defaults, as PUMA's reference model: embedding N(0,1), Linear "
-          "U(+-1/sqrt(fan_in)))"),
-    K_STR("model.rope", model.rope, "standard",
-          "RoPE: standard (half-split rotation) | reference (PUMA's reference code: adjacent "
-          "pairs, frequencies indexed by dim, not a rotation)"),
-
-    K_LONG("train.steps", train.steps, "20000", 0, BIG, "optimizer steps"),
-    K_INT("train.batch", train.batch, "32", 1, 1048576, "sequences per step"),
-    K_DBL("train.lr", train.lr, "3e-4", POSITIVE, 10, "peak learning rate (AdamW)"),
-    K_DBL("train.min_lr_frac", train.min_lr_frac, "0", 0, 1,
-          "cosine decays the lr to lr * min_lr_frac"),
-    K_LONG("train.warmup_steps", train.warmup_steps, "500", 0, BIG, "linear warmup steps"),
-    K_DBL("train.weight_decay", train.weight_decay, "0.01", 0, 10, "AdamW weight decay"),
-    K_DBL("train.beta1", train.beta1, "0.9", 0, BELOW_ONE, "AdamW beta1"),
-    K_DBL("train.beta2", train.beta2, "0.999", 0, BELOW_ONE, "AdamW beta2"),
-    K_DBL("train.adam_eps", train.adam_eps, "1e-8", POSITIVE, 1, "AdamW epsilon"),
-    K_DBL("train.grad_clip", train.grad_clip, "1.0", 0, 1e12,
-          "clip the global gradient norm (0 = off)"),
-    K_BOOL("train.ema", train.ema, "true", "keep EMA weights, decay min(0.9999, (1+n)/(10+n))"),
-    K_LONG("train.log_every", train.log_every, "10", 1, BIG, "log metrics every N steps"),
-    K_LONG("train.eval_every", train.eval_every, "500", 0, BIG, "evaluate every N steps (0 = off)"),
-    K_LONG("train.ckpt_every", train.ckpt_every, "500", 0, BIG,
-           "write a checkpoint every N steps (0 = only at the end)"),
-    K_BOOL("train.keep_checkpoints", train.keep_checkpoints, "false",
-           "also keep each periodic checkpoint as step-N.bin"),
-    K_STR("train.init_from", train.init_from, "",
-          "start from this checkpoint's weights (e.g. an AR model for AR initialisation)"),
-    K_LONG("train.attention_anneal_steps", train.attention_anneal_steps, "0", 0, BIG,
-           "anneal attention from causal to full over N steps (0 = off)"),
-    K_STR("train.resume", train.resume, "",
-          "checkpoint to resume from (\"\" = fresh, auto = the run dir's own)"),
-    K_BOOL("train.overwrite", train.overwrite, "false",
-           "a fresh run may replace the results already in its run directory (train --overwrite)"),
-
-    K_INT("puma.K", puma.K, "8", 1, 4096, "PUMA: stages of the progressive unmasking chain"),
-    K_SCHED("puma.K_schedule", puma.K_schedule, 1, 4096,
-            "PUMA: [[K, step], ...] stage-count schedule; the pool is rebuilt at each change"),
-    K_STR("puma.mode", puma.mode, "standard", "PUMA: standard | confidence_collapse"),
-    K_DBL("puma.tau", puma.tau, "0.9", 0, 1,
-          "PUMA confidence_collapse: also reveal every masked position with p > tau"),
-    K_LONG("puma.warmup_steps", puma.warmup_steps, "0", 0, BIG,
-           "PUMA: plain random masking for the first N steps"),
-
-    K_INT("block.size", block.size, "0", 0, 1048576,
-          "block diffusion: block size S (0 = whole answer, plain MDM)"),
-    K_SCHED("block.size_schedule", block.size_schedule, 1, 1048576,
-            "block diffusion: [[S, step], ...] block-size curriculum"),
-    K_STR("block.inner", block.inner, "random", "noise inside the current block: random | puma"),
-
-    K_LONG("eval.count", eval.count, "256", 0, BIG, "eval examples per evaluation (0 = all)"),
-    K_INT("eval.batch", eval.batch, "64", 1, 1048576, "sequences per eval batch"),
-    K_STR("eval.policy", eval.policy, "margin",
-          "unmasking policy: topk | margin | entropy | random | l2r (left to right)"),
-    K_INT("eval.tokens_per_step", eval.tokens_per_step, "1", 1, 1048576,
-          "tokens unmasked per decoding step"),
-    K_DBL("eval.threshold", eval.threshold, "0", 0, 1,
-          ">0: unmask every position with p > threshold (at least one per step)"),
-    K_DBL("eval.temperature", eval.temperature, "0", 0, 100, "0 = argmax, >0 = Gumbel sampling"),
-    K_BOOL("eval.use_ema", eval.use_ema, "true", "evaluate the EMA weights"),
-    K_STR("eval.extra", eval.extra, "",
-          "more policy:k pairs evaluated during training, e.g. topk:1,topk:2,margin:2"),
-    K_INT("eval.block_size", eval.block_size, "0", 0, 1048576,
-          "decode block by block (0 = the block process's current size, else all at once)"),
-    K_INT("eval.elbo_points", eval.elbo_points, "8", 1, 4096,
-          "text task: time points of the validation ELBO estimate"),
-    K_INT("eval.samples", eval.samples, "4", 0, 4096,
-          "text task: samples generated and written at each evaluation"),
+    CFG_LONG(Config, "eval.count", eval.count, "256", 0, CFG_BIG,
+             "eval examples per evaluation (0 = all)"),
+    CFG_INT(Config, "eval.batch", eval.batch, "64", 1, 1048576, "sequences per eval batch"),
+    CFG_CHOICE(Config, "eval.policy", eval.policy, "margin", "topk|margin|entropy|random|l2r",
+               "unmasking policy: topk | margin | entropy | random | l2r (left to right)"),
+    CFG_INT(Config, "eval.tokens_per_step", eval.tokens_per_step, "1", 1, 1048576,
+            "tokens unmasked per decoding step"),
+    CFG_DOUBLE(Config, "eval.threshold", eval.threshold, "0", 0, 1,
+               ">0: unmask every position with p > threshold (at least one per step)"),
+    CFG_DOUBLE(Config, "eval.temperature", eval.temperature, "0", 0, 100,
+               "0 = argmax, >0 = Gumbel sampling"),
+    CFG_BOOL(Config, "eval.use_ema", eval.use_ema, "true", "evaluate the EMA weights"),
+    CFG_STRING(Config, "eval.extra", eval.extra, "",
+               "more policy:k pairs evaluated during training, e.g. topk:1,topk:2,margin:2"),
+    CFG_INT(Config, "eval.block_size", eval.block_size, "0", 0, 1048576,
+            "decode block by block (0 = the process's decode block size, else all at once)"),
+    CFG_INT(Config, "eval.elbo_points", eval.elbo_points, "8", 1, 4096,
+            "text task: time points of the validation ELBO estimate"),
+    CFG_INT(Config, "eval.samples", eval.samples, "4", 0, 4096,
+            "text task: samples generated and written at each evaluation"),
 };
 
-enum { N_KEYS = sizeof config_keys / sizeof config_keys[0] };
-const int config_key_count = N_KEYS;
+enum { N_CORE = sizeof core_keys / sizeof core_keys[0] };
+enum { MAX_KEYS = 512 }; /* core and section keys together (config_init checks) */
+
+/* ---- the schema: core keys, then each section's keys ------------------------------------ */
+
+static size_t aligned_size(size_t n) {
+    return (n + 15) & ~(size_t)15;
+}
+
+static int schema_section_count(const ConfigSchema *schema) {
+    return schema && schema->section_count ? schema->section_count() : 0;
+}
+
+/* Key i of cfg's schema and the offset in Config of the struct its field offset is into (0 for
+ * core keys, the section's place in module_params for a section's keys); NULL past the end. */
+static const ConfigKey *locate_key(const Config *cfg, int i, size_t *base) {
+    if (i < 0) return NULL;
+    if (i < N_CORE) {
+        *base = 0;
+        return &core_keys[i];
+    }
+    i -= N_CORE;
+    size_t offset = offsetof(Config, module_params);
+    for (int s = 0; s < schema_section_count(cfg->schema); s++) {
+        const ConfigSection *sec = cfg->schema->section_at(s);
+        if (!sec) continue;
+        if (i < sec->key_count) {
+            *base = offset;
+            return &sec->keys[i];
+        }
+        i -= sec->key_count;
+        offset += aligned_size(sec->params_size);
+    }
+    return NULL;
+}
+
+int config_key_count(const Config *cfg) {
+    int n = N_CORE;
+    for (int s = 0; s < schema_section_count(cfg->schema); s++) {
+        const ConfigSection *sec = cfg->schema->section_at(s);
+        if (sec) n += sec->key_count;
+    }
+    return n;
+}
+
+const ConfigKey *config_key_at(const Config *cfg, int i) {
+    size_t base;
+    return locate_key(cfg, i, &base);
+}
+
+static void *key_field(Config *cfg, int i) {
+    size_t base;
+    const ConfigKey *k = locate_key(cfg, i, &base);
+    return (char *)cfg + base + k->offset;
+}
+
+static const void *key_field_of(const Config *cfg, int i) {
+    return key_field((Config *)cfg, i);
+}
+
+static size_t section_offset(const Config *cfg, const ConfigSection *section) {
+    size_t offset = 0;
+    for (int s = 0; s < schema_section_count(cfg->schema); s++) {
+        const ConfigSection *sec = cfg->schema->section_at(s);
+        if (sec == section) return offset;
+        if (sec) offset += aligned_size(sec->params_size);
+    }
+    /* A module asked for a section its config's schema does not hold: a bug in the caller. */
+    fprintf(stderr, "mdmlab: config section '%s' is not in this config's schema\n",
+            section && section->owner ? section->owner : "?");
+    abort();
+}
+
+void *config_params(Config *cfg, const ConfigSection *section) {
+    return cfg->module_params + section_offset(cfg, section);
+}
+
+const void *config_params_of(const Config *cfg, const ConfigSection *section) {
+    return cfg->module_params + section_offset(cfg, section);
+}
+
+/* The registry a named key's values come from, or NULL for other keys. */
+static const ConfigNamedKey *named_key(const Config *cfg, const ConfigKey *k) {
+    const ConfigSchema *schema = cfg->schema;
+    for (int i = 0; schema && i < schema->named_key_count; i++)
+        if (strcmp(schema->named_keys[i].key, k->name) == 0) return &schema->named_keys[i];
+    return NULL;
+}
 
 /* The keys that do not decide what a run trains; every other key does, so a new key is part
  * of a run's identity unless it is listed here (tests/test_config.c checks each name exists). */
@@ -193,24 +246,26 @@ const char *config_role_key_name(int i) {
 
 /* ---- key lookup and suggestions --------------------------------------------------------- */
 
-static const ConfigKey *find_key(const char *name) {
-    for (int i = 0; i < N_KEYS; i++)
-        if (strcmp(config_keys[i].name, name) == 0) return &config_keys[i];
-    return NULL;
+/* The index of the key called name, or -1. */
+static int find_key(const Config *cfg, const char *name) {
+    for (int i = 0; i < config_key_count(cfg); i++)
+        if (strcmp(config_key_at(cfg, i)->name, name) == 0) return i;
+    return -1;
 }
 
 /* The first key of a section ("model.d" for "model"), or NULL when name is no section. */
-static const char *first_key_of_section(const char *name) {
+static const char *first_key_of_section(const Config *cfg, const char *name) {
     size_t n = strlen(name);
-    for (int i = 0; i < N_KEYS; i++)
-        if (strncmp(config_keys[i].name, name, n) == 0 && config_keys[i].name[n] == '.')
-            return config_keys[i].name;
+    for (int i = 0; i < config_key_count(cfg); i++) {
+        const char *key = config_key_at(cfg, i)->name;
+        if (strncmp(key, name, n) == 0 && key[n] == '.') return key;
+    }
     return NULL;
 }
 
 /* A section is a dotted prefix of some key: "model" for "model.d". */
-static int is_section(const char *name) {
-    return first_key_of_section(name) != NULL;
+static int is_section(const Config *cfg, const char *name) {
+    return first_key_of_section(cfg, name) != NULL;
 }
 
 /* Optimal string alignment distance: Levenshtein plus adjacent transpositions, so that
@@ -247,14 +302,14 @@ static const char *leaf_of(const char *name) {
 /* The closest key or section name to an unknown name, or "" when nothing is close. A typo
  * (small edit distance) wins; otherwise a key whose last component matches ("lr" ->
  * "train.lr"). */
-static void suggest_name(const char *name, char *out, size_t outsz) {
+static void suggest_name(const Config *cfg, const char *name, char *out, size_t outsz) {
     size_t n = strlen(name), best = (size_t)-1;
     size_t limit = (n + 2) / 3; /* edits allowed: about a third of the name, 1 to 3 */
     if (limit < 1) limit = 1;
     if (limit > 3) limit = 3;
     out[0] = '\0';
-    for (int i = 0; i < N_KEYS; i++) {
-        const char *key = config_keys[i].name;
+    for (int i = 0; i < config_key_count(cfg); i++) {
+        const char *key = config_key_at(cfg, i)->name;
         /* Every dotted prefix of the key and the key itself are candidates. */
         for (const char *end = key;; end++) {
             if (*end == '.' || *end == '\0') {
@@ -268,29 +323,23 @@ static void suggest_name(const char *name, char *out, size_t outsz) {
         }
     }
     if (out[0]) return;
-    for (int i = 0; i < N_KEYS; i++) {
-        if (strcmp(leaf_of(config_keys[i].name), leaf_of(name)) == 0) {
-            snprintf(out, outsz, "%s", config_keys[i].name);
+    for (int i = 0; i < config_key_count(cfg); i++) {
+        const char *key = config_key_at(cfg, i)->name;
+        if (strcmp(leaf_of(key), leaf_of(name)) == 0) {
+            snprintf(out, outsz, "%s", key);
             return;
         }
     }
 }
 
-static int unknown_key_error(Err *err, const char *where, const char *name) {
+static int unknown_key_error(const Config *cfg, Err *err, const char *where, const char *name) {
     char hint[NAME_MAX_LEN];
-    suggest_name(name, hint, sizeof hint);
+    suggest_name(cfg, name, hint, sizeof hint);
     if (hint[0]) return err_set(err, "%sunknown key '%s' (did you mean '%s'?)", where, name, hint);
     return err_set(err, "%sunknown key '%s'", where, name);
 }
 
 /* ---- scalar values ---------------------------------------------------------------------- */
-
-static void *field_ptr(Config *cfg, const ConfigKey *k) {
-    return (char *)cfg + k->offset;
-}
-static const void *field_cptr(const Config *cfg, const ConfigKey *k) {
-    return (const char *)cfg + k->offset;
-}
 
 /* Shortest "%.Ng" that reads back as the same double; whole numbers print without an
  * exponent ("10000", not "1e+04"). */
@@ -499,9 +548,61 @@ bad:
     return -1;
 }
 
-static int set_scalar(Config *cfg, const ConfigKey *k, const char *text, size_t len, char *why,
-                      size_t wsz) {
-    void *dst = field_ptr(cfg, k);
+/* The closest of `count` names to value within a few edits, or NULL. */
+static const char *closest_name(const char *value, const char *const *names, int count) {
+    size_t n = strlen(value), limit = n < 3 ? 1 : n < 9 ? 2 : 3, best = (size_t)-1;
+    const char *found = NULL;
+    for (int i = 0; i < count; i++) {
+        size_t d = edit_distance(value, n, names[i], strlen(names[i]));
+        if (d <= limit && d < best) best = d, found = names[i];
+    }
+    return found;
+}
+
+enum { MAX_CHOICES = 64 };
+
+/* The allowed values of a choice or named key, into names[]; returns their count. `storage`
+ * holds the split choice list. */
+static int allowed_values(const Config *cfg, const ConfigKey *k, const char **names, char *storage,
+                          size_t storage_size) {
+    const ConfigNamedKey *named = named_key(cfg, k);
+    int n = 0;
+    if (named) {
+        for (int i = 0; i < named->count() && n < MAX_CHOICES; i++) names[n++] = named->name_at(i);
+        return n;
+    }
+    snprintf(storage, storage_size, "%s", k->choices);
+    char *save = NULL;
+    for (char *c = strtok_r(storage, "|", &save); c && n < MAX_CHOICES;
+         c = strtok_r(NULL, "|", &save))
+        names[n++] = c;
+    return n;
+}
+
+/* A choice key's value is one of its choices, a named key's one of the registered names. */
+static int check_allowed_value(const Config *cfg, const ConfigKey *k, const char *value, char *why,
+                               size_t wsz) {
+    if (!k->choices && !named_key(cfg, k)) return 0;
+    const char *names[MAX_CHOICES];
+    char storage[CFG_PATH];
+    int n = allowed_values(cfg, k, names, storage, sizeof storage);
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], value) == 0) return 0;
+    char shown[SHOWN_LEN], list[CFG_PATH] = "";
+    quote_for_message(value, strlen(value), shown, sizeof shown);
+    for (int i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+    const char *hint = closest_name(value, names, n);
+    snprintf(why, wsz, "expected one of %s; got %s%s%s%s", list, shown,
+             hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    return -1;
+}
+
+/* Parse a scalar by the type of key ki and store it in cfg. On failure nothing is stored and
+ * `why` says what was wrong (without the key name). */
+static int set_scalar(Config *cfg, int ki, const char *text, size_t len, char *why, size_t wsz) {
+    const ConfigKey *k = config_key_at(cfg, ki);
+    void *dst = key_field(cfg, ki);
     switch (k->type) {
     case CFG_T_INT:
     case CFG_T_LONG: {
@@ -517,8 +618,15 @@ static int set_scalar(Config *cfg, const ConfigKey *k, const char *text, size_t 
         return parse_double(k, text, len, (double *)dst, why, wsz);
     case CFG_T_BOOL:
         return parse_bool(text, len, (int *)dst, why, wsz);
-    case CFG_T_STRING:
-        return parse_string(k, text, len, (char *)dst, why, wsz);
+    case CFG_T_STRING: {
+        char value[CFG_PATH];
+        if (parse_string(k, text, len, value, why, wsz) ||
+            check_allowed_value(cfg, k, value, why, wsz))
+            return -1;
+        memset(dst, 0, k->size); /* nothing of an earlier value stays behind the NUL */
+        memcpy(dst, value, len + 1);
+        return 0;
+    }
     case CFG_T_SCHEDULE:
         return parse_schedule(k, text, len, (Schedule *)dst, why, wsz);
     }
@@ -526,25 +634,57 @@ static int set_scalar(Config *cfg, const ConfigKey *k, const char *text, size_t 
     return -1;
 }
 
-void config_defaults(Config *cfg) {
+/* A key's default: its row's, or for a named key without one the first registered name. */
+static const char *default_value(const Config *cfg, const ConfigKey *k) {
+    const ConfigNamedKey *named = named_key(cfg, k);
+    if (!k->def && named && named->count() > 0) return named->name_at(0);
+    return k->def ? k->def : "";
+}
+
+static int set_default(Config *cfg, int ki, char *why, size_t wsz) {
+    const char *def = default_value(cfg, config_key_at(cfg, ki));
+    return set_scalar(cfg, ki, def, strlen(def), why, wsz);
+}
+
+/* The schema's bugs, caught by test_config and test_registry: too many keys, parameters that
+ * do not fit, a key name used twice, a default that its own row refuses. */
+static void check_schema(const Config *cfg) {
+    size_t params = 0;
+    for (int s = 0; s < schema_section_count(cfg->schema); s++) {
+        const ConfigSection *sec = cfg->schema->section_at(s);
+        if (sec) params += aligned_size(sec->params_size);
+    }
+    const char *bug = NULL, *key = "";
+    int n = config_key_count(cfg);
+    if (n > MAX_KEYS) bug = "more keys than MAX_KEYS";
+    if (params > CFG_MODULE_BYTES) bug = "the sections' parameters exceed CFG_MODULE_BYTES";
+    for (int i = 0; i < n && !bug; i++)
+        if (find_key(cfg, config_key_at(cfg, i)->name) != i)
+            bug = "a key name declared twice", key = config_key_at(cfg, i)->name;
+    if (!bug) return;
+    fprintf(stderr, "mdmlab: bad config schema: %s %s\n", bug, key);
+    abort();
+}
+
+void config_init(Config *cfg, const ConfigSchema *schema) {
     memset(cfg, 0, sizeof *cfg);
-    for (int i = 0; i < N_KEYS; i++) {
-        const ConfigKey *k = &config_keys[i];
+    cfg->schema = schema;
+    check_schema(cfg);
+    for (int i = 0; i < config_key_count(cfg); i++) {
         char why[WHY_LEN];
-        if (set_scalar(cfg, k, k->def, strlen(k->def), why, sizeof why)) {
-            /* A bad default is a bug in the table above, caught by test_config. */
-            fprintf(stderr, "mdmlab: bad default for config key '%s': %s\n", k->name, why);
+        if (set_default(cfg, i, why, sizeof why)) {
+            fprintf(stderr, "mdmlab: bad default for config key '%s': %s\n",
+                    config_key_at(cfg, i)->name, why);
             abort();
         }
     }
 }
 
 void config_reset_roles(Config *cfg, unsigned roles) {
-    for (int i = 0; i < N_KEYS; i++) {
-        const ConfigKey *k = &config_keys[i];
-        if (!(config_key_role(k) & roles)) continue;
+    for (int i = 0; i < config_key_count(cfg); i++) {
+        if (!(config_key_role(config_key_at(cfg, i)) & roles)) continue;
         char why[WHY_LEN];
-        set_scalar(cfg, k, k->def, strlen(k->def), why, sizeof why); /* checked by defaults */
+        set_default(cfg, i, why, sizeof why); /* checked by config_init */
     }
 }
 
@@ -555,8 +695,8 @@ typedef struct Loader {
     const char *origin;
     Config *cfg;
     Err *err;
-    const char *const *skip;   /* top-level names whose values another module reads, or NULL */
-    size_t first_line[N_KEYS]; /* line where each key was set (0 = not yet) */
+    const char *const *skip;     /* top-level names whose values another module reads, or NULL */
+    size_t first_line[MAX_KEYS]; /* line where each key was set (0 = not yet) */
 } Loader;
 
 static size_t event_line(const yaml_event_t *ev) {
@@ -606,12 +746,13 @@ static int is_null_scalar(const yaml_event_t *ev) {
 
 static int load_mapping(Loader *ld, const char *prefix);
 
-static int load_scalar_value(Loader *ld, const ConfigKey *k, const yaml_event_t *ev) {
+static int load_scalar_value(Loader *ld, int ki, const yaml_event_t *ev) {
+    const ConfigKey *k = config_key_at(ld->cfg, ki);
     if (is_null_scalar(ev))
         return err_set(ld->err, "%s:%zu: key '%s': expected a value", ld->origin, event_line(ev),
                        k->name);
     char why[WHY_LEN];
-    if (set_scalar(ld->cfg, k, scalar_text(ev), ev->data.scalar.length, why, sizeof why))
+    if (set_scalar(ld->cfg, ki, scalar_text(ev), ev->data.scalar.length, why, sizeof why))
         return err_set(ld->err, "%s:%zu: key '%s': %s", ld->origin, event_line(ev), k->name, why);
     return 0;
 }
@@ -619,7 +760,8 @@ static int load_scalar_value(Loader *ld, const ConfigKey *k, const yaml_event_t 
 /* The value event of a known key. A list-valued type (e.g. a schedule) adds its case here and
  * reads the sequence events itself. */
 /* Re-spells a nested YAML sequence as flow text and parses it like an override value. */
-static int load_sequence_value(Loader *ld, const ConfigKey *k, const yaml_event_t *start) {
+static int load_sequence_value(Loader *ld, int ki, const yaml_event_t *start) {
+    const ConfigKey *k = config_key_at(ld->cfg, ki);
     StrBuf text = {0};
     size_t line = event_line(start);
     int depth = 1, rc = 0;
@@ -647,25 +789,26 @@ static int load_sequence_value(Loader *ld, const ConfigKey *k, const yaml_event_
         yaml_event_delete(&ev);
     }
     char why[WHY_LEN];
-    if (rc == 0 && set_scalar(ld->cfg, k, text.data, text.len, why, sizeof why))
+    if (rc == 0 && set_scalar(ld->cfg, ki, text.data, text.len, why, sizeof why))
         rc = err_set(ld->err, "%s:%zu: key '%s': %s", ld->origin, line, k->name, why);
     sb_free(&text);
     return rc;
 }
 
-static int load_value(Loader *ld, const ConfigKey *k, const yaml_event_t *ev) {
+static int load_value(Loader *ld, int ki, const yaml_event_t *ev) {
+    const ConfigKey *k = config_key_at(ld->cfg, ki);
     switch (k->type) {
     case CFG_T_INT:
     case CFG_T_LONG:
     case CFG_T_DOUBLE:
     case CFG_T_BOOL:
     case CFG_T_STRING:
-        if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, k, ev);
+        if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, ki, ev);
         return err_set(ld->err, "%s:%zu: key '%s': expected a single value, got %s", ld->origin,
                        event_line(ev), k->name, event_kind(ev));
     case CFG_T_SCHEDULE:
-        if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, k, ev);
-        if (ev->type == YAML_SEQUENCE_START_EVENT) return load_sequence_value(ld, k, ev);
+        if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, ki, ev);
+        if (ev->type == YAML_SEQUENCE_START_EVENT) return load_sequence_value(ld, ki, ev);
         return err_set(ld->err, "%s:%zu: key '%s': expected a list [[value, step], ...], got %s",
                        ld->origin, event_line(ev), k->name, event_kind(ev));
     }
@@ -685,19 +828,18 @@ static int load_entry(Loader *ld, const char *name, size_t key_line, const yaml_
     if (ev->type == YAML_ALIAS_EVENT)
         return err_set(ld->err, "%s:%zu: key '%s': YAML aliases are not supported", ld->origin,
                        event_line(ev), name);
-    const ConfigKey *k = find_key(name);
-    if (!k && is_section(name)) return load_section(ld, name, ev);
-    if (!k) {
+    int ki = find_key(ld->cfg, name);
+    if (ki < 0 && is_section(ld->cfg, name)) return load_section(ld, name, ev);
+    if (ki < 0) {
         char where[CFG_PATH + 32];
         snprintf(where, sizeof where, "%s:%zu: ", ld->origin, key_line);
-        return unknown_key_error(ld->err, where, name);
+        return unknown_key_error(ld->cfg, ld->err, where, name);
     }
-    size_t idx = (size_t)(k - config_keys);
-    if (ld->first_line[idx])
+    if (ld->first_line[ki])
         return err_set(ld->err, "%s:%zu: duplicate key '%s' (first set on line %zu)", ld->origin,
-                       key_line, name, ld->first_line[idx]);
-    ld->first_line[idx] = key_line;
-    return load_value(ld, k, ev);
+                       key_line, name, ld->first_line[ki]);
+    ld->first_line[ki] = key_line;
+    return load_value(ld, ki, ev);
 }
 
 static int is_skipped(const Loader *ld, const char *name) {
@@ -846,16 +988,16 @@ int config_apply_override(Config *cfg, const char *assignment, Err *err) {
     name[key_len] = '\0';
     char where[NAME_MAX_LEN + 32];
     snprintf(where, sizeof where, "override '%.200s': ", assignment);
-    const ConfigKey *k = find_key(name);
-    if (!k && is_section(name))
+    int ki = find_key(cfg, name);
+    if (ki < 0 && is_section(cfg, name))
         return err_set(err, "%s'%s' is a section: name one of its keys, e.g. '%s'", where, name,
-                       first_key_of_section(name));
-    if (!k) return unknown_key_error(err, where, name);
+                       first_key_of_section(cfg, name));
+    if (ki < 0) return unknown_key_error(cfg, err, where, name);
 
     char *text = strndup(value, value_len); /* the scalar parsers want a terminated string */
     if (!text) return err_set(err, "%sout of memory", where);
     char why[WHY_LEN];
-    int rc = set_scalar(cfg, k, text, value_len, why, sizeof why);
+    int rc = set_scalar(cfg, ki, text, value_len, why, sizeof why);
     free(text);
     if (rc) return err_set(err, "%s%s", where, why);
     return 0;
@@ -863,8 +1005,9 @@ int config_apply_override(Config *cfg, const char *assignment, Err *err) {
 
 /* ---- validation ------------------------------------------------------------------------- */
 
-static double numeric_value(const Config *cfg, const ConfigKey *k) {
-    const void *p = field_cptr(cfg, k);
+static double numeric_value(const Config *cfg, int ki) {
+    const ConfigKey *k = config_key_at(cfg, ki);
+    const void *p = key_field_of(cfg, ki);
     switch (k->type) {
     case CFG_T_INT:
         return *(const int *)p;
@@ -877,13 +1020,16 @@ static double numeric_value(const Config *cfg, const ConfigKey *k) {
     }
 }
 
-/* Values set directly in code bypass the parsers: re-check every key's bounds. */
-static int validate_bounds(const Config *cfg, Err *err) {
-    for (int i = 0; i < N_KEYS; i++) {
-        const ConfigKey *k = &config_keys[i];
-        if (k->type != CFG_T_INT && k->type != CFG_T_LONG && k->type != CFG_T_DOUBLE) continue;
-        double v = numeric_value(cfg, k);
+/* Values set directly in code bypass the parsers: re-check every key's bounds and choices. */
+static int validate_values(const Config *cfg, Err *err) {
+    for (int i = 0; i < config_key_count(cfg); i++) {
+        const ConfigKey *k = config_key_at(cfg, i);
         char shown[32], why[WHY_LEN];
+        if (k->type == CFG_T_STRING &&
+            check_allowed_value(cfg, k, key_field_of(cfg, i), why, sizeof why))
+            return err_set(err, "key '%s': %s", k->name, why);
+        if (k->type != CFG_T_INT && k->type != CFG_T_LONG && k->type != CFG_T_DOUBLE) continue;
+        double v = numeric_value(cfg, i);
         format_double(v, shown, sizeof shown);
         if (!isfinite(v))
             return err_set(err, "key '%s': expected a finite number, got %s", k->name, shown);
@@ -893,34 +1039,28 @@ static int validate_bounds(const Config *cfg, Err *err) {
     return 0;
 }
 
-static int is_one_of(const char *s, const char *const *options, int n) {
-    for (int i = 0; i < n; i++)
-        if (strcmp(s, options[i]) == 0) return 1;
-    return 0;
-}
-
-static const char *const policies[] = {"topk", "margin", "entropy", "random", "l2r"};
-
-/* eval.extra: comma-separated "policy:k" with a known policy and k >= 1. */
-static int validate_eval_extra(const char *extra, Err *err) {
-    char buf[CFG_STR];
-    snprintf(buf, sizeof buf, "%s", extra);
+/* eval.extra: comma-separated "policy:k" with a policy eval.policy allows and k >= 1. */
+static int validate_eval_extra(const Config *cfg, Err *err) {
+    const ConfigKey *policy = config_key_at(cfg, find_key(cfg, "eval.policy"));
+    char buf[CFG_STR], why[WHY_LEN];
+    snprintf(buf, sizeof buf, "%s", cfg->eval.extra);
     char *save = NULL;
     for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char *colon = strchr(item, ':'), *end = NULL;
         long k = colon ? strtol(colon + 1, &end, 10) : 0;
         if (colon) *colon = '\0';
-        if (!colon || *end || k < 1 || k > 1048576 || !is_one_of(item, policies, 5))
+        if (!colon || *end || k < 1 || k > 1048576 ||
+            check_allowed_value(cfg, policy, item, why, sizeof why))
             return err_set(err,
                            "key 'eval.extra': expected policy:k pairs such as topk:1,margin:2 "
-                           "(policies topk, margin, entropy, random, l2r), got '%s'",
-                           extra);
+                           "(policies %s), got '%s'",
+                           policy->choices, cfg->eval.extra);
     }
     return 0;
 }
 
 int config_validate(const Config *cfg, Err *err) {
-    if (validate_bounds(cfg, err)) return -1;
+    if (validate_values(cfg, err)) return -1;
     if (cfg->model.d % cfg->model.heads != 0)
         return err_set(err,
                        "keys 'model.d' and 'model.heads': model.d (%d) must be divisible by "
@@ -938,35 +1078,12 @@ int config_validate(const Config *cfg, Err *err) {
     if (cfg->eval.tokens_per_step < 1)
         return err_set(err, "key 'eval.tokens_per_step': must be at least 1, got %d",
                        cfg->eval.tokens_per_step);
-    if (cfg->task.min_clues > cfg->task.max_clues)
-        return err_set(err,
-                       "keys 'task.min_clues' and 'task.max_clues': min_clues (%d) is "
-                       "greater than max_clues (%d)",
-                       cfg->task.min_clues, cfg->task.max_clues);
-    if (cfg->task.min_steps > cfg->task.max_steps)
-        return err_set(err,
-                       "keys 'task.min_steps' and 'task.max_steps': min_steps (%d) is "
-                       "greater than max_steps (%d)",
-                       cfg->task.min_steps, cfg->task.max_steps);
-    static const char *const tokenizers[] = {"byte", "gpt2"};
-    if (!is_one_of(cfg->task.tokenizer, tokenizers, 2))
-        return err_set(err, "key 'task.tokenizer': expected byte or gpt2, got '%s'",
-                       cfg->task.tokenizer);
-    static const char *const inits[] = {"small", "torch"}, *const ropes[] = {"standard",
-                                                                             "reference"};
-    if (!is_one_of(cfg->model.init, inits, 2))
-        return err_set(err, "key 'model.init': expected small or torch, got '%s'", cfg->model.init);
-    if (!is_one_of(cfg->model.rope, ropes, 2))
-        return err_set(err, "key 'model.rope': expected standard or reference, got '%s'",
-                       cfg->model.rope);
-    if (validate_eval_extra(cfg->eval.extra, err) != 0) return -1;
-    if (!is_one_of(cfg->eval.policy, policies, 5))
-        return err_set(err,
-                       "key 'eval.policy': expected topk, margin, entropy, random or l2r, got '%s'",
-                       cfg->eval.policy);
-    if (!cfg->task_name[0]) return err_set(err, "key 'task.name': must not be empty");
+    if (validate_eval_extra(cfg, err) != 0) return -1;
     if (!cfg->backend[0]) return err_set(err, "key 'backend': must not be empty");
-    if (!cfg->process[0]) return err_set(err, "key 'process': must not be empty");
+    for (int s = 0; s < schema_section_count(cfg->schema); s++) {
+        const ConfigSection *sec = cfg->schema->section_at(s);
+        if (sec && sec->validate && sec->validate(config_params_of(cfg, sec), err)) return -1;
+    }
     return 0;
 }
 
@@ -998,8 +1115,9 @@ static void write_quoted(StrBuf *sb, const char *s) {
     sb_append(sb, "\"", 1);
 }
 
-static void write_value(StrBuf *sb, const Config *cfg, const ConfigKey *k) {
-    const void *p = field_cptr(cfg, k);
+static void write_value(StrBuf *sb, const Config *cfg, int ki) {
+    const ConfigKey *k = config_key_at(cfg, ki);
+    const void *p = key_field_of(cfg, ki);
     char num[32];
     switch (k->type) {
     case CFG_T_INT:
@@ -1029,34 +1147,59 @@ static void write_value(StrBuf *sb, const Config *cfg, const ConfigKey *k) {
     }
 }
 
+int config_core_key_count(void) {
+    return N_CORE;
+}
+
+int config_format_value(const Config *cfg, const char *key, char *out, size_t n) {
+    int ki = find_key(cfg, key);
+    if (ki < 0) return -1;
+    StrBuf sb = {0};
+    write_value(&sb, cfg, ki);
+    snprintf(out, n, "%s", sb.data ? sb.data : "");
+    sb_free(&sb);
+    return 0;
+}
+
 /* Length of the section part of a dotted name ("model" of "model.d"), 0 for top-level keys. */
 static size_t section_len(const char *name) {
     const char *dot = strchr(name, '.');
     return dot ? (size_t)(dot - name) : 0;
 }
 
+/* Whether a key before key i has the same section as key i. */
+static int section_seen_before(const Config *cfg, int i, size_t len) {
+    const char *name = config_key_at(cfg, i)->name;
+    for (int j = 0; j < i; j++) {
+        const char *other = config_key_at(cfg, j)->name;
+        if (section_len(other) == len && strncmp(other, name, len) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Top-level keys, then each section once (in order of its first key) with all of its keys,
+ * whether core or a module's: a section is one YAML mapping. */
 void config_write_yaml(const Config *cfg, StrBuf *sb) {
-    for (int i = 0; i < N_KEYS; i++) {
-        const ConfigKey *k = &config_keys[i];
-        if (section_len(k->name)) continue;
-        sb_printf(sb, "%s: ", k->name);
-        write_value(sb, cfg, k);
+    int n = config_key_count(cfg);
+    for (int i = 0; i < n; i++) {
+        const char *name = config_key_at(cfg, i)->name;
+        if (section_len(name)) continue;
+        sb_printf(sb, "%s: ", name);
+        write_value(sb, cfg, i);
         sb_append(sb, "\n", 1);
     }
-    const char *open = NULL; /* key whose section is the open nested mapping */
-    size_t open_len = 0;
-    for (int i = 0; i < N_KEYS; i++) {
-        const ConfigKey *k = &config_keys[i];
-        size_t len = section_len(k->name);
-        if (!len) continue;
-        if (!open || open_len != len || strncmp(open, k->name, len) != 0) {
-            sb_printf(sb, "%.*s:\n", (int)len, k->name);
-            open = k->name;
-            open_len = len;
+    for (int i = 0; i < n; i++) {
+        const char *name = config_key_at(cfg, i)->name;
+        size_t len = section_len(name);
+        if (!len || section_seen_before(cfg, i, len)) continue;
+        sb_printf(sb, "%.*s:\n", (int)len, name);
+        for (int j = i; j < n; j++) {
+            const char *key = config_key_at(cfg, j)->name;
+            if (section_len(key) != len || strncmp(key, name, len) != 0) continue;
+            sb_printf(sb, "  %s: ", key + len + 1);
+            write_value(sb, cfg, j);
+            sb_append(sb, "\n", 1);
         }
-        sb_printf(sb, "  %s: ", k->name + len + 1);
-        write_value(sb, cfg, k);
-        sb_append(sb, "\n", 1);
     }
 }
 
@@ -1080,25 +1223,27 @@ static const char *type_name(ConfigType t) {
     return "?";
 }
 
-static const char *shown_default(const ConfigKey *k) {
-    return (k->type == CFG_T_STRING && !k->def[0]) ? "\"\"" : k->def;
+static const char *shown_default(const Config *cfg, const ConfigKey *k) {
+    const char *def = default_value(cfg, k);
+    return (k->type == CFG_T_STRING && !def[0]) ? "\"\"" : def;
 }
 
-void config_print_keys(FILE *f) {
+void config_print_keys(const Config *cfg, FILE *f) {
     int wname = 3, wtype = 4, wdef = 7;
-    for (int i = 0; i < N_KEYS; i++) {
-        int n = (int)strlen(config_keys[i].name);
-        int t = (int)strlen(type_name(config_keys[i].type));
-        int d = (int)strlen(shown_default(&config_keys[i]));
+    for (int i = 0; i < config_key_count(cfg); i++) {
+        const ConfigKey *k = config_key_at(cfg, i);
+        int n = (int)strlen(k->name);
+        int t = (int)strlen(type_name(k->type));
+        int d = (int)strlen(shown_default(cfg, k));
         if (n > wname) wname = n;
         if (t > wtype) wtype = t;
         if (d > wdef) wdef = d;
     }
     fprintf(f, "%-*s  %-*s  %-*s  %s\n", wname, "key", wtype, "type", wdef, "default",
             "description");
-    for (int i = 0; i < N_KEYS; i++) {
-        const ConfigKey *k = &config_keys[i];
+    for (int i = 0; i < config_key_count(cfg); i++) {
+        const ConfigKey *k = config_key_at(cfg, i);
         fprintf(f, "%-*s  %-*s  %-*s  %s\n", wname, k->name, wtype, type_name(k->type), wdef,
-                shown_default(k), k->help);
+                shown_default(cfg, k), k->help);
     }
 }

@@ -1,11 +1,14 @@
-/* Typed run configuration. Every key lives in one table (config.c: name, type, default,
- * bounds, help) that drives YAML loading, key=value overrides, --help output, the resolved
- * config written to run directories and the canonical form hashed into run ids.
+/* Typed run configuration. Every key is a row (name, type, default, bounds, help) of the core
+ * table (config.c) or of a module's section; the rows drive YAML loading, key=value overrides,
+ * --help output, the resolved config written to run directories and the canonical form hashed
+ * into run ids.
  * YAML nesting maps to dotted names: `model: {d: 64}` is the key `model.d`. */
 #ifndef MDMLAB_CONFIG_H
 #define MDMLAB_CONFIG_H
 
 #include "util.h"
+
+#include <stddef.h>
 
 #define CFG_STR      128
 #define CFG_PATH     512
@@ -22,31 +25,33 @@ typedef struct Schedule {
 /* The value in force at `step`: the last entry whose from_step <= step, else `fallback`. */
 long schedule_value_at(const Schedule *s, long step, long fallback);
 
-typedef struct Config {
-    char name[CFG_STR];      /* run name (default: derived from the config file name) */
-    char task_name[CFG_STR]; /* key "task.name": sudoku */
-    char backend[CFG_STR];   /* auto | ref | openblas | onednn */
-    int threads;             /* 0 = all cores */
-    long seed;               /* run seed: init, data order, masks */
-    char process[CFG_STR];   /* forward process: random (more in forward/) */
-    char out_dir[CFG_PATH];  /* run directory; "" = runs/<name>-s<seed> */
+/* Keys are rows of tables: the core table in config.c (run, model, train, eval and the task
+ * keys every task shares) and one section per module that has keys of its own, declared in the
+ * module's file over the fields of its own parameter struct (ConfigSection). A Config holds the
+ * core fields below and, in module_params, one parameter struct per section of its schema. */
+#define CFG_MODULE_BYTES 4096
 
+typedef struct ConfigSchema ConfigSchema;
+
+typedef struct Config {
+    const ConfigSchema *schema; /* the sections and named keys this config holds (config_init) */
+    char name[CFG_STR];         /* run name (default: derived from the config file name) */
+    char task_name[CFG_STR];    /* key "task.name": a registered task */
+    char backend[CFG_STR];      /* auto or a built backend */
+    int threads;                /* 0 = all cores */
+    long seed;                  /* run seed: init, data order, masks */
+    char process[CFG_STR];      /* forward process: a registered process */
+    char out_dir[CFG_PATH];     /* run directory; "" = runs/<name>-s<seed> */
+
+    /* The task keys every task reads; a task's own keys are in its section. */
     struct {
-        char layout[CFG_STR];      /* sudoku: "prompt" (162 tokens) | "inplace" (81) */
-        int box;                   /* sudoku box size: 2 (4x4 grid) or 3 (9x9) */
-        char train_file[CFG_PATH]; /* CSV puzzle,solution; "" = generate */
+        char train_file[CFG_PATH]; /* "" = generate */
         char eval_file[CFG_PATH];
-        long train_count; /* generated training puzzles */
-        long eval_count;  /* generated (or first N loaded) eval puzzles */
-        int min_clues, max_clues;
-        long data_seed;           /* seed of generated data, independent of the run seed */
-        char tokenizer[CFG_STR];  /* text and math tasks: byte | gpt2 */
-        int seq_len;              /* text and math tasks: tokens per sequence (0 = default) */
-        char corpus[CFG_PATH];    /* text task: files or directories, comma-separated */
-        double val_fraction;      /* text task: documents held out for validation */
-        int strip_docstring;      /* bool, tinygsm: drop the function's docstring */
-        int min_steps, max_steps; /* tinygsm generator: operations per problem */
-        long max_number;          /* tinygsm generator: largest operand */
+        long train_count;        /* generated training examples */
+        long eval_count;         /* generated (or first N loaded) eval examples */
+        long data_seed;          /* seed of generated data, independent of the run seed */
+        char tokenizer[CFG_STR]; /* token-level tasks: byte | gpt2 */
+        int seq_len;             /* token-level tasks: tokens per sequence (0 = default) */
     } task;
 
     struct {
@@ -77,32 +82,21 @@ typedef struct Config {
     } train;
 
     struct {
-        int K;               /* stages of the unmasking chain */
-        Schedule K_schedule; /* [[K, step], ...]; the pool is rebuilt at each change */
-        char mode[CFG_STR];  /* standard | confidence_collapse */
-        double tau;          /* confidence_collapse: reveal every position with p > tau */
-        long warmup_steps;   /* plain random masking for the first N steps */
-    } puma;
-
-    struct {
-        int size;               /* block size S (0 = the whole answer: plain MDM) */
-        Schedule size_schedule; /* [[S, step], ...] block-size curriculum */
-        char inner[CFG_STR];    /* noise inside the current block: random | puma */
-    } block;
-
-    struct {
         long count; /* eval examples per evaluation (0 = all) */
         int batch;
-        char policy[CFG_STR]; /* topk | margin | entropy | random */
+        char policy[CFG_STR]; /* topk | margin | entropy | random | l2r */
         int tokens_per_step;  /* k tokens unmasked per step */
         double threshold;     /* >0: unmask all with p>threshold (at least one per step) */
         double temperature;   /* 0 = argmax, >0 = Gumbel sampling */
         int use_ema;          /* bool */
         char extra[CFG_STR];  /* more "policy:k" pairs evaluated during training */
-        int block_size;       /* decode block by block (0 = the block process's size, or all) */
+        int block_size;       /* decode block by block (0 = the process's decode size, or all) */
         int elbo_points;      /* text: time points of the validation ELBO estimate */
         int samples;          /* text: samples generated and written at each evaluation */
     } eval;
+
+    /* The sections' parameter structs, each at config_params(cfg, section). */
+    _Alignas(16) unsigned char module_params[CFG_MODULE_BYTES];
 } Config;
 
 typedef enum {
@@ -122,10 +116,80 @@ typedef struct ConfigKey {
     const char *def;
     double min, max; /* numeric bounds (inclusive) */
     const char *help;
+    const char *choices; /* string keys: the allowed values "a|b|c"; NULL = any string */
 } ConfigKey;
 
-extern const ConfigKey config_keys[];
-extern const int config_key_count;
+/* Rows of a key table over the fields of struct T. Offsets are into T: the Config itself for
+ * the core table, a module's parameter struct for a section. */
+#define CFG_FIELD(T, f) offsetof(T, f), sizeof(((T *)0)->f)
+#define CFG_INT(T, name, f, def, lo, hi, help)                                                     \
+    { name, CFG_T_INT, CFG_FIELD(T, f), def, lo, hi, help, NULL }
+#define CFG_LONG(T, name, f, def, lo, hi, help)                                                    \
+    { name, CFG_T_LONG, CFG_FIELD(T, f), def, lo, hi, help, NULL }
+#define CFG_DOUBLE(T, name, f, def, lo, hi, help)                                                  \
+    { name, CFG_T_DOUBLE, CFG_FIELD(T, f), def, lo, hi, help, NULL }
+#define CFG_BOOL(T, name, f, def, help)                                                            \
+    { name, CFG_T_BOOL, CFG_FIELD(T, f), def, 0, 0, help, NULL }
+#define CFG_SCHEDULE(T, name, f, lo, hi, help)                                                     \
+    { name, CFG_T_SCHEDULE, CFG_FIELD(T, f), "[]", lo, hi, help, NULL }
+#define CFG_STRING(T, name, f, def, help)                                                          \
+    { name, CFG_T_STRING, CFG_FIELD(T, f), def, 0, 0, help, NULL }
+#define CFG_NAMED(T, name, f, help)                                                                \
+    { name, CFG_T_STRING, CFG_FIELD(T, f), NULL, 0, 0, help, NULL }
+#define CFG_CHOICE(T, name, f, def, choices, help)                                                 \
+    { name, CFG_T_STRING, CFG_FIELD(T, f), def, 0, 0, help, choices }
+
+/* Inclusive bounds cannot say "> 0"; this is the smallest value a positive-only key takes. */
+#define CFG_POSITIVE  1e-30
+#define CFG_BELOW_ONE 0.99999999999999989 /* largest double < 1 */
+#define CFG_BIG       1e15
+
+/* The keys a task, process or backend owns, declared in its own file: rows whose offsets are
+ * into the module's parameter struct, and the cross-key checks of that struct. A module reads
+ * its parameters with config_params_of(cfg, &its_section). */
+typedef struct ConfigSection {
+    const char *owner; /* the module's registered name */
+    const ConfigKey *keys;
+    int key_count;
+    size_t params_size;                            /* sizeof the parameter struct */
+    int (*validate)(const void *params, Err *err); /* NULL = no cross-key checks */
+} ConfigSection;
+
+/* A section over the rows `keys` (an array) of struct T, owned by the module `owner`. */
+#define CFG_SECTION(owner_name, key_rows, T, validate_fn)                                          \
+    { owner_name, key_rows, (int)(sizeof key_rows / sizeof key_rows[0]), sizeof(T), validate_fn }
+
+/* A core key whose value is the name of a registered module ("task.name", "process"): values
+ * are checked against the registry when set, and the default is the first registered name. */
+typedef struct ConfigNamedKey {
+    const char *key;
+    int (*count)(void);
+    const char *(*name_at)(int i);
+} ConfigNamedKey;
+
+/* Which sections and named keys a Config holds: the registries provide them (the application's
+ * schema is run/config_schema.c; a test may build a smaller one). */
+struct ConfigSchema {
+    int (*section_count)(void);
+    const ConfigSection *(*section_at)(int i);
+    const ConfigNamedKey *named_keys;
+    int named_key_count;
+};
+
+/* Defaults for every key of the schema; aborts on a bad default or an oversized schema (bugs
+ * the config test catches). */
+void config_init(Config *cfg, const ConfigSchema *schema);
+/* A section's parameter struct inside cfg; aborts when the section is not in cfg's schema. */
+void *config_params(Config *cfg, const ConfigSection *section);
+const void *config_params_of(const Config *cfg, const ConfigSection *section);
+/* Every key of cfg's schema: the core table, then each section's rows. */
+int config_key_count(const Config *cfg);
+const ConfigKey *config_key_at(const Config *cfg, int i);
+/* The core table's keys come first: keys [0, config_core_key_count()) are fields of Config. */
+int config_core_key_count(void);
+/* The value of `key` as the canonical YAML writes it (strings quoted), into out; -1 when cfg
+ * has no such key. */
+int config_format_value(const Config *cfg, const char *key, char *out, size_t n);
 
 /* What a key says about a run. TRAINS (the default for every key): what the run trains; a
  * checkpoint resumes only under the same values. EXECUTION: where and how it executes (name,
@@ -147,7 +211,6 @@ void config_reset_roles(Config *cfg, unsigned roles);
 int config_role_key_count(void);
 const char *config_role_key_name(int i);
 
-void config_defaults(Config *cfg);
 /* Load a YAML mapping (nested mappings of scalars) over the current values. Errors:
  * "FILE:LINE: key 'model.d': expected an integer, got 'x'", unknown keys, duplicate keys,
  * malformed YAML, non-scalar values. */
@@ -167,6 +230,6 @@ void config_write_yaml(const Config *cfg, StrBuf *sb);
 int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
                             Err *err);
 /* Print the key table (name, type, default, help) for --help. */
-void config_print_keys(FILE *f);
+void config_print_keys(const Config *cfg, FILE *f);
 
 #endif

@@ -5,6 +5,7 @@
  * The step is the real one (session_step: the process's batch, forward, weighted CE,
  * backward, clip, AdamW, EMA, and the process's own work such as PUMA's chain update) on
  * generated Sudoku data, so a process's overhead is read as a ratio in one run. */
+#include "forward/config_schema.h"
 #include "bench.h"
 
 #include <math.h>
@@ -85,8 +86,11 @@ static int parse_options(BenchOptions *o, int argc, char **argv, Err *err) {
     } ints[] = {{"--threads", &c->threads, 0},   {"--steps", &o->steps, 1},
                 {"--warmup", &o->warmup, 0},     {"--batch", &c->train.batch, 1},
                 {"--d", &c->model.d, 2},         {"--layers", &c->model.layers, 1},
-                {"--heads", &c->model.heads, 1}, {"--ffn", &c->model.ffn, 1},
-                {"--box", &c->task.box, 2}};
+                {"--heads", &c->model.heads, 1}, {"--ffn", &c->model.ffn, 1}};
+    /* options that set a task's key (checked by the key's own row) */
+    static const struct {
+        const char *option, *key;
+    } keyed[] = {{"--box", "task.box"}, {"--layout", "task.layout"}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int matched = 0;
@@ -98,13 +102,18 @@ static int parse_options(BenchOptions *o, int argc, char **argv, Err *err) {
             matched = 1;
             i++;
         }
+        for (size_t j = 0; j < sizeof(keyed) / sizeof(keyed[0]) && !matched; j++) {
+            if (strcmp(a, keyed[j].option) != 0 || i + 1 >= argc) continue;
+            char assignment[CFG_PATH];
+            snprintf(assignment, sizeof assignment, "%s=%s", keyed[j].key, argv[++i]);
+            if (config_apply_override(c, assignment, err) != 0) return -1;
+            matched = 1;
+        }
         if (matched) continue;
         if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
             snprintf(o->backend, sizeof(o->backend), "%s", argv[++i]);
         } else if (strcmp(a, "--process") == 0 && i + 1 < argc) {
             snprintf(o->processes, sizeof(o->processes), "%s", argv[++i]);
-        } else if (strcmp(a, "--layout") == 0 && i + 1 < argc) {
-            snprintf(c->task.layout, sizeof(c->task.layout), "%s", argv[++i]);
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -113,10 +122,6 @@ static int parse_options(BenchOptions *o, int argc, char **argv, Err *err) {
         } else {
             return err_set(err, "bench: unknown option '%s' (see mdmlab bench --help)", a);
         }
-    }
-    if (c->task.box == 2) { /* a 4x4 grid has 16 cells */
-        c->task.min_clues = 6;
-        c->task.max_clues = 8;
     }
     c->eval.batch = 1;
     return config_validate(c, err);
@@ -326,11 +331,10 @@ int cmd_bench(int argc, char **argv, Err *err) {
     double peak = 0.0;
     if (!o.json)
         fprintf(stderr,
-                "mdmlab bench: d=%d layers=%d heads=%d ffn=%d batch=%d, Sudoku %dx%d %s "
-                "layout, %d+%d steps per run\n",
+                "mdmlab bench: d=%d layers=%d heads=%d ffn=%d batch=%d, task %s, %d+%d steps "
+                "per run\n",
                 o.cfg.model.d, o.cfg.model.layers, o.cfg.model.heads, o.cfg.model.ffn,
-                o.cfg.train.batch, o.cfg.task.box * o.cfg.task.box, o.cfg.task.box * o.cfg.task.box,
-                o.cfg.task.layout, o.warmup, o.steps);
+                o.cfg.train.batch, o.cfg.task_name, o.warmup, o.steps);
     for (int b = 0; b < nb; b++)
         for (int p = 0; p < np; p++, n++) {
             runs[n].backend = backends[b];

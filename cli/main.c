@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "forward/config_schema.h"
 #include "backends/backend.h"
 #include "tasks/task.h"
 #include "bench.h"
@@ -430,7 +431,9 @@ static int cmd_score(int argc, char **argv, Err *err) {
 
 static int cmd_keys(int argc, char **argv, Err *err) {
     (void)argc, (void)argv, (void)err;
-    config_print_keys(stdout);
+    Config cfg;
+    config_defaults(&cfg);
+    config_print_keys(&cfg, stdout);
     printf("\nvalues of the registered kinds: task.name: %s; process: %s; backend: auto, %s\n",
            task_names(), forward_names(), backend_names());
     return 0;

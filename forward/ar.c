@@ -19,34 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct ArProcess {
-    unsigned char *is_prompt; /* scratch: prompt flags of one sequence */
-} ArProcess;
-
+/* Stateless: only checks that the model is an AR model. */
 static int ar_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
+    (void)fp, (void)task;
     if (!cfg->model.causal || !cfg->model.shift_logits)
         return err_set(err, "process 'ar' needs model.causal=true and model.shift_logits=true "
                             "(next-token prediction)");
-    ArProcess *ar = calloc(1, sizeof(*ar));
-    if (ar) ar->is_prompt = malloc((size_t)task->seq_len);
-    if (!ar || !ar->is_prompt) {
-        free(ar);
-        return err_set(err, "process 'ar': out of memory");
-    }
-    fp->impl = ar;
     return 0;
 }
 
 static void ar_require(Config *cfg) {
     cfg->model.causal = 1;
     cfg->model.shift_logits = 1;
-}
-
-static void ar_destroy(ForwardProcess *fp) {
-    ArProcess *ar = fp->impl;
-    if (!ar) return; /* create refused the config */
-    free(ar->is_prompt);
-    free(ar);
 }
 
 /* Weight 1/(predicted * B) on the answer positions a shifted model predicts (all but 0). */
@@ -60,14 +44,13 @@ static void set_next_token_weights(ForwardBatch *batch, int b, const unsigned ch
 }
 
 static void ar_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
-    ArProcess *ar = fp->impl;
     int T = batch->T;
     Rng rng = forward_step_rng(fp, "ar", step);
     for (int b = 0; b < batch->B; b++) {
         int *tgt = batch->targets + (size_t)b * T;
-        forward_draw_example(fp, &rng, tgt, ar->is_prompt);
+        forward_draw_example(fp, &rng, tgt, fp->is_prompt);
         memcpy(batch->tokens + (size_t)b * T, tgt, (size_t)T * sizeof(int));
-        set_next_token_weights(batch, b, ar->is_prompt);
+        set_next_token_weights(batch, b, fp->is_prompt);
     }
 }
 
@@ -76,6 +59,5 @@ const ForwardOps forward_ar_ops = {
     .description = "AR initialisation: next-token loss over the answer (causal, shifted model)",
     .create = ar_create,
     .require = ar_require,
-    .destroy = ar_destroy,
     .make_batch = ar_make_batch,
 };

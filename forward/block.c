@@ -9,55 +9,51 @@
  * full length, and at inference blocks are decoded left to right, so while block n is being
  * decoded every later block is still MASK. Training on exactly that view keeps the input
  * distribution the same as at decoding time. */
-#include "forward.h"
+#include "puma.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct BlockDiffusion {
-    Schedule sizes;  /* block.size_schedule */
-    long size;       /* block.size: the size before the schedule's first entry */
-    int *answer_pos; /* scratch: non-prompt positions of one sequence */
-    unsigned char *is_prompt;
+    Schedule sizes; /* block.size_schedule */
+    long size;      /* block.size: the size before the schedule's first entry */
 } BlockDiffusion;
 
-static int check_inner(const char *inner, Err *err) {
-    if (strcmp(inner, "random") == 0 || strcmp(inner, "puma") == 0) return 0;
-    return err_set(err,
-                   "key 'block.inner': unknown noise '%s' inside blocks (available: random, puma)",
-                   inner);
-}
+/* The process's keys. */
+typedef struct BlockParams {
+    int size;               /* block size S (0 = the whole answer: plain MDM) */
+    Schedule size_schedule; /* [[S, step], ...] block-size curriculum */
+    char inner[CFG_STR];    /* noise inside the current block: random | puma */
+} BlockParams;
 
-static void block_free(BlockDiffusion *bd) {
-    if (!bd) return;
-    free(bd->answer_pos);
-    free(bd->is_prompt);
-    free(bd);
-}
+static const ConfigKey block_keys[] = {
+    CFG_INT(BlockParams, "block.size", size, "0", 0, 1048576,
+            "block diffusion: block size S (0 = whole answer, plain MDM)"),
+    CFG_SCHEDULE(BlockParams, "block.size_schedule", size_schedule, 1, 1048576,
+                 "block diffusion: [[S, step], ...] block-size curriculum"),
+    CFG_CHOICE(BlockParams, "block.inner", inner, "random", "random|puma",
+               "noise inside the current block: random | puma"),
+};
+
+static const ConfigSection block_config_section =
+    CFG_SECTION("block", block_keys, BlockParams, NULL);
 
 static int block_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
-    if (check_inner(cfg->block.inner, err) != 0) return -1;
-    if (strcmp(cfg->block.inner, "puma") == 0) { /* the PUMA chain, one block at a time */
+    const BlockParams *params = config_params_of(cfg, &block_config_section);
+    if (strcmp(params->inner, "puma") == 0) { /* the PUMA chain, one block at a time */
         fp->ops = forward_find("puma");
-        return fp->ops->create(fp, cfg, task, err);
+        return puma_create_in_blocks(fp, cfg, task, &params->size_schedule, params->size, err);
     }
     BlockDiffusion *bd = calloc(1, sizeof(*bd));
-    if (bd) {
-        bd->sizes = cfg->block.size_schedule;
-        bd->size = cfg->block.size;
-        bd->answer_pos = malloc((size_t)task->seq_len * sizeof(int));
-        bd->is_prompt = malloc((size_t)task->seq_len);
-    }
-    if (!bd || !bd->answer_pos || !bd->is_prompt) {
-        block_free(bd);
-        return err_set(err, "process 'block': out of memory");
-    }
+    if (!bd) return err_set(err, "process 'block': out of memory");
+    bd->sizes = params->size_schedule;
+    bd->size = params->size;
     fp->impl = bd;
     return 0;
 }
 
 static void block_destroy(ForwardProcess *fp) {
-    block_free(fp->impl);
+    free(fp->impl);
 }
 
 /* The block size in force at `step` for an answer of n positions (one block when S is 0 or
@@ -100,11 +96,11 @@ static void block_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch)
     Rng rng = forward_step_rng(fp, "bl", step);
     for (int b = 0; b < batch->B; b++) {
         int *tgt = batch->targets + (size_t)b * T, *tok = batch->tokens + (size_t)b * T;
-        forward_draw_example(fp, &rng, tgt, bd->is_prompt);
+        forward_draw_example(fp, &rng, tgt, fp->is_prompt);
         memcpy(tok, tgt, (size_t)T * sizeof(int));
-        int n = forward_answer_positions(bd->is_prompt, T, bd->answer_pos);
-        const int *masked = bd->answer_pos;
-        int m = n > 0 ? noise_answer(&rng, tok, bd->answer_pos, n, block_size_at(bd, step, n),
+        int n = forward_answer_positions(fp->is_prompt, T, fp->positions);
+        const int *masked = fp->positions;
+        int m = n > 0 ? noise_answer(&rng, tok, fp->positions, n, block_size_at(bd, step, n),
                                      fp->task->mask_id, &masked)
                       : 0;
         set_block_weights(batch, b, masked, m);
@@ -113,13 +109,15 @@ static void block_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch)
 
 /* Evaluation decodes block by block with the block size the curriculum trains at `step`. */
 static int block_decode_size(const Config *cfg, long step) {
-    return (int)schedule_value_at(&cfg->block.size_schedule, step, cfg->block.size);
+    const BlockParams *params = config_params_of(cfg, &block_config_section);
+    return (int)schedule_value_at(&params->size_schedule, step, params->size);
 }
 
 const ForwardOps forward_block_ops = {
     .name = "block",
     .description = "block diffusion: clean prefix blocks, random noise in one block of size S "
                    "(block.size_schedule curriculum), later blocks hidden",
+    .config = &block_config_section,
     .create = block_create,
     .destroy = block_destroy,
     .make_batch = block_make_batch,

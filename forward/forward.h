@@ -25,6 +25,9 @@ typedef struct ForwardProcess ForwardProcess;
 typedef struct ForwardOps {
     const char *name;
     const char *description;
+    /* The process's own keys (base/config.h), or NULL. */
+    const ConfigSection *config;
+    /* Optional (a process without state or checks of its own leaves it NULL). */
     int (*create)(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err);
     void (*destroy)(ForwardProcess *fp);
     /* Fill batch for optimizer step `step` (0-based). Must be a pure function of the run
@@ -53,6 +56,10 @@ struct ForwardProcess {
     const Task *task;
     uint64_t seed;
     int batch;
+    /* Scratch for one sequence at a time (task->seq_len entries each), owned by the
+     * framework: a process that needs no state of its own allocates nothing. */
+    int *positions;
+    unsigned char *is_prompt;
 };
 
 /* Registry: the processes built in, the baseline (random masking) first. */
@@ -80,10 +87,8 @@ void forward_mask_random_subset(Rng *rng, int *tokens, int *positions, int n, in
 long forward_draw_example(const ForwardProcess *fp, Rng *rng, int *targets,
                           unsigned char *is_prompt);
 /* The random-masking batch of `step`: per sequence a random training example with a
- * uniformly random m-subset of its answer masked, m ~ U{1..L_eff}. is_prompt and positions
- * are scratch of seq_len entries. */
-void forward_random_masking_batch(const ForwardProcess *fp, long step, ForwardBatch *batch,
-                                  unsigned char *is_prompt, int *positions);
+ * uniformly random m-subset of its answer masked, m ~ U{1..L_eff}. Uses fp's scratch. */
+void forward_random_masking_batch(ForwardProcess *fp, long step, ForwardBatch *batch);
 /* Set weights of sequence b from its mask: 1/(masked * B) on masked positions, else 0. */
 void forward_batch_set_weights(ForwardBatch *batch, int b, int mask_id);
 

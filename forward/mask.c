@@ -28,9 +28,10 @@ long forward_draw_example(const ForwardProcess *fp, Rng *rng, int *targets,
     return idx;
 }
 
-void forward_random_masking_batch(const ForwardProcess *fp, long step, ForwardBatch *batch,
-                                  unsigned char *is_prompt, int *positions) {
+void forward_random_masking_batch(ForwardProcess *fp, long step, ForwardBatch *batch) {
     int T = batch->T, mask_id = fp->task->mask_id;
+    unsigned char *is_prompt = fp->is_prompt;
+    int *positions = fp->positions;
     Rng rng = forward_step_rng(fp, "ra", step);
     for (int b = 0; b < batch->B; b++) {
         int *tgt = batch->targets + (size_t)b * T, *tok = batch->tokens + (size_t)b * T;

@@ -18,7 +18,7 @@
  *
  * Randomness comes from streams keyed by (seed, step) and the pool is checkpointed, so a
  * resumed run continues the chain exactly. */
-#include "forward.h"
+#include "puma.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,6 +27,30 @@
 enum { PUMA_STANDARD = 0, PUMA_CONFIDENCE_COLLAPSE = 1 };
 
 #define PUMA_STATE_VERSION 2u
+
+/* The process's keys. */
+typedef struct PumaParams {
+    int K;               /* stages of the unmasking chain */
+    Schedule K_schedule; /* [[K, step], ...]; the pool is rebuilt at each change */
+    char mode[CFG_STR];  /* standard | confidence_collapse */
+    double tau;          /* confidence_collapse: reveal every position with p > tau */
+    long warmup_steps;   /* plain random masking for the first N steps */
+} PumaParams;
+
+static const ConfigKey puma_keys[] = {
+    CFG_INT(PumaParams, "puma.K", K, "8", 1, 4096,
+            "PUMA: stages of the progressive unmasking chain"),
+    CFG_SCHEDULE(PumaParams, "puma.K_schedule", K_schedule, 1, 4096,
+                 "PUMA: [[K, step], ...] stage-count schedule; the pool is rebuilt at each change"),
+    CFG_CHOICE(PumaParams, "puma.mode", mode, "standard", "standard|confidence_collapse",
+               "PUMA: standard | confidence_collapse"),
+    CFG_DOUBLE(PumaParams, "puma.tau", tau, "0.9", 0, 1,
+               "PUMA confidence_collapse: also reveal every masked position with p > tau"),
+    CFG_LONG(PumaParams, "puma.warmup_steps", warmup_steps, "0", 0, CFG_BIG,
+             "PUMA: plain random masking for the first N steps"),
+};
+
+static const ConfigSection puma_config_section = CFG_SECTION("puma", puma_keys, PumaParams, NULL);
 
 typedef struct PumaSeq {
     long example;   /* training example index */
@@ -53,7 +77,7 @@ typedef struct Puma {
     unsigned char *hidden;    /* (B, T) 1 = MASK in later blocks, never trained on */
     int *targets;             /* (B, T) clean tokens */
     unsigned char *is_prompt; /* (B, T) */
-    int *positions;           /* scratch (T) */
+    int *positions;           /* the framework's scratch (T), not owned */
     int *phases;              /* scratch (B) for build_pool */
 } Puma;
 
@@ -155,8 +179,7 @@ static void puma_make_batch(ForwardProcess *fp, long step, ForwardBatch *batch) 
     Puma *p = fp->impl;
     if (step < p->warmup_steps) {
         p->built = 0;
-        /* scratch: the pool's first slot, rebuilt when the warmup ends */
-        forward_random_masking_batch(fp, step, batch, p->is_prompt, p->positions);
+        forward_random_masking_batch(fp, step, batch);
         return;
     }
     int K = (int)schedule_value_at(&p->K_schedule, step, p->K_base);
@@ -222,26 +245,22 @@ static void puma_observe(ForwardProcess *fp, long step, const float *confidence)
     for (int b = 0; b < p->B; b++) advance_sequence(fp, p, b, confidence, &rng);
 }
 
-static int puma_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
-    int mode;
-    if (strcmp(cfg->puma.mode, "standard") == 0)
-        mode = PUMA_STANDARD;
-    else if (strcmp(cfg->puma.mode, "confidence_collapse") == 0)
-        mode = PUMA_CONFIDENCE_COLLAPSE;
-    else
-        return err_set(err, "key 'puma.mode': expected standard or confidence_collapse, got '%s'",
-                       cfg->puma.mode);
+/* sizes NULL: the chain runs over the whole answer. */
+static int puma_setup(ForwardProcess *fp, const Config *cfg, const Task *task,
+                      const Schedule *sizes, long size, Err *err) {
+    const PumaParams *params = config_params_of(cfg, &puma_config_section);
     Puma *p = calloc(1, sizeof(*p));
     if (!p) return err_set(err, "process 'puma': out of memory");
     fp->impl = p;
-    p->K_base = p->K = cfg->puma.K;
-    p->K_schedule = cfg->puma.K_schedule;
-    p->mode = mode;
-    p->tau = cfg->puma.tau;
-    p->warmup_steps = cfg->puma.warmup_steps;
-    p->in_blocks = strcmp(cfg->process, "block") == 0;
-    p->S_schedule = cfg->block.size_schedule;
-    p->S_base = cfg->block.size;
+    p->K_base = p->K = params->K;
+    p->K_schedule = params->K_schedule;
+    p->mode =
+        strcmp(params->mode, "confidence_collapse") == 0 ? PUMA_CONFIDENCE_COLLAPSE : PUMA_STANDARD;
+    p->tau = params->tau;
+    p->warmup_steps = params->warmup_steps;
+    p->in_blocks = sizes != NULL;
+    if (sizes) p->S_schedule = *sizes;
+    p->S_base = size;
     p->B = fp->batch;
     p->T = task->seq_len;
     p->mask_id = task->mask_id;
@@ -251,12 +270,21 @@ static int puma_create(ForwardProcess *fp, const Config *cfg, const Task *task, 
     p->hidden = calloc(n, 1);
     p->targets = calloc(n, sizeof(int));
     p->is_prompt = calloc(n, 1);
-    p->positions = calloc((size_t)p->T, sizeof(int));
+    p->positions = fp->positions;
     p->phases = calloc((size_t)p->B, sizeof(int));
     if (!p->seq || !p->masked || !p->hidden || !p->targets || !p->is_prompt || !p->positions ||
         !p->phases)
         return err_set(err, "process 'puma': out of memory for a pool of %d x %d", p->B, p->T);
     return 0;
+}
+
+static int puma_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
+    return puma_setup(fp, cfg, task, NULL, 0, err);
+}
+
+int puma_create_in_blocks(ForwardProcess *fp, const Config *cfg, const Task *task,
+                          const Schedule *sizes, long size, Err *err) {
+    return puma_setup(fp, cfg, task, sizes, size, err);
 }
 
 static void puma_destroy(ForwardProcess *fp) {
@@ -267,7 +295,6 @@ static void puma_destroy(ForwardProcess *fp) {
     free(p->hidden);
     free(p->targets);
     free(p->is_prompt);
-    free(p->positions);
     free(p->phases);
     free(p);
 }
@@ -344,6 +371,7 @@ static int puma_state_load(ForwardProcess *fp, const void *in, size_t bytes, Err
 const ForwardOps forward_puma_ops = {
     .name = "puma",
     .description = "PUMA progressive unmasking: a pool of teacher-forced K-stage chains",
+    .config = &puma_config_section,
     .create = puma_create,
     .destroy = puma_destroy,
     .make_batch = puma_make_batch,

@@ -54,12 +54,20 @@ int forward_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err 
     fp->task = task;
     fp->seed = (uint64_t)cfg->seed;
     fp->batch = cfg->train.batch;
-    return ops->create(fp, cfg, task, err);
+    fp->positions = malloc((size_t)task->seq_len * sizeof(int));
+    fp->is_prompt = malloc((size_t)task->seq_len);
+    if (!fp->positions || !fp->is_prompt) {
+        forward_destroy(fp);
+        return err_set(err, "process '%s': out of memory", ops->name);
+    }
+    return ops->create ? ops->create(fp, cfg, task, err) : 0;
 }
 
 void forward_destroy(ForwardProcess *fp) {
-    /* impl NULL: create failed (or the process keeps no state): nothing to release */
+    /* impl NULL: create failed (or the process keeps no state): nothing of its to release */
     if (fp->ops && fp->ops->destroy && fp->impl) fp->ops->destroy(fp);
+    free(fp->positions);
+    free(fp->is_prompt);
     memset(fp, 0, sizeof(*fp));
 }
 

@@ -1,4 +1,5 @@
 /* Validation ELBO / AR NLL per token, and generative perplexity (see elbo.h). */
+#include "forward/config_schema.h"
 #include "elbo.h"
 
 #include <math.h>

@@ -1,3 +1,4 @@
+#include "forward/config_schema.h"
 #include "train.h"
 
 #include <math.h>

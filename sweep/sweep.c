@@ -1,6 +1,7 @@
 /* Sweep files: parsing (libyaml's document API, so every error can name its line) and the
  * deterministic expansion into runs. The config part of the file goes through the config
  * module's own loader, so a sweep file accepts exactly what `mdmlab train` accepts. */
+#include "forward/config_schema.h"
 #include "sweep.h"
 
 #include <math.h>

@@ -7,6 +7,7 @@
 #include "base/util.h"
 
 typedef struct Config Config;
+typedef struct ConfigSection ConfigSection;
 typedef struct Task Task;
 
 enum { SPLIT_TRAIN = 0, SPLIT_EVAL = 1 };
@@ -14,7 +15,10 @@ enum { SPLIT_TRAIN = 0, SPLIT_EVAL = 1 };
 typedef struct TaskOps {
     const char *name;
     const char *description;
-    /* Read cfg->task.* , generate or load data (errors name the file and line), and fill
+    /* The task's own keys (base/config.h), or NULL; every task also reads the shared task.*
+     * keys in cfg->task. */
+    const ConfigSection *config;
+    /* Read the keys, generate or load data (errors name the file and line), and fill
      * task->seq_len, vocab_size, mask_id, n_train, n_eval. */
     int (*create)(Task *task, const Config *cfg, Err *err);
     void (*destroy)(Task *task);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_set.h"
 #include "model/model_io.h"
 #include "base/config.h"
 #include "forward/forward.h"
@@ -19,7 +20,7 @@ enum { MAX_LOGGED = 512 };
  * and two training puzzles, so the answer is a deterministic function of the prompt. */
 static void tiny_config(Config *c, const char *dir, long steps) {
     tiny_run_config(c, dir, steps);
-    snprintf(c->task.layout, sizeof(c->task.layout), "prompt");
+    config_set(c, "task.layout", "prompt");
     c->task.train_count = 2;
     c->task.eval_count = 2;
     c->train.batch = 16;

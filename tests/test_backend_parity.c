@@ -471,10 +471,10 @@ static void test_op_parity(Backend *ref, Backend *be, const Inputs *in) {
 
 /* ---- the contract ------------------------------------------------------------------- */
 
-_Static_assert(offsetof(BackendOps, create) == 2 * sizeof(const char *),
-               "BackendOps: name and description, then the op pointers");
+_Static_assert(offsetof(BackendOps, create) == 2 * sizeof(const char *) + sizeof(void *),
+               "BackendOps: name, description and config, then the op pointers");
 _Static_assert((sizeof(BackendOps) - offsetof(BackendOps, create)) % sizeof(void (*)(void)) == 0,
-               "BackendOps: only op pointers after description");
+               "BackendOps: only op pointers after config");
 
 static int op_slots(void) {
     return (int)((sizeof(BackendOps) - offsetof(BackendOps, create)) / sizeof(void (*)(void)));

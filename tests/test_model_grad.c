@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forward/config_schema.h"
 #include "model/model.h"
 #include "model/optim.h"
 #include "check.h"

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_set.h"
+#include "forward/config_schema.h"
 #include "forward/forward.h"
 #include "run/session.h"
 #include "run/train.h"
@@ -67,16 +69,16 @@ static void setup_process(Setup *s, const char *process, int K, const char *mode
     Err err = {{0}};
     memset(s, 0, sizeof(*s));
     config_defaults(&s->cfg);
-    s->cfg.task.box = 3;
-    snprintf(s->cfg.task.layout, sizeof(s->cfg.task.layout), "inplace");
+    config_set(&s->cfg, "task.box", "%d", 3);
+    config_set(&s->cfg, "task.layout", "inplace");
     s->cfg.task.train_count = 200;
     s->cfg.task.eval_count = 4;
     s->cfg.train.batch = 32;
     snprintf(s->cfg.process, sizeof(s->cfg.process), "%s", process);
-    snprintf(s->cfg.block.inner, sizeof(s->cfg.block.inner), "puma");
-    s->cfg.block.size = block_size;
-    s->cfg.puma.K = K;
-    snprintf(s->cfg.puma.mode, sizeof(s->cfg.puma.mode), "%s", mode);
+    config_set(&s->cfg, "block.inner", "puma");
+    config_set(&s->cfg, "block.size", "%d", block_size);
+    config_set(&s->cfg, "puma.K", "%d", K);
+    config_set(&s->cfg, "puma.mode", "%s", mode);
     if (schedule) {
         char o[128];
         snprintf(o, sizeof(o), "puma.K_schedule=%s", schedule);
@@ -282,13 +284,13 @@ static void tiny_puma_run(Config *c, const char *dir, long steps) {
     tiny_run_config(c, dir, steps);
     snprintf(c->backend, sizeof(c->backend), "auto");
     snprintf(c->process, sizeof(c->process), "puma");
-    snprintf(c->task.layout, sizeof(c->task.layout), "inplace");
+    config_set(c, "task.layout", "inplace");
     c->task.train_count = 20000;
     c->task.eval_count = 256;
     c->model.d = 64;
     c->model.layers = 4;
     c->model.ffn = 128;
-    c->puma.K = 4;
+    config_set(c, "puma.K", "%d", 4);
     c->eval.count = 256;
 }
 

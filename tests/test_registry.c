@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "base/config.h"
+#include "forward/config_schema.h"
 #include "forward/forward.h"
 #include "tasks/task.h"
 #include "check.h"
@@ -15,7 +17,37 @@ typedef struct Kind {
     const char *(*name_at)(int i);
     int (*found_at)(const char *name, int i); /* find(name) is entry i */
     const char *(*names)(void);
+    const ConfigSection *(*section_at)(int i); /* the entry's own keys, or NULL */
 } Kind;
+
+static const ConfigSection *task_section_at(int i) {
+    return task_at(i)->config;
+}
+static const ConfigSection *process_section_at(int i) {
+    return forward_at(i)->config;
+}
+static const ConfigSection *backend_section_at(int i) {
+    return backend_at(i)->config;
+}
+
+/* A section belongs to its entry and its keys are in the config schema: a default config
+ * holds them, so they load, print in `mdmlab keys` and count in run ids. */
+static void check_section(const char *what, const char *name, const ConfigSection *sec) {
+    if (!sec) return;
+    CHECK_MSG(sec->owner && strcmp(sec->owner, name) == 0, "%s '%s': section owned by '%s'", what,
+              name, sec->owner ? sec->owner : "(null)");
+    CHECK_MSG(sec->key_count > 0 && sec->params_size > 0, "%s '%s': empty section", what, name);
+    Config cfg;
+    config_defaults(&cfg);
+    for (int i = 0; i < sec->key_count; i++) {
+        int found = 0;
+        for (int k = 0; k < config_key_count(&cfg); k++)
+            found += config_key_at(&cfg, k) == &sec->keys[i];
+        CHECK_MSG(found == 1, "%s '%s': key '%s' is in the schema %d times", what, name,
+                  sec->keys[i].name, found);
+    }
+    (void)config_params_of(&cfg, sec); /* aborts when the schema lacks the section */
+}
 
 static const char *task_name_at(int i) {
     return task_at(i)->name;
@@ -47,6 +79,7 @@ static void check_kind(const Kind *k) {
         for (int j = 0; j < i; j++)
             CHECK_MSG(strcmp(k->name_at(j), name) != 0, "%s '%s' registered twice", k->what, name);
         sb_printf(&joined, "%s%s", i ? ", " : "", name);
+        check_section(k->what, name, k->section_at(i));
     }
     /* the compile-time list printed by help and errors is the entries' names in table order */
     CHECK_MSG(joined.data && strcmp(k->names(), joined.data) == 0, "%s: listed '%s', entries '%s'",
@@ -57,9 +90,11 @@ static void check_kind(const Kind *k) {
 
 int main(void) {
     const Kind kinds[] = {
-        {"tasks", task_count, task_name_at, task_found_at, task_names},
-        {"forward processes", forward_count, process_name_at, process_found_at, forward_names},
-        {"backends", backend_count, backend_name_at, backend_found_at, backend_names},
+        {"tasks", task_count, task_name_at, task_found_at, task_names, task_section_at},
+        {"forward processes", forward_count, process_name_at, process_found_at, forward_names,
+         process_section_at},
+        {"backends", backend_count, backend_name_at, backend_found_at, backend_names,
+         backend_section_at},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) check_kind(&kinds[i]);
     CHECK(task_find("no such task") == NULL && forward_find("no such process") == NULL &&

@@ -1,5 +1,7 @@
 /* Sudoku: solver, generator (uniqueness, determinism), rating, solve check, CSV I/O, the
  * `gen sudoku` command and the task (both layouts). */
+#include "config_set.h"
+#include "forward/config_schema.h"
 #include "check.h"
 #include "tasks/sudoku/sudoku.h"
 #include "tasks/task.h"
@@ -375,14 +377,14 @@ static void test_gen_cli(void) {
 /* ---- the task ---- */
 
 static void tiny_config(Config *cfg, const char *layout, int box) {
-    memset(cfg, 0, sizeof *cfg);
-    snprintf(cfg->task_name, sizeof cfg->task_name, "sudoku");
-    snprintf(cfg->task.layout, sizeof cfg->task.layout, "%s", layout);
-    cfg->task.box = box;
+    config_defaults(cfg);
+    config_set(cfg, "task.name", "sudoku");
+    config_set(cfg, "task.layout", "%s", layout);
+    config_set(cfg, "task.box", "%d", box);
     cfg->task.train_count = 12;
     cfg->task.eval_count = 5;
-    cfg->task.min_clues = box == 3 ? 30 : 6;
-    cfg->task.max_clues = box == 3 ? 34 : 8;
+    config_set(cfg, "task.min_clues", "%d", box == 3 ? 30 : 6);
+    config_set(cfg, "task.max_clues", "%d", box == 3 ? 34 : 8);
     cfg->task.data_seed = 17;
     cfg->threads = 2;
 }
@@ -511,15 +513,15 @@ static void test_task_errors(void) {
     Config cfg;
     Task t;
     Err err = {{0}};
-    tiny_config(&cfg, "x", 3);
-    CHECK(task_create(&t, &cfg, &err) == -1);
-    CHECK_MSG(strcmp(err.msg, "task.layout: expected 'prompt' or 'inplace', got 'x'") == 0, "%s",
-              err.msg);
-    tiny_config(&cfg, "prompt", 4);
-    CHECK(task_create(&t, &cfg, &err) == -1);
+    /* the task's own keys refuse bad values where they are set */
+    tiny_config(&cfg, "prompt", 3);
+    CHECK(config_apply_override(&cfg, "task.layout=x", &err) == -1);
+    CHECK_MSG(strstr(err.msg, "task.layout") && strstr(err.msg, "expected one of prompt, inplace"),
+              "%s", err.msg);
+    CHECK(config_apply_override(&cfg, "task.box=4", &err) == -1);
     CHECK_MSG(strstr(err.msg, "task.box") != NULL, "%s", err.msg);
     tiny_config(&cfg, "prompt", 3);
-    cfg.task.max_clues = 20; /* below min_clues */
+    config_set(&cfg, "task.max_clues", "%d", 20); /* below min_clues */
     CHECK(task_create(&t, &cfg, &err) == -1);
     CHECK_MSG(strstr(err.msg, "task.max_clues") != NULL, "%s", err.msg);
     tiny_config(&cfg, "prompt", 3);

@@ -122,8 +122,10 @@ static void test_zip_exclude(void) {
     CHECK_MSG(rc == 0, "%s", err.msg);
     CHECK(sw.n_runs == 2);
     if (rc == 0) {
-        CHECK(sw.runs[1].cfg.puma.K_schedule.n == 2 &&
-              sw.runs[1].cfg.puma.K_schedule.step[1] == 100);
+        char schedule[64];
+        CHECK(config_format_value(&sw.runs[1].cfg, "puma.K_schedule", schedule, sizeof schedule) ==
+                  0 &&
+              strcmp(schedule, "[[2, 0], [4, 100]]") == 0);
         CHECK(strcmp(sw.runs[1].method, "puma.K_schedule=[[2,0],[4,100]]") == 0);
     }
     sweep_free(&sw);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config_set.h"
+#include "forward/config_schema.h"
 #include "base/config.h"
 #include "run/elbo.h"
 #include "run/eval.h"
@@ -74,11 +76,11 @@ static void write_corpus(void) {
 static void text_config(Config *c, int seq_len) {
     config_defaults(c);
     snprintf(c->task_name, sizeof c->task_name, "text");
-    snprintf(c->task.corpus, sizeof c->task.corpus, "%s/docs, %s/rows.jsonl", tmp, tmp);
+    config_set(c, "task.corpus", "%s/docs, %s/rows.jsonl", tmp, tmp);
     snprintf(c->backend, sizeof c->backend, "ref");
     c->threads = 1;
     c->task.seq_len = seq_len;
-    c->task.val_fraction = 0.25;
+    config_set(c, "task.val_fraction", "%g", 0.25);
     c->task.data_seed = 7;
     c->task.eval_count = 0;
     c->model.d = 32;
@@ -183,7 +185,7 @@ static void test_split_and_windows(void) {
     /* task.eval_count caps the validation windows; the default length is 128 for bytes */
     c.task.eval_count = 2;
     c.task.seq_len = 0;
-    c.task.val_fraction = 0.5;
+    config_set(&c, "task.val_fraction", "%g", 0.5);
     CHECK(task_create(&a, &c, &err) == 0);
     CHECK(a.seq_len == 128 && a.n_eval == 2);
     task_destroy(&a);
@@ -247,7 +249,7 @@ static void test_text_file_documents(void) {
         sb_printf(&want, "v%d\n", i);
     }
     write_text(path, file.data);
-    snprintf(c.task.corpus, sizeof c.task.corpus, "%s", path);
+    config_set(&c, "task.corpus", "%s", path);
     if (task_create(&t, &c, &err) != 0) {
         CHECK_MSG(0, "%s", err.msg);
     } else {
@@ -290,7 +292,7 @@ static void test_errors(void) {
     char path[512], want[600];
     snprintf(path, sizeof path, "%s/bad.jsonl", tmp);
     write_text(path, "{\"text\": \"fine\"}\n{\"text\": \"fine too\"}\n{\"text\": \"torn\n");
-    snprintf(c.task.corpus, sizeof c.task.corpus, "%s", path);
+    config_set(&c, "task.corpus", "%s", path);
     snprintf(want, sizeof want, "%s:3: column", path);
     check_create_fails(&c, want);
 
@@ -298,20 +300,20 @@ static void test_errors(void) {
     snprintf(want, sizeof want, "%s:2: field 'text' missing", path);
     check_create_fails(&c, want);
 
-    snprintf(c.task.corpus, sizeof c.task.corpus, "%s/absent.txt", tmp);
+    config_set(&c, "task.corpus", "%s/absent.txt", tmp);
     check_create_fails(&c, "absent.txt");
 
     snprintf(path, sizeof path, "%s/empty", tmp);
     mkdir(path, 0755);
-    snprintf(c.task.corpus, sizeof c.task.corpus, "%s", path);
+    config_set(&c, "task.corpus", "%s", path);
     check_create_fails(&c, "has no .txt files");
 
     snprintf(path, sizeof path, "%s/one.txt", tmp);
     write_text(path, "just one line\n");
-    snprintf(c.task.corpus, sizeof c.task.corpus, "%s", path);
+    config_set(&c, "task.corpus", "%s", path);
     check_create_fails(&c, "at least 2");
 
-    snprintf(c.task.corpus, sizeof c.task.corpus, "%s/docs", tmp);
+    config_set(&c, "task.corpus", "%s/docs", tmp);
     c.task.seq_len = 4096;
     check_create_fails(&c, "fewer than one window of task.seq_len = 4096");
 
@@ -320,7 +322,7 @@ static void test_errors(void) {
     char saved[1024] = "";
     if (old) snprintf(saved, sizeof saved, "%s", old);
     setenv("MDMLAB_DATA_DIR", tmp, 1);
-    c.task.corpus[0] = '\0';
+    config_set(&c, "task.corpus", "");
     snprintf(want, sizeof want, "%s/text/kjv/kjv.txt is missing: run ci/fetch-data.sh", tmp);
     check_create_fails(&c, want);
     if (old)
@@ -646,7 +648,7 @@ static void test_gpt2(void) {
     CHECK(n < want / 2); /* BPE merges: far fewer tokens than bytes */
     task_destroy(&t);
     c.task.seq_len = 0;
-    c.task.val_fraction = 0.5;
+    config_set(&c, "task.val_fraction", "%g", 0.5);
     if (task_create(&t, &c, &err) == 0) {
         CHECK(t.seq_len == 256);
         task_destroy(&t);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_set.h"
+#include "forward/config_schema.h"
 #include "base/config.h"
 #include "run/session.h"
 #include "tasks/task.h"
@@ -15,7 +17,7 @@ static void base_config(Config *cfg) {
     snprintf(cfg->task_name, sizeof cfg->task_name, "tinygsm");
     cfg->task.train_count = 200;
     cfg->task.eval_count = 40;
-    cfg->task.max_steps = 4;
+    config_set(cfg, "task.max_steps", "%d", 4);
 }
 
 /* Index of SEP in an example: the last prompt position. */
@@ -28,7 +30,7 @@ static int sep_at(const unsigned char *is_prompt, int T) {
 static void test_layout_and_score(int strip) {
     Config cfg;
     base_config(&cfg);
-    cfg.task.strip_docstring = strip;
+    config_set(&cfg, "task.strip_docstring", "%s", strip ? "true" : "false");
     Task t;
     Err err = {{0}};
     int rc = task_create(&t, &cfg, &err);
@@ -139,10 +141,10 @@ static void test_loss_falls(const char *process) {
     snprintf(cfg.backend, sizeof cfg.backend, "ref");
     snprintf(cfg.process, sizeof cfg.process, "%s", process);
     cfg.threads = 1;
-    cfg.task.strip_docstring = 1;
+    config_set(&cfg, "task.strip_docstring", "true");
     cfg.task.seq_len = 320;
-    cfg.task.max_steps = 2;
-    cfg.task.max_number = 20;
+    config_set(&cfg, "task.max_steps", "%d", 2);
+    config_set(&cfg, "task.max_number", "%ld", (long)20);
     cfg.task.train_count = 2000;
     cfg.model.d = 48;
     cfg.model.layers = 2;
@@ -151,7 +153,7 @@ static void test_loss_falls(const char *process) {
     cfg.train.batch = 8;
     cfg.train.lr = 3e-3;
     cfg.train.warmup_steps = 20;
-    cfg.puma.K = 4;
+    config_set(&cfg, "puma.K", "%d", 4);
     Session s;
     Err err = {{0}};
     int rc = session_open(&s, &cfg, &err);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "forward/config_schema.h"
 #include "model/model.h"
 #include "model/optim.h"
 #include "check.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_set.h"
 #include "base/config.h"
 #include "run/train.h"
 #include "check.h"
@@ -63,7 +64,7 @@ static void test_learns_4x4_sudoku(const char *tmp) {
     Config c;
     tiny_run_config(&c, dir, 2500);
     snprintf(c.backend, sizeof(c.backend), "auto");
-    snprintf(c.task.layout, sizeof(c.task.layout), "inplace");
+    config_set(&c, "task.layout", "inplace");
     c.task.train_count = 20000;
     c.model.d = 64;
     c.model.layers = 4;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_set.h"
+#include "forward/config_schema.h"
 #include "base/config.h"
 
 /* 4x4 Sudoku (prompt layout, 6-8 clues), d=32, 2 layers, batch 32, every step logged. */
@@ -16,11 +18,11 @@ static inline void tiny_run_config(Config *c, const char *dir, long steps) {
     snprintf(c->out_dir, sizeof(c->out_dir), "%s", dir);
     snprintf(c->backend, sizeof(c->backend), "ref");
     c->threads = 2;
-    c->task.box = 2;
+    config_set(c, "task.box", "%d", 2);
     c->task.train_count = 2000;
     c->task.eval_count = 64;
-    c->task.min_clues = 6;
-    c->task.max_clues = 8;
+    config_set(c, "task.min_clues", "%d", 6);
+    config_set(c, "task.max_clues", "%d", 8);
     c->model.d = 32;
     c->model.layers = 2;
     c->model.heads = 2;

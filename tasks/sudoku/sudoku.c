@@ -25,27 +25,54 @@ typedef struct SudokuTask {
     long count[2];
 } SudokuTask;
 
-static int parse_layout(const char *s, SudokuLayout *out, Err *err) {
-    if (strcmp(s, "prompt") == 0)
-        *out = LAYOUT_PROMPT;
-    else if (strcmp(s, "inplace") == 0)
-        *out = LAYOUT_INPLACE;
-    else
-        return err_set(err, "task.layout: expected 'prompt' or 'inplace', got '%s'", s);
+/* The task's keys. Clue counts 0 mean "the box size's default", so that task.box=2 alone
+ * gives 4x4 puzzles with the clue counts `mdmlab gen sudoku --box 2` uses. */
+typedef struct SudokuParams {
+    char layout[CFG_STR]; /* prompt | inplace */
+    int box;              /* 2 (4x4) or 3 (9x9) */
+    int min_clues, max_clues;
+} SudokuParams;
+
+static int sudoku_params_validate(const void *params, Err *err) {
+    const SudokuParams *p = params;
+    if (p->min_clues && p->max_clues && p->min_clues > p->max_clues)
+        return err_set(err,
+                       "keys 'task.min_clues' and 'task.max_clues': min_clues (%d) is greater "
+                       "than max_clues (%d)",
+                       p->min_clues, p->max_clues);
     return 0;
 }
 
+static const ConfigKey sudoku_keys[] = {
+    CFG_CHOICE(SudokuParams, "task.layout", layout, "prompt", "prompt|inplace",
+               "sudoku layout: prompt (clues then answer) | inplace"),
+    CFG_INT(SudokuParams, "task.box", box, "3", 2, 3, "sudoku box size: 2 (4x4 grid) or 3 (9x9)"),
+    CFG_INT(SudokuParams, "task.min_clues", min_clues, "0", 0, 1024,
+            "fewest clues of a generated sudoku (0 = 28 for 9x9, 6 for 4x4)"),
+    CFG_INT(SudokuParams, "task.max_clues", max_clues, "0", 0, 1024,
+            "most clues of a generated sudoku (0 = 36 for 9x9, 8 for 4x4)"),
+};
+
+static const ConfigSection sudoku_config_section =
+    CFG_SECTION("sudoku", sudoku_keys, SudokuParams, sudoku_params_validate);
+
+/* The clue range of generated puzzles: the keys, or the box size's defaults for 0. */
+static void clue_range(const SudokuParams *p, int *lo, int *hi) {
+    *lo = p->min_clues ? p->min_clues : p->box == 3 ? 28 : 6;
+    *hi = p->max_clues ? p->max_clues : p->box == 3 ? 36 : 8;
+}
+
 static int check_task_keys(const Config *cfg, Err *err) {
-    const int box = cfg->task.box;
-    if (box != 2 && box != 3)
-        return err_set(err, "task.box: expected 2 (4x4 grids) or 3 (9x9 grids), got %d", box);
-    const int cells = box * box * box * box;
-    if (cfg->task.min_clues < 0 || cfg->task.min_clues > cells)
+    const SudokuParams *p = config_params_of(cfg, &sudoku_config_section);
+    const int box = p->box, cells = box * box * box * box;
+    int lo, hi;
+    clue_range(p, &lo, &hi);
+    if (lo > cells)
         return err_set(err, "task.min_clues: expected a value in [0, %d] for box %d, got %d", cells,
-                       box, cfg->task.min_clues);
-    if (cfg->task.max_clues < cfg->task.min_clues || cfg->task.max_clues > cells)
+                       box, lo);
+    if (hi < lo || hi > cells)
         return err_set(err, "task.max_clues: expected a value in [task.min_clues = %d, %d], got %d",
-                       cfg->task.min_clues, cells, cfg->task.max_clues);
+                       lo, cells, hi);
     if (cfg->task.train_count < 0)
         return err_set(err, "task.train_count: expected >= 0, got %ld", cfg->task.train_count);
     if (cfg->task.eval_count < 0)
@@ -60,7 +87,10 @@ static int generate_split(const Config *cfg, uint64_t stream_base, long count, S
     if (count == 0) return 0;
     SudokuPuzzle *p = malloc((size_t)count * sizeof *p);
     if (!p) return err_set(err, "sudoku: out of memory for %ld puzzles", count);
-    const int box = cfg->task.box, lo = cfg->task.min_clues, hi = cfg->task.max_clues;
+    const SudokuParams *params = config_params_of(cfg, &sudoku_config_section);
+    const int box = params->box;
+    int lo, hi;
+    clue_range(params, &lo, &hi);
     const uint64_t seed = (uint64_t)cfg->task.data_seed;
     const int threads = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
@@ -87,7 +117,7 @@ static int load_split(const char *key, const char *path, int box, long max_rows,
 }
 
 static int load_or_generate(const Config *cfg, SudokuTask *st, Err *err) {
-    const int box = cfg->task.box;
+    const int box = st->box;
     if (cfg->task.train_file[0]) {
         if (load_split("task.train_file", cfg->task.train_file, box, 0, &st->split[SPLIT_TRAIN],
                        &st->count[SPLIT_TRAIN], err))
@@ -114,11 +144,13 @@ static void sudoku_task_free(SudokuTask *st) {
 }
 
 static int sudoku_create(Task *task, const Config *cfg, Err *err) {
-    SudokuLayout layout = LAYOUT_PROMPT;
-    if (parse_layout(cfg->task.layout, &layout, err) || check_task_keys(cfg, err)) return -1;
+    const SudokuParams *params = config_params_of(cfg, &sudoku_config_section);
+    const SudokuLayout layout =
+        strcmp(params->layout, "inplace") == 0 ? LAYOUT_INPLACE : LAYOUT_PROMPT;
+    if (check_task_keys(cfg, err)) return -1;
     SudokuTask *st = calloc(1, sizeof *st);
     if (!st) return err_set(err, "sudoku: out of memory");
-    st->box = cfg->task.box;
+    st->box = params->box;
     st->n = st->box * st->box;
     st->cells = st->n * st->n;
     st->layout = layout;
@@ -219,6 +251,7 @@ static void sudoku_render(const Task *task, const int *tokens, char *out, size_t
 const TaskOps task_sudoku_ops = {
     .name = "sudoku",
     .description = "Sudoku (4x4 or 9x9): solve a puzzle with a unique solution",
+    .config = &sudoku_config_section,
     .create = sudoku_create,
     .destroy = sudoku_destroy,
     .example = sudoku_example,

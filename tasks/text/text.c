@@ -11,6 +11,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The task's keys. */
+typedef struct TextParams {
+    char corpus[CFG_PATH]; /* files or directories, comma-separated */
+    double val_fraction;   /* documents held out for validation */
+} TextParams;
+
+static const ConfigKey text_keys[] = {
+    CFG_STRING(TextParams, "task.corpus", corpus, "",
+               "text task: .txt/.jsonl files or directories, comma-separated (\"\" = the "
+               "default corpus under data/text)"),
+    CFG_DOUBLE(TextParams, "task.val_fraction", val_fraction, "0.05", 0, 0.5,
+               "text task: fraction of documents held out for validation"),
+};
+
+static const ConfigSection text_config_section = CFG_SECTION("text", text_keys, TextParams, NULL);
+
 /* One document: a slice of Corpus.text. */
 typedef struct Document {
     size_t offset, len;
@@ -294,7 +310,8 @@ static void text_task_free(TextTask *tt) {
 static int load_and_split(TextTask *tt, const Config *cfg, Err *err) {
     Corpus c = {0};
     unsigned char *is_val = NULL;
-    int rc = load_corpus(&c, cfg->task.corpus, err);
+    const TextParams *params = config_params_of(cfg, &text_config_section);
+    int rc = load_corpus(&c, params->corpus, err);
     if (rc == 0 && c.n_docs < 2)
         rc = err_set(err,
                      "task.corpus: %ld document(s); the text task needs at least 2 (one held "
@@ -303,7 +320,7 @@ static int load_and_split(TextTask *tt, const Config *cfg, Err *err) {
     if (rc == 0 && !(is_val = malloc((size_t)c.n_docs)))
         rc = err_set(err, "task.corpus: out of memory");
     if (rc == 0) {
-        assign_splits(c.n_docs, cfg->task.data_seed, cfg->task.val_fraction, is_val);
+        assign_splits(c.n_docs, cfg->task.data_seed, params->val_fraction, is_val);
         int threads = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
         rc = build_streams(tt, &c, is_val, threads, err);
     }
@@ -448,6 +465,7 @@ long text_task_documents(const Task *task, int split) {
 const TaskOps task_text_ops = {
     .name = "text",
     .description = "language modelling on a text corpus (validation ELBO, samples)",
+    .config = &text_config_section,
     .create = text_create,
     .destroy = text_destroy,
     .example = text_example,

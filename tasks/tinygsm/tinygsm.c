@@ -19,6 +19,37 @@
 #include "tinygsm_cmd.h"
 #include "tasks/lib/tokenizer.h"
 
+/* The task's keys: what to keep of a solution and the generator's knobs. */
+typedef struct TinyGsmParams {
+    int strip_docstring; /* bool: drop the function's docstring */
+    int min_steps, max_steps;
+    long max_number;
+} TinyGsmParams;
+
+static int tinygsm_params_validate(const void *params, Err *err) {
+    const TinyGsmParams *p = params;
+    if (p->min_steps > p->max_steps)
+        return err_set(err,
+                       "keys 'task.min_steps' and 'task.max_steps': min_steps (%d) is greater "
+                       "than max_steps (%d)",
+                       p->min_steps, p->max_steps);
+    return 0;
+}
+
+static const ConfigKey tinygsm_keys[] = {
+    CFG_BOOL(TinyGsmParams, "task.strip_docstring", strip_docstring, "false",
+             "tinygsm: drop the docstring from the code"),
+    CFG_INT(TinyGsmParams, "task.min_steps", min_steps, "2", 1, 64,
+            "tinygsm generator: fewest operations"),
+    CFG_INT(TinyGsmParams, "task.max_steps", max_steps, "6", 1, 64,
+            "tinygsm generator: most operations"),
+    CFG_LONG(TinyGsmParams, "task.max_number", max_number, "100", 2, 1000000000,
+             "tinygsm generator: largest operand"),
+};
+
+static const ConfigSection tinygsm_config_section =
+    CFG_SECTION("tinygsm", tinygsm_keys, TinyGsmParams, tinygsm_params_validate);
+
 /* One split's examples: token ids of question and solution back to back in one pool. */
 typedef struct GsmSplit {
     int *ids;          /* all rows' question ids then solution ids */
@@ -58,6 +89,7 @@ static void strip_docstring(const char *code, StrBuf *out) {
 /* Tokenizes the rows of set into sp, dropping rows that do not fit. */
 static int fill_split(TinyGsm *g, const Config *cfg, const TinyGsmSet *set, int need_code,
                       GsmSplit *sp, Err *err) {
+    const TinyGsmParams *params = config_params_of(cfg, &tinygsm_config_section);
     long n = set->count;
     sp->start = calloc((size_t)n + 1, sizeof(size_t));
     sp->n_question = calloc((size_t)n + 1, sizeof(int));
@@ -73,7 +105,7 @@ static int fill_split(TinyGsm *g, const Config *cfg, const TinyGsmSet *set, int 
         q.len = c.len = code.len = 0;
         rc = tokenizer_encode(&g->tok, row->question, strlen(row->question), &q, err);
         if (rc == 0 && row->code) {
-            if (cfg->task.strip_docstring)
+            if (params->strip_docstring)
                 strip_docstring(row->code, &code);
             else
                 sb_printf(&code, "%s", row->code);
@@ -106,9 +138,10 @@ static int fill_split(TinyGsm *g, const Config *cfg, const TinyGsmSet *set, int 
 static int generate_rows(const Config *cfg, uint64_t seed, long count, TinyGsmSet *set, Err *err) {
     TinyGsmGenOptions o;
     tinygsm_gen_defaults(&o);
-    o.min_steps = cfg->task.min_steps;
-    o.max_steps = cfg->task.max_steps;
-    o.max_number = cfg->task.max_number;
+    const TinyGsmParams *params = config_params_of(cfg, &tinygsm_config_section);
+    o.min_steps = params->min_steps;
+    o.max_steps = params->max_steps;
+    o.max_number = params->max_number;
     if (tinygsm_gen_validate(&o, err)) return -1;
     set->rows = calloc((size_t)(count > 0 ? count : 1), sizeof(TinyGsmRow));
     if (!set->rows) return err_set(err, "out of memory");
@@ -234,6 +267,7 @@ static void gsm_render(const Task *t, const int *tokens, char *out, size_t n) {
 const TaskOps task_tinygsm_ops = {
     .name = "tinygsm",
     .description = "TinyGSM-style math: question -> Python solution, scored by evaluating it",
+    .config = &tinygsm_config_section,
     .create = gsm_create,
     .destroy = gsm_destroy,
     .example = gsm_example,
