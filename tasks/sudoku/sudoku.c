@@ -39,10 +39,12 @@ static int check_task_keys(const Config *cfg, Err *err) {
     const int box = cfg->task.box;
     if (box != 2 && box != 3)
         return err_set(err, "task.box: expected 2 (4x4 grids) or 3 (9x9 grids), got %d", box);
-    const int cells = box * box * box * box;
-    if (cfg->task.min_clues < 0 || cfg->task.min_clues > cells)
-        return err_set(err, "task.min_clues: expected a value in [0, %d] for box %d, got %d", cells,
-                       box, cfg->task.min_clues);
+    const int cells = box * box * box * box, fewest = sudoku_fewest_clues(box);
+    if (cfg->task.min_clues < fewest || cfg->task.min_clues > cells)
+        return err_set(err,
+                       "task.min_clues: expected a value in [%d, %d] for box %d (no puzzle with "
+                       "fewer than %d clues has a unique solution), got %d",
+                       fewest, cells, box, fewest, cfg->task.min_clues);
     if (cfg->task.max_clues < cfg->task.min_clues || cfg->task.max_clues > cells)
         return err_set(err, "task.max_clues: expected a value in [task.min_clues = %d, %d], got %d",
                        cfg->task.min_clues, cells, cfg->task.max_clues);
