@@ -2,6 +2,7 @@
  * and the canonical resolved YAML. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -548,12 +549,22 @@ bad:
     return -1;
 }
 
-/* The closest of `count` names to value within a few edits, or NULL. */
+static void lowercase_copy(const char *s, char *out, size_t n) {
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++) out[i] = (char)tolower((unsigned char)s[i]);
+    out[i] = '\0';
+}
+
+/* The closest of `count` names to value within a few edits, ignoring case ("PUMA" is "puma"),
+ * or NULL. */
 static const char *closest_name(const char *value, const char *const *names, int count) {
-    size_t n = strlen(value), limit = n < 3 ? 1 : n < 9 ? 2 : 3, best = (size_t)-1;
+    char v[NAME_MAX_LEN], name[NAME_MAX_LEN];
+    lowercase_copy(value, v, sizeof v);
+    size_t n = strlen(v), limit = n < 3 ? 1 : n < 9 ? 2 : 3, best = (size_t)-1;
     const char *found = NULL;
     for (int i = 0; i < count; i++) {
-        size_t d = edit_distance(value, n, names[i], strlen(names[i]));
+        lowercase_copy(names[i], name, sizeof name);
+        size_t d = edit_distance(v, n, name, strlen(name));
         if (d <= limit && d < best) best = d, found = names[i];
     }
     return found;
@@ -1145,6 +1156,16 @@ static void write_value(StrBuf *sb, const Config *cfg, int ki) {
         break;
     }
     }
+}
+
+const ConfigKey *config_find_key(const Config *cfg, const char *name) {
+    return config_key_at(cfg, find_key(cfg, name));
+}
+
+const void *config_key_field(const Config *cfg, const ConfigKey *k) {
+    for (int i = 0; i < config_key_count(cfg); i++)
+        if (config_key_at(cfg, i) == k) return key_field_of(cfg, i);
+    return NULL;
 }
 
 int config_core_key_count(void) {

@@ -185,6 +185,9 @@ const void *config_params_of(const Config *cfg, const ConfigSection *section);
 /* Every key of cfg's schema: the core table, then each section's rows. */
 int config_key_count(const Config *cfg);
 const ConfigKey *config_key_at(const Config *cfg, int i);
+/* The key called name in cfg's schema, or NULL; where cfg holds its value. */
+const ConfigKey *config_find_key(const Config *cfg, const char *name);
+const void *config_key_field(const Config *cfg, const ConfigKey *k);
 /* The core table's keys come first: keys [0, config_core_key_count()) are fields of Config. */
 int config_core_key_count(void);
 /* The value of `key` as the canonical YAML writes it (strings quoted), into out; -1 when cfg

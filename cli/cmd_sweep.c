@@ -175,6 +175,17 @@ int cmd_plan(int argc, char **argv, Err *err) {
     return rc < 0 ? 2 : 0;
 }
 
+/* Undoes a sweep directory this command created when the sweep could not start, so that an
+ * error leaves no empty sweep directory behind (rmdir keeps one that holds anything else). */
+static void discard_new_sweep_dir(const char *dir) {
+    char path[CFG_PATH + 64];
+    snprintf(path, sizeof(path), "%s/sweep.yaml", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/plan.tsv", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Copies the sweep file and the plan into the sweep directory, refusing a directory that
  * holds a different sweep unless forced. */
 static int prepare_sweep_dir(const Sweep *sw, const SweepArgs *a, Err *err) {
@@ -184,15 +195,29 @@ static int prepare_sweep_dir(const Sweep *sw, const SweepArgs *a, Err *err) {
                        "%s holds a different sweep: %s; use another --out, or --force to add "
                        "this sweep's runs (finished runs with the same id are reused)",
                        a->out, why);
+    int existed = file_exists(a->out);
     if (make_dirs(a->out, err)) return -1;
-    char *text;
+    char *text = NULL;
     size_t len;
-    if (read_file_all(a->file, &text, &len, err)) return -1;
     char path[CFG_PATH + 64];
     snprintf(path, sizeof(path), "%s/sweep.yaml", a->out);
-    int rc = write_file_atomic(path, text, len, err);
+    int rc = read_file_all(a->file, &text, &len, err);
+    if (rc == 0) rc = write_file_atomic(path, text, len, err);
     free(text);
-    return rc ? -1 : runstore_write_plan(a->out, sw, err);
+    if (rc == 0) rc = runstore_write_plan(a->out, sw, err);
+    if (rc && !existed) discard_new_sweep_dir(a->out);
+    return rc ? -1 : 0;
+}
+
+static int write_slurm(const Sweep *sw, const SweepArgs *a, const char *exe, Err *err) {
+    int existed = file_exists(a->out);
+    int rc = make_dirs(a->out, err);
+    if (rc == 0)
+        rc = sweep_write_slurm(sw, a->file, a->overrides, a->n_overrides, a->out, exe, a->slurm,
+                               err);
+    if (rc && !existed) rmdir(a->out);
+    if (rc == 0) printf("wrote %s: a Slurm array of %d tasks\n", a->slurm, sw->n_runs);
+    return rc;
 }
 
 static void self_exe(char *out, size_t n) {
@@ -208,11 +233,7 @@ int cmd_sweep(int argc, char **argv, Err *err) {
     char exe[CFG_PATH];
     self_exe(exe, sizeof(exe));
     if (rc == 0 && a.slurm) {
-        rc = make_dirs(a.out, err);
-        if (rc == 0)
-            rc = sweep_write_slurm(&sw, a.file, a.overrides, a.n_overrides, a.out, exe, a.slurm,
-                                   err);
-        if (rc == 0) printf("wrote %s: a Slurm array of %d tasks\n", a.slurm, sw.n_runs);
+        rc = write_slurm(&sw, &a, exe, err);
         status = rc ? 2 : 0;
     } else if (rc == 0 && (rc = prepare_sweep_dir(&sw, &a, err)) == 0) {
         int jobs = a.jobs > 0 ? a.jobs : sw.jobs > 0 ? sw.jobs : 1;

@@ -4,17 +4,38 @@
 #include "forward/config_schema.h"
 #include "sweep.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+#include "backends/backend.h"
+#include "forward/forward.h"
+#include "tasks/task.h"
+
 static const char *const sweep_sections[] = {"grid",   "zip",   "exclude", "seeds",
                                              "report", "sweep", NULL};
+
+/* A value spelled from nested lists (a schedule is two levels inside its axis list and a few
+ * hundred characters) is at most this deep and long; past that it is a mistake or an alias
+ * cycle, and stopping there keeps a hostile file from exhausting the stack or memory. */
+#define VALUE_MAX_DEPTH 8
+#define VALUE_MAX_LEN   4096
+
+/* Integers a double holds exactly: an integer range beyond them would repeat or skip values. */
+#define EXACT_INT_MAX 9007199254740992.0
+
+/* The most resamples and jobs the sweep file may ask for (as the command line's -j). */
+#define OPTION_INT_MAX 1000000
 
 typedef struct Parse {
     const char *origin;
     yaml_document_t doc;
+    char *const *overrides; /* command-line key=value, to name one when it is at fault */
+    int n_overrides;
     Err *err;
 } Parse;
 
@@ -34,6 +55,56 @@ static const char *node_kind(const yaml_node_t *n) {
     return n->type == YAML_MAPPING_NODE    ? "a mapping"
            : n->type == YAML_SEQUENCE_NODE ? "a list"
                                            : "a value";
+}
+
+/* Errors are one line: a value quoted into a message may hold a newline or a tab. */
+static void make_one_line(char *msg) {
+    for (unsigned char *c = (unsigned char *)msg; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) *c = '?';
+}
+
+/* ---- a hash index (64-bit hash -> item), for linear-time duplicate and exclusion checks ---- */
+
+typedef struct HashIndex {
+    uint64_t *hash;
+    int *item; /* -1 = empty slot */
+    size_t mask;
+} HashIndex;
+
+static int hash_index_init(HashIndex *h, size_t n, Err *err) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    h->mask = cap - 1;
+    h->hash = malloc(cap * sizeof(*h->hash));
+    h->item = malloc(cap * sizeof(*h->item));
+    if (!h->hash || !h->item) return err_set(err, "out of memory");
+    memset(h->item, 0xff, cap * sizeof(*h->item));
+    return 0;
+}
+
+static void hash_index_free(HashIndex *h) {
+    free(h->hash);
+    free(h->item);
+    memset(h, 0, sizeof(*h));
+}
+
+/* The item stored under `hash`, or -1 when there is none; `slot` is where it is or would go. */
+static int hash_index_find(const HashIndex *h, uint64_t hash, size_t *slot) {
+    size_t i = (size_t)(hash ^ (hash >> 32)) & h->mask;
+    while (h->item[i] >= 0 && h->hash[i] != hash) i = (i + 1) & h->mask;
+    *slot = i;
+    return h->item[i];
+}
+
+/* Stores item under hash unless the hash is taken; returns the item already there, or -1. The
+ * caller inserts at most the n items the index was sized for. */
+static int hash_index_put(HashIndex *h, uint64_t hash, int item) {
+    size_t slot;
+    int there = hash_index_find(h, hash, &slot);
+    if (there >= 0) return there;
+    h->hash[slot] = hash;
+    h->item[slot] = item;
+    return -1;
 }
 
 /* ---- value lists ------------------------------------------------------------------------ */
@@ -64,25 +135,33 @@ static void list_free(StrList *l) {
 
 /* A nested list node (e.g. one schedule [[4, 0], [8, 500]]) re-spelled as flow text, the
  * form config_apply_override parses. */
-static int flow_text(Parse *p, yaml_node_t *n, StrBuf *out) {
+static int flow_text(Parse *p, yaml_node_t *n, const char *key, int depth, StrBuf *out) {
+    if (depth > VALUE_MAX_DEPTH || out->len > VALUE_MAX_LEN)
+        return err_set(p->err,
+                       "%s:%zu: key '%s': a value nested more than %d deep or longer than %d "
+                       "characters",
+                       p->origin, node_line(n), key, VALUE_MAX_DEPTH, VALUE_MAX_LEN);
     if (n->type == YAML_SCALAR_NODE) {
         sb_printf(out, "%s", node_text(n));
         return 0;
     }
     if (n->type != YAML_SEQUENCE_NODE)
-        return err_set(p->err, "%s:%zu: expected a value or a list, got a mapping", p->origin,
-                       node_line(n));
+        return err_set(p->err, "%s:%zu: key '%s': expected a value or a list, got a mapping",
+                       p->origin, node_line(n), key);
     sb_append(out, "[", 1);
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++) {
         if (it != n->data.sequence.items.start) sb_append(out, ",", 1);
-        if (flow_text(p, node_at(p, *it), out)) return -1;
+        if (flow_text(p, node_at(p, *it), key, depth + 1, out)) return -1;
     }
     sb_append(out, "]", 1);
     return 0;
 }
 
-/* "name(a, b, c)" → up to 3 numbers; returns how many were read, -1 if not that call. */
+/* ---- generators: range, linspace, logspace ---------------------------------------------- */
+
+/* "name(a, b, c)" → up to 3 numbers; returns how many were read, -1 if not that call, 0 when
+ * malformed. */
 static int parse_call(const char *s, const char *name, double *args, int *all_integers) {
     size_t k = strlen(name);
     if (strncmp(s, name, k) != 0) return -1;
@@ -115,59 +194,104 @@ static int parse_call(const char *s, const char *name, double *args, int *all_in
     return *q ? 0 : n;
 }
 
-static void push_number(StrList *l, double v, int as_integer, Err *err, int *rc) {
+/* An axis cannot have more values than a grid has runs: refused before any is made. `what`
+ * says what gives them: "the list", or a generator call (quoted). */
+static int too_many_values(Parse *p, size_t line, const char *key, const char *what, int quoted,
+                           double count) {
+    const char *q = quoted ? "'" : "";
+    if (isfinite(count))
+        return err_set(p->err,
+                       "%s:%zu: key '%s': %s%s%s gives %.0f values, more than the %d runs a "
+                       "sweep may have",
+                       p->origin, line, key, q, what, q, count, SWEEP_MAX_RUNS);
+    return err_set(p->err,
+                   "%s:%zu: key '%s': %s%s%s gives too many values (a sweep may have %d runs)",
+                   p->origin, line, key, q, what, q, SWEEP_MAX_RUNS);
+}
+
+typedef struct Generator {
+    Parse *p;
+    const yaml_node_t *node;
+    const char *key;
+    const char *call; /* its text, e.g. "range(0, 10, 2)" */
+    double arg[3];
+    int n_args, integers;
+} Generator;
+
+static int generator_error(const Generator *g, const char *what) {
+    return err_set(g->p->err, "%s:%zu: key '%s': '%s': %s", g->p->origin, node_line(g->node),
+                   g->key, g->call, what);
+}
+
+static int push_number(const Generator *g, StrList *out, double v, int as_integer) {
+    if (!isfinite(v)) return generator_error(g, "gives a value that is not a finite number");
     char buf[64];
     if (as_integer)
         snprintf(buf, sizeof(buf), "%.0f", v);
     else
         snprintf(buf, sizeof(buf), "%.6g", v);
-    if (*rc == 0) *rc = list_push(l, buf, err);
+    return list_push(out, buf, g->p->err);
 }
 
-/* range(a, b[, step]) as Python's (b excluded), linspace(a, b, n) and logspace(a, b, n) as
- * numpy's (10^a .. 10^b, both ends included). Returns 1 if the scalar was such a call. */
+/* range(start, stop[, step]) as Python's: stop excluded. */
+static int range_values(const Generator *g, StrList *out) {
+    double start = g->arg[0], stop = g->arg[1], step = g->n_args == 3 ? g->arg[2] : 1.0;
+    if (step == 0.0)
+        return err_set(g->p->err, "%s:%zu: key '%s': range step must not be 0", g->p->origin,
+                       node_line(g->node), g->key);
+    if (g->integers &&
+        (fabs(start) > EXACT_INT_MAX || fabs(stop) > EXACT_INT_MAX || fabs(step) > EXACT_INT_MAX))
+        return generator_error(g, "integers beyond 2^53 are not exact");
+    double count = ceil((stop - start) / step - 1e-9);
+    if (isnan(count) || count > SWEEP_MAX_RUNS)
+        return too_many_values(g->p, node_line(g->node), g->key, g->call, 1, count);
+    for (long i = 0; i < (count < 1 ? 0 : (long)count); i++)
+        if (push_number(g, out, start + (double)i * step, g->integers)) return -1;
+    return 0;
+}
+
+/* linspace(a, b, n) and logspace(a, b, n) as numpy's: n values, both ends included. */
+static int spaced_values(const Generator *g, int log, StrList *out) {
+    double count = g->arg[2];
+    if (count < 1 || count != floor(count))
+        return generator_error(g, "the count must be a whole number of at least 1");
+    if (count > SWEEP_MAX_RUNS)
+        return too_many_values(g->p, node_line(g->node), g->key, g->call, 1, count);
+    int n = (int)count;
+    double a = g->arg[0], b = g->arg[1];
+    for (int i = 0; i < n; i++) {
+        double x = n == 1 ? a : a + (b - a) * i / (n - 1);
+        if (push_number(g, out, log ? pow(10.0, x) : x, 0)) return -1;
+    }
+    return 0;
+}
+
+/* A generator call's values. Returns 1 if the scalar was such a call (*rc then says whether it
+ * expanded), 0 if it is a plain value. */
 static int expand_generator(Parse *p, const yaml_node_t *n, const char *key, StrList *out,
                             int *rc) {
-    const char *s = node_text(n);
-    double a[3];
-    int ints, got;
-    const char *what = NULL;
-    if ((got = parse_call(s, "range", a, &ints)) >= 0) {
-        if (got < 2) {
-            what = "range(start, stop[, step])";
-        } else {
-            double step = got == 3 ? a[2] : 1.0;
-            if (step == 0.0) {
-                *rc = err_set(p->err, "%s:%zu: key '%s': range step must not be 0", p->origin,
-                              node_line(n), key);
-                return 1;
-            }
-            long count = (long)ceil((a[1] - a[0]) / step - 1e-9);
-            if (count > 100000) count = 100000;
-            for (long i = 0; i < count; i++) push_number(out, a[0] + i * step, ints, p->err, rc);
-        }
-    } else if ((got = parse_call(s, "linspace", a, &ints)) >= 0 ||
-               (got = parse_call(s, "logspace", a, &ints)) >= 0) {
-        int log = s[1] == 'o';
-        if (got != 3 || a[2] < 1 || a[2] != floor(a[2]) || a[2] > 100000) {
-            what = log ? "logspace(start_exponent, stop_exponent, count)"
-                       : "linspace(start, stop, count)";
-        } else {
-            int count = (int)a[2];
-            for (int i = 0; i < count; i++) {
-                double x = count == 1 ? a[0] : a[0] + (a[1] - a[0]) * i / (count - 1);
-                push_number(out, log ? pow(10.0, x) : x, 0, p->err, rc);
-            }
-        }
-    } else {
-        return 0;
-    }
-    if (what)
+    Generator g = {.p = p, .node = n, .key = key, .call = node_text(n)};
+    static const char *const names[] = {"range", "linspace", "logspace"};
+    static const char *const usage[] = {"range(start, stop[, step])",
+                                        "linspace(start, stop, count)",
+                                        "logspace(start_exponent, stop_exponent, count)"};
+    int kind = 0;
+    while (kind < 3 && (g.n_args = parse_call(g.call, names[kind], g.arg, &g.integers)) < 0) kind++;
+    if (kind == 3) return 0;
+    if (g.n_args < 2 || (kind > 0 && g.n_args != 3)) {
         *rc = err_set(p->err, "%s:%zu: key '%s': expected %s, got '%s'", p->origin, node_line(n),
-                      key, what, s);
-    else if (*rc == 0 && out->n == 0)
+                      key, usage[kind], g.call);
+        return 1;
+    }
+    for (int i = 0; i < g.n_args; i++)
+        if (!isfinite(g.arg[i])) {
+            *rc = generator_error(&g, "the arguments must be finite numbers");
+            return 1;
+        }
+    *rc = kind == 0 ? range_values(&g, out) : spaced_values(&g, kind == 2, out);
+    if (*rc == 0 && out->n == 0)
         *rc = err_set(p->err, "%s:%zu: key '%s': '%s' gives no values", p->origin, node_line(n),
-                      key, s);
+                      key, g.call);
     return 1;
 }
 
@@ -182,12 +306,15 @@ static int axis_values(Parse *p, yaml_node_t *n, const char *key, StrList *out) 
         if (expand_generator(p, n, key, out, &rc)) return rc;
         return list_push(out, node_text(n), p->err);
     }
-    if (n->data.sequence.items.start == n->data.sequence.items.top)
+    ptrdiff_t items = n->data.sequence.items.top - n->data.sequence.items.start;
+    if (items == 0)
         return err_set(p->err, "%s:%zu: key '%s': empty list", p->origin, node_line(n), key);
+    if (items > SWEEP_MAX_RUNS)
+        return too_many_values(p, node_line(n), key, "the list", 0, (double)items);
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++) {
         StrBuf text = {0};
-        int rc = flow_text(p, node_at(p, *it), &text);
+        int rc = flow_text(p, node_at(p, *it), key, 0, &text);
         if (rc == 0) rc = list_push(out, text.data ? text.data : "", p->err);
         sb_free(&text);
         if (rc) return -1;
@@ -195,21 +322,209 @@ static int axis_values(Parse *p, yaml_node_t *n, const char *key, StrList *out) 
     return 0;
 }
 
+/* ---- names of registered kinds ---------------------------------------------------------- */
+
+static const char *process_name_at(int i) {
+    const ForwardOps *ops = forward_at(i);
+    return ops ? ops->name : NULL;
+}
+
+static const char *task_name_at(int i) {
+    const TaskOps *ops = task_at(i);
+    return ops ? ops->name : NULL;
+}
+
+/* "auto" (the fastest backend built) is a backend name too. */
+static const char *backend_name_at(int i) {
+    if (i == 0) return "auto";
+    const BackendOps *ops = backend_at(i - 1);
+    return ops ? ops->name : NULL;
+}
+
+/* A key whose value names something registered: checked against its registry here, since a
+ * run would only find out when it starts training. */
+typedef struct NamedKind {
+    const char *key;
+    const char *what;
+    size_t offset;                 /* the name's field in Config */
+    const char *(*name_at)(int i); /* the i-th registered name; NULL past the last */
+} NamedKind;
+
+static const NamedKind named_kinds[] = {
+    {"process", "forward process", offsetof(Config, process), process_name_at},
+    {"task.name", "task", offsetof(Config, task_name), task_name_at},
+    {"backend", "backend", offsetof(Config, backend), backend_name_at},
+};
+#define N_NAMED_KINDS (int)(sizeof(named_kinds) / sizeof(named_kinds[0]))
+
+static const NamedKind *named_kind(const char *key) {
+    for (int i = 0; i < N_NAMED_KINDS; i++)
+        if (strcmp(named_kinds[i].key, key) == 0) return &named_kinds[i];
+    return NULL;
+}
+
+/* Levenshtein distance ignoring case; names longer than 63 characters are never close. */
+static int name_distance(const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 63 || nb > 63) return 64;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= nb; j++) prev[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int sub = prev[j - 1] +
+                      (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (nb + 1) * sizeof(int));
+    }
+    return prev[nb];
+}
+
+/* The registered name closest to `name` (a case slip, or one or two typos), or NULL. */
+static const char *closest_name(const NamedKind *k, const char *name) {
+    int limit = strlen(name) < 4 ? 1 : 2, best = limit + 1;
+    const char *hint = NULL;
+    for (int i = 0; k->name_at(i); i++) {
+        int d = name_distance(name, k->name_at(i));
+        if (d < best) {
+            best = d;
+            hint = k->name_at(i);
+        }
+    }
+    return hint;
+}
+
+static int check_named(const NamedKind *k, const Config *cfg, Err *err) {
+    const char *name = (const char *)cfg + k->offset;
+    for (int i = 0; k->name_at(i); i++)
+        if (strcmp(k->name_at(i), name) == 0) return 0;
+    StrBuf known = {0};
+    for (int i = 0; k->name_at(i); i++) sb_printf(&known, "%s%s", i ? ", " : "", k->name_at(i));
+    const char *hint = closest_name(k, name);
+    int rc = hint ? err_set(err, "unknown %s '%s' (did you mean '%s'? known: %s)", k->what, name,
+                            hint, known.data)
+                  : err_set(err, "unknown %s '%s' (known: %s)", k->what, name, known.data);
+    sb_free(&known);
+    return rc;
+}
+
+/* ---- config fields ---------------------------------------------------------------------- */
+
+static const void *field_of(const ConfigKey *k, const Config *cfg) {
+    return config_key_field(cfg, k);
+}
+
+static int schedule_entries(const Schedule *s) {
+    return s->n < 0 ? 0 : s->n > SCHEDULE_MAX ? SCHEDULE_MAX : s->n;
+}
+
+/* A key's value as a 64-bit fingerprint: values equal after parsing (1e-3 and 0.001) have equal
+ * fingerprints. */
+static uint64_t field_fingerprint(const ConfigKey *k, const Config *cfg) {
+    const void *f = field_of(k, cfg);
+    switch (k->type) {
+    case CFG_T_STRING:
+        return fnv1a64(f, strnlen(f, k->size), FNV1A64_INIT);
+    case CFG_T_DOUBLE: {
+        double v = *(const double *)f;
+        if (v == 0.0) v = 0.0; /* -0.0 == 0.0 */
+        return fnv1a64(&v, sizeof(v), FNV1A64_INIT);
+    }
+    case CFG_T_SCHEDULE: {
+        const Schedule *s = f;
+        int n = schedule_entries(s);
+        uint64_t h = fnv1a64(&n, sizeof(n), FNV1A64_INIT);
+        h = fnv1a64(s->value, (size_t)n * sizeof(long), h);
+        return fnv1a64(s->step, (size_t)n * sizeof(long), h);
+    }
+    default:
+        return fnv1a64(f, k->size, FNV1A64_INIT);
+    }
+}
+
+static int same_field(const ConfigKey *k, const Config *a, const Config *b) {
+    const void *x = field_of(k, a), *y = field_of(k, b);
+    switch (k->type) {
+    case CFG_T_STRING:
+        return strncmp(x, y, k->size) == 0;
+    case CFG_T_DOUBLE:
+        return *(const double *)x == *(const double *)y;
+    case CFG_T_SCHEDULE: {
+        const Schedule *s = x, *t = y;
+        int n = schedule_entries(s);
+        return n == schedule_entries(t) &&
+               memcmp(s->value, t->value, (size_t)n * sizeof(long)) == 0 &&
+               memcmp(s->step, t->step, (size_t)n * sizeof(long)) == 0;
+    }
+    default:
+        return memcmp(x, y, k->size) == 0;
+    }
+}
+
+static void field_text(const ConfigKey *k, const Config *cfg, char *out, size_t n) {
+    const void *f = field_of(k, cfg);
+    switch (k->type) {
+    case CFG_T_INT:
+        snprintf(out, n, "%d", *(const int *)f);
+        break;
+    case CFG_T_LONG:
+        snprintf(out, n, "%ld", *(const long *)f);
+        break;
+    case CFG_T_DOUBLE:
+        snprintf(out, n, "%.17g", *(const double *)f);
+        break;
+    case CFG_T_BOOL:
+        snprintf(out, n, "%s", *(const int *)f ? "true" : "false");
+        break;
+    case CFG_T_STRING:
+        snprintf(out, n, "'%.*s'", (int)strnlen(f, k->size), (const char *)f);
+        break;
+    default:
+        snprintf(out, n, "another schedule");
+    }
+}
+
+/* A process may need keys of the model (AR: causal attention and shifted logits; its ops'
+ * `require` sets them); a run that sets them otherwise would fail as it starts training. */
+static int check_process_needs(const Config *cfg, Err *err) {
+    const ForwardOps *ops = forward_find(cfg->process);
+    if (!ops || !ops->require) return 0;
+    Config need = *cfg;
+    ops->require(&need);
+    for (int i = 0; i < config_key_count(cfg); i++) {
+        const ConfigKey *k = config_key_at(cfg, i);
+        if (same_field(k, cfg, &need)) continue;
+        char want[80], got[80];
+        field_text(k, &need, want, sizeof(want));
+        field_text(k, cfg, got, sizeof(got));
+        return err_set(err, "keys 'process' and '%s': process '%s' needs %s=%s, got %s", k->name,
+                       cfg->process, k->name, want, got);
+    }
+    return 0;
+}
+
 /* ---- checking values against the config's key table ------------------------------------- */
 
 static int apply_value(Config *cfg, const char *key, const char *value, Err *err) {
-    char assignment[SWEEP_KEY_LEN + CFG_PATH + 2];
-    snprintf(assignment, sizeof(assignment), "%s=%s", key, value);
+    char assignment[SWEEP_KEY_LEN + VALUE_MAX_LEN + 64];
+    int n = snprintf(assignment, sizeof(assignment), "%s=%s", key, value);
+    if (n < 0 || (size_t)n >= sizeof(assignment))
+        return err_set(err, "value longer than %d characters", VALUE_MAX_LEN);
     return config_apply_override(cfg, assignment, err);
 }
 
-/* Every value of key must be accepted by the config (type, bounds, known key). */
+/* Every value of key must be accepted by the config (type, bounds, known key) and, for a name,
+ * by its registry. */
 static int check_values(Parse *p, const Config *base, const char *key, const StrList *values,
                         size_t line) {
+    const NamedKind *named = named_kind(key);
+    Config scratch = *base; /* applying a value sets only its key */
     for (int i = 0; i < values->n; i++) {
-        Config scratch = *base;
         Err e;
-        if (apply_value(&scratch, key, values->items[i], &e) != 0)
+        if (apply_value(&scratch, key, values->items[i], &e) != 0 ||
+            (named && check_named(named, &scratch, &e) != 0))
             return err_set(p->err, "%s:%zu: key '%s': %s", p->origin, line, key, e.msg);
     }
     return 0;
@@ -307,12 +622,12 @@ static int parse_zip_group(Sweep *sw, Parse *p, yaml_node_t *map) {
                         p->origin, node_line(v), a->keys[j], cols[j].n, rows);
         rows = cols[j].n;
     }
+    if (rc == 0 && !(a->values = calloc((size_t)rows * (size_t)n_keys, sizeof(char *))))
+        rc = err_set(p->err, "out of memory");
     if (rc == 0) {
         a->n_keys = n_keys;
         a->n_values = rows;
-        a->values = calloc((size_t)rows * (size_t)n_keys, sizeof(char *));
-        if (!a->values) rc = err_set(p->err, "out of memory");
-        for (int i = 0; rc == 0 && i < rows; i++)
+        for (int i = 0; i < rows; i++)
             for (int j = 0; j < n_keys; j++) {
                 a->values[i * n_keys + j] = cols[j].items[i];
                 cols[j].items[i] = NULL;
@@ -370,10 +685,32 @@ static int parse_exclude(Sweep *sw, Parse *p, yaml_node_t *seq) {
 
 typedef struct OptionField {
     const char *name;
-    char type; /* s string, i int, d double */
+    char type; /* s string, i int (0 to OPTION_INT_MAX), d double (finite, >= 0) */
     void *dst;
     size_t size;
 } OptionField;
+
+static int parse_option_number(Parse *p, const yaml_node_t *v, const char *section,
+                               const OptionField *f) {
+    const char *s = node_text(v);
+    char *end = NULL;
+    double d = strtod(s, &end);
+    int is_int = f->type == 'i';
+    if (end == s || *end || !isfinite(d) || d < 0 ||
+        (is_int && (d != floor(d) || d > OPTION_INT_MAX))) {
+        if (is_int)
+            return err_set(p->err,
+                           "%s:%zu: key '%s.%s': expected an integer from 0 to %d, got '%s'",
+                           p->origin, node_line(v), section, f->name, OPTION_INT_MAX, s);
+        return err_set(p->err, "%s:%zu: key '%s.%s': expected a non-negative number, got '%s'",
+                       p->origin, node_line(v), section, f->name, s);
+    }
+    if (is_int)
+        *(int *)f->dst = (int)d;
+    else
+        *(double *)f->dst = d;
+    return 0;
+}
 
 static int parse_options(Parse *p, yaml_node_t *map, const char *section, const OptionField *f,
                          int n_fields) {
@@ -398,24 +735,14 @@ static int parse_options(Parse *p, yaml_node_t *map, const char *section, const 
         if (v->type != YAML_SCALAR_NODE)
             return err_set(p->err, "%s:%zu: key '%s.%s': expected a single value, got %s",
                            p->origin, node_line(v), section, hit->name, node_kind(v));
-        const char *s = node_text(v);
-        char *end = NULL;
-        if (hit->type == 's') {
-            if (strlen(s) >= hit->size)
-                return err_set(p->err, "%s:%zu: key '%s.%s': value too long", p->origin,
-                               node_line(v), section, hit->name);
-            snprintf(hit->dst, hit->size, "%s", s);
-            continue;
+        if (hit->type != 's') {
+            if (parse_option_number(p, v, section, hit)) return -1;
+        } else if (strlen(node_text(v)) >= hit->size) {
+            return err_set(p->err, "%s:%zu: key '%s.%s': value too long", p->origin, node_line(v),
+                           section, hit->name);
+        } else {
+            snprintf(hit->dst, hit->size, "%s", node_text(v));
         }
-        double d = strtod(s, &end);
-        if (end == s || *end || !isfinite(d) || d < 0 || (hit->type == 'i' && d != floor(d)))
-            return err_set(p->err, "%s:%zu: key '%s.%s': expected a non-negative %s, got '%s'",
-                           p->origin, node_line(v), section, hit->name,
-                           hit->type == 'i' ? "integer" : "number", s);
-        if (hit->type == 'i')
-            *(int *)hit->dst = (int)d;
-        else
-            *(double *)hit->dst = d;
     }
     return 0;
 }
@@ -426,6 +753,19 @@ static void report_defaults(SweepReportOptions *o) {
     o->tokens_per_step = 1;
     o->smoothing = 0.5;
     o->bootstrap = 2000;
+}
+
+/* "policy:k" (e.g. "margin:1") into o; -1 when it is not that shape. k is bounded as
+ * eval.tokens_per_step. */
+static int parse_metric(const char *metric, SweepReportOptions *o) {
+    const char *colon = strchr(metric, ':');
+    if (!colon || colon == metric || (size_t)(colon - metric) >= sizeof(o->policy)) return -1;
+    char *end;
+    long k = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || k < 1 || k > 1048576) return -1;
+    snprintf(o->policy, sizeof(o->policy), "%.*s", (int)(colon - metric), metric);
+    o->tokens_per_step = (int)k;
+    return 0;
 }
 
 /* report.metric is "policy:k" (e.g. "margin:1"), the eval rows the curves come from. */
@@ -440,16 +780,11 @@ static int parse_report(Parse *p, yaml_node_t *map, SweepReportOptions *o) {
     if (o->smoothing >= 1.0)
         return err_set(p->err, "%s:%zu: key 'report.smoothing': must be in [0, 1)", p->origin,
                        node_line(map));
-    if (metric[0]) {
-        char *colon = strchr(metric, ':');
-        int k = colon ? atoi(colon + 1) : 0;
-        if (!colon || k < 1 || colon == metric || (size_t)(colon - metric) >= sizeof(o->policy))
-            return err_set(p->err, "%s:%zu: key 'report.metric': expected policy:k, e.g. margin:1",
-                           p->origin, node_line(map));
-        *colon = '\0';
-        snprintf(o->policy, sizeof(o->policy), "%s", metric);
-        o->tokens_per_step = k;
-    }
+    if (metric[0] && parse_metric(metric, o))
+        return err_set(p->err,
+                       "%s:%zu: key 'report.metric': expected policy:k with k from 1 to 1048576, "
+                       "e.g. margin:1",
+                       p->origin, node_line(map));
     return 0;
 }
 
@@ -488,6 +823,25 @@ static yaml_node_t *find_section(Parse *p, const char *name, size_t *line) {
     return NULL;
 }
 
+/* The line where `map` sets a dotted config key ("task: {name: x}" or "task.name: x"), 0 if it
+ * does not. */
+static size_t key_line_in(Parse *p, yaml_node_t *map, const char *key, int depth) {
+    if (!map || map->type != YAML_MAPPING_NODE || depth > VALUE_MAX_DEPTH) return 0;
+    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *k = node_at(p, pr->key);
+        if (k->type != YAML_SCALAR_NODE) continue;
+        const char *name = node_text(k);
+        size_t n = strlen(name);
+        if (strcmp(name, key) == 0) return node_line(k);
+        size_t line = n && strncmp(name, key, n) == 0 && key[n] == '.'
+                          ? key_line_in(p, node_at(p, pr->value), key + n + 1, depth + 1)
+                          : 0;
+        if (line) return line;
+    }
+    return 0;
+}
+
 int sweep_report_options(const char *text, size_t len, const char *origin, SweepReportOptions *o,
                          Err *err) {
     Parse p = {.origin = origin, .err = err};
@@ -496,6 +850,7 @@ int sweep_report_options(const char *text, size_t len, const char *origin, Sweep
     yaml_node_t *r = find_section(&p, "report", NULL);
     int rc = r ? parse_report(&p, r, o) : 0;
     yaml_document_delete(&p.doc);
+    if (rc) make_one_line(err->msg);
     return rc;
 }
 
@@ -512,108 +867,432 @@ static int parse_sections(Sweep *sw, Parse *p) {
     return 0;
 }
 
+/* ---- where a value came from, for errors ------------------------------------------------ */
+
+/* The axis that sets key, or -1. */
+static int axis_of(const Sweep *sw, const char *key) {
+    for (int a = 0; a < sw->n_axes; a++)
+        for (int j = 0; j < sw->axes[a].n_keys; j++)
+            if (strcmp(sw->axes[a].keys[j], key) == 0) return a;
+    return -1;
+}
+
+/* The last command-line override of key (it wins over the file), or NULL. */
+static const char *override_of(const Parse *p, const char *key) {
+    size_t n = strlen(key);
+    for (int i = p->n_overrides - 1; i >= 0; i--) {
+        const char *s = p->overrides[i];
+        while (*s == ' ') s++;
+        if (strncmp(s, key, n) != 0) continue;
+        s += n;
+        while (*s == ' ') s++;
+        if (*s == '=') return p->overrides[i];
+    }
+    return NULL;
+}
+
+/* Names in the base config (the file's config keys and the overrides) that no axis replaces
+ * must be registered too; axis values were checked as they were read. */
+static int check_base_names(const Sweep *sw, Parse *p) {
+    for (int i = 0; i < N_NAMED_KINDS; i++) {
+        const NamedKind *k = &named_kinds[i];
+        Err e;
+        if (axis_of(sw, k->key) >= 0 || check_named(k, &sw->base, &e) == 0) continue;
+        const char *ov = override_of(p, k->key);
+        size_t line = key_line_in(p, yaml_document_get_root_node(&p->doc), k->key, 0);
+        if (ov) return err_set(p->err, "%s: override '%s': %s", p->origin, ov, e.msg);
+        if (line) return err_set(p->err, "%s:%zu: key '%s': %s", p->origin, line, k->key, e.msg);
+        return err_set(p->err, "%s: key '%s': %s", p->origin, k->key, e.msg);
+    }
+    return 0;
+}
+
+/* The line to blame for a run's cross-key error: the first axis, in file order, that sets a key
+ * the message names, else where the file sets such a key; 0 if neither. */
+static size_t blame_line(const Sweep *sw, Parse *p, const char *msg) {
+    char quoted[SWEEP_KEY_LEN + 3];
+    for (int a = 0; a < sw->n_axes; a++)
+        for (int j = 0; j < sw->axes[a].n_keys; j++) {
+            snprintf(quoted, sizeof(quoted), "'%s'", sw->axes[a].keys[j]);
+            if (strstr(msg, quoted)) return sw->axes[a].line;
+        }
+    for (int i = 0; i < config_key_count(&sw->base); i++) {
+        const char *name = config_key_at(&sw->base, i)->name;
+        snprintf(quoted, sizeof(quoted), "'%s'", name);
+        size_t line =
+            strstr(msg, quoted) ? key_line_in(p, yaml_document_get_root_node(&p->doc), name, 0) : 0;
+        if (line) return line;
+    }
+    return 0;
+}
+
 /* ---- expansion -------------------------------------------------------------------------- */
 
-void sweep_run_id(const Config *cfg, char id[SWEEP_ID_LEN]) {
+static uint64_t run_hash(const Config *cfg) {
     Config c = *cfg;
     config_reset_roles(&c, CFG_ROLE_EXECUTION);
     StrBuf yaml = {0};
     config_write_yaml(&c, &yaml);
     uint64_t h = fnv1a64(yaml.data, yaml.len, FNV1A64_INIT);
     sb_free(&yaml);
-    snprintf(id, SWEEP_ID_LEN, "%016llx", (unsigned long long)h);
+    return h;
 }
 
-static int same_config(const Config *a, const Config *b) {
-    StrBuf x = {0}, y = {0};
-    config_write_yaml(a, &x);
-    config_write_yaml(b, &y);
-    int same = x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
-    sb_free(&x);
-    sb_free(&y);
-    return same;
+void sweep_run_id(const Config *cfg, char id[SWEEP_ID_LEN]) {
+    snprintf(id, SWEEP_ID_LEN, "%016llx", (unsigned long long)run_hash(cfg));
 }
 
-/* A run matches an exclude entry when, for every key, one of the listed values is already the
- * run's value (compared after parsing, so 1e-3 matches 0.001). */
-static int excluded(const Sweep *sw, const Config *cfg) {
+/* Writing a run's canonical YAML is most of the cost of expanding it, and a key's value changes
+ * only its own "key: value" line. So a run's YAML is taken as the base's with each axis key's
+ * value text spliced in, and hashed piecewise. Sampled runs are checked against the written
+ * YAML; a mismatch (a format whose lines depend on each other) makes every id come from the
+ * written YAML instead. */
+typedef struct Splice {
+    int axis, key;
+    size_t from, to; /* the bytes of the base YAML its value text replaces */
+} Splice;
+
+typedef struct IdSplicer {
+    StrBuf base; /* canonical YAML of the base config, execution keys reset as in ids */
+    Splice splices[SWEEP_MAX_AXES * SWEEP_MAX_ZIP]; /* in YAML order */
+    int n_splices;
+    char **text[SWEEP_MAX_AXES]; /* per axis, as its values: each value's YAML spelling */
+    int exact;                   /* 1: hash every run's written YAML */
+} IdSplicer;
+
+static void canonical_yaml(const Config *cfg, StrBuf *out) {
+    Config c = *cfg;
+    config_reset_roles(&c, CFG_ROLE_EXECUTION);
+    out->len = 0;
+    config_write_yaml(&c, out);
+}
+
+/* The value part [from, to) of the YAML line holding byte `at`: after its first ": ". */
+static int value_span_at(const StrBuf *yaml, size_t at, size_t *from, size_t *to) {
+    size_t line = at;
+    while (line > 0 && yaml->data[line - 1] != '\n') line--;
+    const char *sep = strstr(yaml->data + line, ": ");
+    const char *end = strchr(yaml->data + line, '\n');
+    if (!sep || !end || sep > end || (size_t)(sep + 2 - yaml->data) > at) return -1;
+    *from = (size_t)(sep + 2 - yaml->data);
+    *to = (size_t)(end - yaml->data);
+    return 0;
+}
+
+/* How the YAML spells key k's value in cfg: integers and booleans as config_write_yaml prints
+ * them, anything else cut from the written YAML at the key's line (which starts at `from`). */
+static char *value_spelling(const ConfigKey *k, const Config *cfg, size_t from, StrBuf *scratch) {
+    char num[32];
+    const void *f = field_of(k, cfg);
+    if (k->type == CFG_T_INT || k->type == CFG_T_BOOL || k->type == CFG_T_LONG) {
+        if (k->type == CFG_T_LONG)
+            snprintf(num, sizeof(num), "%ld", *(const long *)f);
+        else if (k->type == CFG_T_INT)
+            snprintf(num, sizeof(num), "%d", *(const int *)f);
+        else
+            snprintf(num, sizeof(num), "%s", *(const int *)f ? "true" : "false");
+        return strdup(num);
+    }
+    canonical_yaml(cfg, scratch);
+    if (from > scratch->len) return NULL;
+    return strndup(scratch->data + from, strcspn(scratch->data + from, "\n"));
+}
+
+/* Finds where axis a's key j sits in the base YAML, from the first value that changes it, and
+ * spells each of its values. A key that no value changes, or that ids ignore, needs no splice. */
+static int splice_key(IdSplicer *s, const Sweep *sw, int a, int j, StrBuf *scratch, Err *err) {
+    const SweepAxis *ax = &sw->axes[a];
+    const ConfigKey *k = config_find_key(&sw->base, ax->keys[j]);
+    if (!k || (config_key_role(k) & CFG_ROLE_EXECUTION)) return 0;
+    Config probe = sw->base;
+    int v = 0, rc = 0;
+    while (v < ax->n_values &&
+           (rc = apply_value(&probe, k->name, ax->values[v * ax->n_keys + j], err)) == 0 &&
+           same_field(k, &probe, &sw->base))
+        v++;
+    if (rc || v == ax->n_values) return rc;
+    canonical_yaml(&probe, scratch);
+    size_t at = 0;
+    while (at < s->base.len && at < scratch->len && s->base.data[at] == scratch->data[at]) at++;
+    Splice *sp = &s->splices[s->n_splices];
+    if (value_span_at(&s->base, at, &sp->from, &sp->to)) {
+        s->exact = 1; /* not a "key: value" line: the format is not what splicing assumes */
+        return 0;
+    }
+    sp->axis = a;
+    sp->key = j;
+    s->n_splices++;
+    for (v = 0; v < ax->n_values; v++) {
+        if (apply_value(&probe, k->name, ax->values[v * ax->n_keys + j], err)) return -1;
+        char *text = value_spelling(k, &probe, sp->from, scratch);
+        if (!text) return err_set(err, "out of memory");
+        s->text[a][v * ax->n_keys + j] = text;
+    }
+    return 0;
+}
+
+static void id_splicer_free(IdSplicer *s, const Sweep *sw) {
+    for (int a = 0; a < sw->n_axes; a++) {
+        for (int i = 0; s->text[a] && i < sw->axes[a].n_values * sw->axes[a].n_keys; i++)
+            free(s->text[a][i]);
+        free(s->text[a]);
+    }
+    sb_free(&s->base);
+}
+
+static int splice_order(const void *x, const void *y) {
+    const Splice *a = x, *b = y;
+    return a->from < b->from ? -1 : a->from > b->from;
+}
+
+static int id_splicer_init(IdSplicer *s, const Sweep *sw, int exact, Err *err) {
+    memset(s, 0, sizeof(*s));
+    s->exact = exact;
+    canonical_yaml(&sw->base, &s->base);
+    StrBuf scratch = {0};
+    int rc = 0;
+    for (int a = 0; a < sw->n_axes && rc == 0 && !s->exact; a++) {
+        size_t n = (size_t)sw->axes[a].n_values * (size_t)sw->axes[a].n_keys;
+        if (!(s->text[a] = calloc(n, sizeof(char *)))) rc = err_set(err, "out of memory");
+        for (int j = 0; j < sw->axes[a].n_keys && rc == 0 && !s->exact; j++)
+            rc = splice_key(s, sw, a, j, &scratch, err);
+    }
+    sb_free(&scratch);
+    qsort(s->splices, (size_t)s->n_splices, sizeof(Splice), splice_order);
+    for (int i = 1; i < s->n_splices; i++)
+        if (s->splices[i].from < s->splices[i - 1].to) s->exact = 1; /* two keys on one line */
+    return rc;
+}
+
+/* A run's id hash from the base YAML and its values' spellings (digit: its value per axis). */
+static uint64_t spliced_hash(const IdSplicer *s, const Sweep *sw, const int *digit) {
+    uint64_t h = FNV1A64_INIT;
+    size_t at = 0;
+    for (int i = 0; i < s->n_splices; i++) {
+        const Splice *sp = &s->splices[i];
+        const char *text = s->text[sp->axis][digit[sp->axis] * sw->axes[sp->axis].n_keys + sp->key];
+        h = fnv1a64(s->base.data + at, sp->from - at, h);
+        h = fnv1a64(text, strlen(text), h);
+        at = sp->to;
+    }
+    return fnv1a64(s->base.data + at, s->base.len - at, h);
+}
+
+/* The values of one exclude key, indexed by fingerprint so that a run is matched in constant
+ * time however long the list. */
+typedef struct KeyMatch {
+    const ConfigKey *key;
+    HashIndex values; /* fingerprint -> index of a value with it */
+} KeyMatch;
+
+typedef struct ExcludeMatch {
+    KeyMatch keys[SWEEP_MAX_AXES][SWEEP_MAX_ZIP];
+} ExcludeMatch;
+
+static void exclude_match_free(ExcludeMatch *m, const Sweep *sw) {
+    for (int e = 0; e < sw->n_excludes; e++)
+        for (int j = 0; j < sw->excludes[e].n_keys; j++) hash_index_free(&m->keys[e][j].values);
+}
+
+static int key_match_init(KeyMatch *km, const Sweep *sw, const SweepExclude *x, int j, Err *err) {
+    if (!(km->key = config_find_key(&sw->base, x->keys[j])))
+        return err_set(err, "%s: exclude: key '%s' is not a config key", sw->path, x->keys[j]);
+    if (hash_index_init(&km->values, (size_t)x->n_values[j], err)) return -1;
+    Config probe = sw->base;
+    for (int v = 0; v < x->n_values[j]; v++) {
+        if (apply_value(&probe, x->keys[j], x->values[j][v], err)) return -1;
+        hash_index_put(&km->values, field_fingerprint(km->key, &probe), v);
+    }
+    return 0;
+}
+
+static int exclude_match_init(ExcludeMatch *m, const Sweep *sw, Err *err) {
+    memset(m, 0, sizeof(*m));
+    for (int e = 0; e < sw->n_excludes; e++)
+        for (int j = 0; j < sw->excludes[e].n_keys; j++)
+            if (key_match_init(&m->keys[e][j], sw, &sw->excludes[e], j, err)) return -1;
+    return 0;
+}
+
+/* Whether one of the listed values of exclude key j is the run's value (compared after
+ * parsing, so 1e-3 matches 0.001); a fingerprint hit is confirmed by applying that value. */
+static int key_matches(const KeyMatch *km, const SweepExclude *x, int j, const Config *cfg) {
+    size_t slot;
+    int v = hash_index_find(&km->values, field_fingerprint(km->key, cfg), &slot);
+    if (v < 0) return 0;
+    Config probe = *cfg;
+    Err ignored;
+    return apply_value(&probe, x->keys[j], x->values[j][v], &ignored) == 0 &&
+           same_field(km->key, &probe, cfg);
+}
+
+/* A run is excluded when it matches every key of one exclude entry. */
+static int excluded(const Sweep *sw, const ExcludeMatch *m, const Config *cfg) {
     for (int e = 0; e < sw->n_excludes; e++) {
-        const SweepExclude *x = &sw->excludes[e];
         int all = 1;
-        for (int j = 0; j < x->n_keys && all; j++) {
-            int any = 0;
-            for (int v = 0; v < x->n_values[j] && !any; v++) {
-                Config probe = *cfg;
-                Err ignored;
-                any = apply_value(&probe, x->keys[j], x->values[j][v], &ignored) == 0 &&
-                      same_config(&probe, cfg);
-            }
-            all = any;
-        }
+        for (int j = 0; j < sw->excludes[e].n_keys && all; j++)
+            all = key_matches(&m->keys[e][j], &sw->excludes[e], j, cfg);
         if (all) return 1;
     }
     return 0;
 }
 
-/* Builds combination `combo` (mixed radix over the axes, first axis slowest). */
-static int build_run(Sweep *sw, const int *digit, SweepRun *run, Err *err) {
-    run->cfg = sw->base;
-    StrBuf method = {0};
-    int rc = 0;
-    for (int a = 0; a < sw->n_axes && rc == 0; a++) {
+/* Grid point `combo`'s config (mixed radix over the axes, the first axis slowest) and, when
+ * `method` is given, its label: the non-seed assignments. */
+static void combo_digits(const Sweep *sw, long combo, int *digit) {
+    for (int a = sw->n_axes - 1; a >= 0; a--) {
+        digit[a] = (int)(combo % sw->axes[a].n_values);
+        combo /= sw->axes[a].n_values;
+    }
+}
+
+static int combo_config(const Sweep *sw, long combo, Config *cfg, StrBuf *method, Err *err) {
+    int digit[SWEEP_MAX_AXES];
+    combo_digits(sw, combo, digit);
+    *cfg = sw->base;
+    for (int a = 0; a < sw->n_axes; a++) {
         const SweepAxis *ax = &sw->axes[a];
-        for (int j = 0; j < ax->n_keys && rc == 0; j++) {
+        for (int j = 0; j < ax->n_keys; j++) {
             const char *v = ax->values[digit[a] * ax->n_keys + j];
-            rc = apply_value(&run->cfg, ax->keys[j], v, err);
-            if (strcmp(ax->keys[j], "seed") != 0)
-                sb_printf(&method, "%s%s=%s", method.len ? "," : "", ax->keys[j], v);
+            if (apply_value(cfg, ax->keys[j], v, err)) return -1;
+            if (method && strcmp(ax->keys[j], "seed") != 0)
+                sb_printf(method, "%s%s=%s", method->len ? "," : "", ax->keys[j], v);
         }
     }
-    snprintf(run->method, sizeof(run->method), "%s", method.len ? method.data : "base");
-    sb_free(&method);
-    if (rc == 0 && config_validate(&run->cfg, err) != 0) rc = -1;
-    if (rc) {
-        Err e = *err;
-        return err_set(err, "%s: run %s seed=%ld: %s", sw->path, run->method, run->cfg.seed, e.msg);
-    }
-    run->seed = run->cfg.seed;
-    snprintf(run->cfg.name, sizeof(run->cfg.name), "%s", sw->name);
-    sweep_run_id(&run->cfg, run->id);
+    snprintf(cfg->name, sizeof(cfg->name), "%s", sw->name);
     return 0;
 }
 
-static int expand(Sweep *sw, Err *err) {
-    long total = 1;
-    for (int a = 0; a < sw->n_axes; a++) {
-        total *= sw->axes[a].n_values;
-        if (total > 100000) return err_set(err, "%s: the grid has more than 100000 runs", sw->path);
+int sweep_run_config(const Sweep *sw, const SweepRun *run, Config *cfg, Err *err) {
+    return combo_config(sw, run->combo, cfg, NULL, err);
+}
+
+/* What expansion carries from run to run. */
+typedef struct Expansion {
+    ExcludeMatch excludes;
+    IdSplicer ids;
+    HashIndex seen; /* run id hash -> run index */
+} Expansion;
+
+/* A splice-built id that differs from the written YAML's: expansion starts over, exact. */
+#define SPLICE_MISMATCH (-2)
+
+/* The id hash of a run, spliced, and for a sample of runs checked against the written YAML. */
+static int run_id_hash(const Sweep *sw, const IdSplicer *ids, long combo, const Config *cfg,
+                       uint64_t *hash) {
+    if (ids->exact) {
+        *hash = run_hash(cfg);
+        return 0;
     }
-    sw->runs = calloc((size_t)total, sizeof(SweepRun));
-    if (!sw->runs) return err_set(err, "out of memory");
-    int digit[SWEEP_MAX_AXES] = {0};
-    for (long c = 0; c < total; c++) {
-        long rest = c;
-        for (int a = sw->n_axes - 1; a >= 0; a--) {
-            digit[a] = (int)(rest % sw->axes[a].n_values);
-            rest /= sw->axes[a].n_values;
-        }
-        SweepRun *run = &sw->runs[sw->n_runs];
-        if (build_run(sw, digit, run, err)) return -1;
-        if (excluded(sw, &run->cfg)) {
-            sw->n_excluded++;
+    int digit[SWEEP_MAX_AXES];
+    combo_digits(sw, combo, digit);
+    *hash = spliced_hash(ids, sw, digit);
+    int sampled = sw->n_runs < 16 || sw->n_runs % 64 == 0;
+    return sampled && run_hash(cfg) != *hash ? SPLICE_MISMATCH : 0;
+}
+
+/* Builds grid point `combo` into run: 1 if it is excluded, 0 if it is a run that would start,
+ * -1 (with an error naming the file, the line to blame and the run) if it would not. */
+static int build_run(const Sweep *sw, Parse *p, const Expansion *x, long combo, SweepRun *run,
+                     uint64_t *hash) {
+    Config cfg;
+    StrBuf method = {0};
+    Err e;
+    int rc = combo_config(sw, combo, &cfg, &method, &e);
+    snprintf(run->method, sizeof(run->method), "%s", method.len ? method.data : "base");
+    sb_free(&method);
+    if (rc == 0 && excluded(sw, &x->excludes, &cfg)) return 1;
+    if (rc == 0 && config_validate(&cfg, &e) == 0 && check_process_needs(&cfg, &e) == 0) {
+        run->combo = combo;
+        run->seed = cfg.seed;
+        if ((rc = run_id_hash(sw, &x->ids, combo, &cfg, hash))) return rc;
+        snprintf(run->id, sizeof(run->id), "%016llx", (unsigned long long)*hash);
+        return 0;
+    }
+    size_t line = blame_line(sw, p, e.msg);
+    if (line)
+        return err_set(p->err, "%s:%zu: run %s seed=%ld: %s", sw->path, line, run->method, cfg.seed,
+                       e.msg);
+    return err_set(p->err, "%s: run %s seed=%ld: %s", sw->path, run->method, cfg.seed, e.msg);
+}
+
+/* The number of grid points, the product of the axis lengths; more than SWEEP_MAX_RUNS is an
+ * error naming the axes and the line of the one that crosses the limit (checked before each
+ * product, which so cannot overflow). */
+static int grid_size(const Sweep *sw, long *total, Err *err) {
+    long n = 1;
+    for (int a = 0; a < sw->n_axes; a++) {
+        long len = sw->axes[a].n_values;
+        if (len <= SWEEP_MAX_RUNS / n) {
+            n *= len;
             continue;
         }
-        for (int i = 0; i < sw->n_runs; i++)
-            if (strcmp(sw->runs[i].id, run->id) == 0)
-                return err_set(err,
-                               "%s: runs %d (%s seed=%ld) and %d (%s seed=%ld) are the same "
-                               "config",
-                               sw->path, i, sw->runs[i].method, sw->runs[i].seed, sw->n_runs,
-                               run->method, run->seed);
-        run->index = sw->n_runs++;
+        StrBuf axes = {0};
+        for (int b = 0; b < sw->n_axes; b++) {
+            sb_printf(&axes, "%s", b ? " x " : "");
+            for (int j = 0; j < sw->axes[b].n_keys; j++)
+                sb_printf(&axes, "%s%s", j ? "+" : "", sw->axes[b].keys[j]);
+            sb_printf(&axes, "[%d]", sw->axes[b].n_values);
+        }
+        int rc = err_set(err, "%s:%zu: the grid has more than %d runs: %s", sw->path,
+                         sw->axes[a].line, SWEEP_MAX_RUNS, axes.data);
+        sb_free(&axes);
+        return rc;
     }
-    if (sw->n_runs == 0) return err_set(err, "%s: every run is excluded", sw->path);
+    *total = n;
     return 0;
+}
+
+/* Adds the run just built unless another run has its config. */
+static int add_unique_run(Sweep *sw, HashIndex *ids, uint64_t hash, Err *err) {
+    SweepRun *run = &sw->runs[sw->n_runs];
+    int twin = hash_index_put(ids, hash, sw->n_runs);
+    if (twin >= 0)
+        return err_set(err, "%s: runs %d (%s seed=%ld) and %d (%s seed=%ld) are the same config",
+                       sw->path, twin, sw->runs[twin].method, sw->runs[twin].seed, sw->n_runs,
+                       run->method, run->seed);
+    run->index = sw->n_runs++;
+    return 0;
+}
+
+static void expansion_free(Expansion *x, const Sweep *sw) {
+    exclude_match_free(&x->excludes, sw);
+    id_splicer_free(&x->ids, sw);
+    hash_index_free(&x->seen);
+}
+
+/* Every grid point in order: the runs, the excluded count, or the first error. */
+static int expand_runs(Sweep *sw, Parse *p, long total, int exact_ids) {
+    Expansion *x = calloc(1, sizeof(*x));
+    if (!x) return err_set(p->err, "out of memory");
+    sw->n_runs = sw->n_excluded = 0;
+    int rc = exclude_match_init(&x->excludes, sw, p->err);
+    if (rc == 0) rc = id_splicer_init(&x->ids, sw, exact_ids, p->err);
+    if (rc == 0) rc = hash_index_init(&x->seen, (size_t)total, p->err);
+    for (long c = 0; c < total && rc == 0; c++) {
+        uint64_t hash = 0;
+        int got = build_run(sw, p, x, c, &sw->runs[sw->n_runs], &hash);
+        if (got == 1)
+            sw->n_excluded++;
+        else if (got == 0)
+            rc = add_unique_run(sw, &x->seen, hash, p->err);
+        else
+            rc = got;
+    }
+    expansion_free(x, sw);
+    free(x);
+    return rc;
+}
+
+static int expand(Sweep *sw, Parse *p) {
+    long total = 0;
+    if (grid_size(sw, &total, p->err)) return -1;
+    if (!(sw->runs = calloc((size_t)total, sizeof(SweepRun))))
+        return err_set(p->err, "out of memory");
+    int rc = expand_runs(sw, p, total, 0);
+    if (rc == SPLICE_MISMATCH) rc = expand_runs(sw, p, total, 1);
+    if (rc == 0 && sw->n_runs == 0) rc = err_set(p->err, "%s: every run is excluded", sw->path);
+    return rc;
 }
 
 static void stem_of(const char *path, char *out, size_t n) {
@@ -622,25 +1301,37 @@ static void stem_of(const char *path, char *out, size_t n) {
     snprintf(out, n, "%.*s", (int)strcspn(base, "."), base);
 }
 
+/* The file's sections, checked names and the expansion, all before anything runs. */
+static int load_sections(Sweep *sw, const char *path, char *const *overrides, int n_overrides,
+                         Err *err) {
+    char *text;
+    size_t len;
+    if (read_file_all(path, &text, &len, err)) return -1;
+    Parse p = {.origin = path, .overrides = overrides, .n_overrides = n_overrides, .err = err};
+    int rc = load_document(&p, text, len);
+    free(text);
+    if (rc) return -1;
+    rc = parse_sections(sw, &p);
+    if (rc == 0) rc = check_base_names(sw, &p);
+    if (rc == 0) rc = expand(sw, &p);
+    yaml_document_delete(&p.doc);
+    return rc;
+}
+
 int sweep_load(Sweep *sw, const char *path, char *const *overrides, int n_overrides, Err *err) {
     memset(sw, 0, sizeof(*sw));
     snprintf(sw->path, sizeof(sw->path), "%s", path);
     stem_of(path, sw->name, sizeof(sw->name));
     report_defaults(&sw->report);
     config_defaults(&sw->base);
-    if (config_load_yaml_skipping(&sw->base, path, sweep_sections, err)) return -1;
-    for (int i = 0; i < n_overrides; i++)
-        if (config_apply_override(&sw->base, overrides[i], err)) return -1;
-    char *text;
-    size_t len;
-    if (read_file_all(path, &text, &len, err)) return -1;
-    Parse p = {.origin = path, .err = err};
-    int rc = load_document(&p, text, len);
-    free(text);
-    if (rc) return -1;
-    rc = parse_sections(sw, &p);
-    yaml_document_delete(&p.doc);
-    if (rc == 0) rc = expand(sw, err);
+    int rc = config_load_yaml_skipping(&sw->base, path, sweep_sections, err);
+    for (int i = 0; i < n_overrides && rc == 0; i++) {
+        Err e;
+        if ((rc = config_apply_override(&sw->base, overrides[i], &e)) != 0)
+            err_set(err, "%s: %s", path, e.msg);
+    }
+    if (rc == 0) rc = load_sections(sw, path, overrides, n_overrides, err);
+    if (rc) make_one_line(err->msg);
     return rc;
 }
 

@@ -16,7 +16,10 @@
  *   sweep: {jobs: 2, timeout: 3600}      # execution defaults (command-line flags win)
  *
  * Expansion is deterministic: the same file and overrides give the same runs in the same
- * order with the same ids, whatever the key order inside the file. */
+ * order with the same ids, whatever the key order inside the file. Everything a run would
+ * refuse cheaply (key types and bounds, config_validate, unknown process, task or backend
+ * names, a process's required keys) is checked for every run (an excluded grid point is none)
+ * before sweep_load returns. */
 #ifndef MDMLAB_SWEEP_H
 #define MDMLAB_SWEEP_H
 
@@ -27,6 +30,11 @@
 #define SWEEP_KEY_LEN   128
 #define SWEEP_LABEL_LEN 512
 #define SWEEP_ID_LEN    17 /* 16 hex digits + NUL */
+/* The most runs a grid may have, and so the most values of one axis. Fuzzing builds lower it
+ * (-DSWEEP_MAX_RUNS=...) so that one input stays fast under the sanitizers. */
+#ifndef SWEEP_MAX_RUNS
+#define SWEEP_MAX_RUNS 100000
+#endif
 
 typedef struct SweepAxis {
     char keys[SWEEP_MAX_ZIP][SWEEP_KEY_LEN]; /* one key, or a zip group's keys */
@@ -44,11 +52,11 @@ typedef struct SweepExclude {
 } SweepExclude;
 
 typedef struct SweepRun {
-    int index; /* position in the expansion after exclusion: what --only and Slurm use */
+    int index;  /* position in the expansion after exclusion: what --only and Slurm use */
+    long combo; /* position in the grid before exclusion (mixed radix over the axes) */
     char id[SWEEP_ID_LEN];
     long seed;
     char method[SWEEP_LABEL_LEN]; /* the non-seed assignments, "process=puma,puma.K=8" */
-    Config cfg;                   /* fully resolved */
 } SweepRun;
 
 typedef struct SweepReportOptions {
@@ -78,6 +86,10 @@ typedef struct Sweep {
 /* Loads and expands a sweep file; overrides ("key=value") apply to the base config. */
 int sweep_load(Sweep *sw, const char *path, char *const *overrides, int n_overrides, Err *err);
 void sweep_free(Sweep *sw);
+
+/* A run's fully resolved config, rebuilt from the axes (a run holds no Config of its own, so a
+ * large grid stays small in memory). */
+int sweep_run_config(const Sweep *sw, const SweepRun *run, Config *cfg, Err *err);
 
 /* A run's id: FNV-1a 64 of its canonical resolved config, with the keys that only say where
  * and how it executes (name, out_dir, threads, train.resume) at their defaults. */

@@ -97,7 +97,8 @@ static void git_revision(const char *sweep_file, char *out, size_t n) {
 }
 
 static int write_run_files(Exec *x, Slot *s, Err *err) {
-    Config cfg = s->run->cfg;
+    Config cfg;
+    if (sweep_run_config(x->sw, s->run, &cfg, err)) return -1;
     snprintf(cfg.out_dir, sizeof(cfg.out_dir), "%s", s->dir);
     snprintf(cfg.train.resume, sizeof(cfg.train.resume), "auto");
     /* the sweep owns its run dirs: a run not done starts over unless it has a checkpoint */
@@ -173,14 +174,37 @@ static void draw_progress(Exec *x) {
     fflush(stderr);
 }
 
+/* Removes a run directory this launch created when the run could not start, so that a failed
+ * start leaves no empty run behind (rmdir keeps a directory that holds anything else). */
+static void discard_new_run_dir(const char *dir) {
+    static const char *const made[] = {".lock", "run.yaml", "meta.json", "status.json"};
+    char path[CFG_PATH + 64];
+    for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    char parent[CFG_PATH];
+    snprintf(parent, sizeof(parent), "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash) {
+        *slash = '\0';
+        rmdir(parent); /* SWEEP/runs, when this was its first run */
+    }
+}
+
 static int launch(Exec *x, int run_index, Err *err) {
     Slot *s = &x->slots[x->n_running];
     memset(s, 0, sizeof(*s));
     s->run = &x->sw->runs[run_index];
     runstore_run_dir(x->o->sweep_dir, s->run->id, s->dir, sizeof(s->dir));
+    int existed = file_exists(s->dir);
     if (make_dirs(s->dir, err)) return -1;
     int lock = runstore_lock(s->dir, err);
-    if (lock == -1) return -1;
+    if (lock == -1) {
+        if (!existed) discard_new_run_dir(s->dir);
+        return -1;
+    }
     if (lock == -2) {
         say(x, "[sweep] skip   #%d %s seed=%ld: another process is running it", s->run->index,
             s->run->method, s->run->seed);
@@ -188,6 +212,7 @@ static int launch(Exec *x, int run_index, Err *err) {
         return 0;
     }
     if (runstore_read_status(s->dir, &s->st, err) || write_run_files(x, s, err)) {
+        if (!existed) discard_new_run_dir(s->dir);
         close(lock);
         return -1;
     }
@@ -202,6 +227,7 @@ static int launch(Exec *x, int run_index, Err *err) {
     s->st.elapsed_s = 0;
     s->st.reason[0] = '\0';
     if (runstore_write_status(s->dir, s->run, &s->st, err)) {
+        if (!existed) discard_new_run_dir(s->dir);
         close(lock);
         return -1;
     }
@@ -337,8 +363,10 @@ static void enforce_timeouts(Exec *x) {
 static int build_queue(Exec *x, Err *err) {
     const Sweep *sw = x->sw;
     const SweepExecOptions *o = x->o;
+    /* never more runs at a time than runs: -j 1000000 must not allocate a million slots */
+    int slots = o->jobs < 1 ? 1 : o->jobs < sw->n_runs ? o->jobs : sw->n_runs;
     x->queue = calloc((size_t)sw->n_runs, sizeof(int));
-    x->slots = calloc((size_t)(o->jobs > 0 ? o->jobs : 1), sizeof(Slot));
+    x->slots = calloc((size_t)slots, sizeof(Slot));
     if (!x->queue || !x->slots) return err_set(err, "out of memory");
     for (int i = 0; i < sw->n_runs; i++) {
         const SweepRun *r = &sw->runs[i];

@@ -75,6 +75,27 @@ expect_ok "gen sudoku" "$MDMLAB" gen sudoku --count 20 --seed 3 -o "$TMP/p1.csv"
 cmp -s "$TMP/p1.csv" "$TMP/p2.csv" && ok || bad "gen sudoku is not deterministic"
 [ "$(wc -l <"$TMP/p1.csv")" -eq 21 ] && ok || bad "gen sudoku: expected header + 20 rows"
 expect_fail "gen bad count" "count" "$MDMLAB" gen sudoku --count -3
+# numeric options are plain integers within their range, and a clue range below the fewest
+# clues of a unique puzzle is refused (issue 12)
+expect_fail "gen count 1e12" "--count: expected an integer from 0 to 10000000, got '1e12'" \
+    "$MDMLAB" gen sudoku --count 1e12 --seed 1
+expect_fail "gen count 10^12" "--count: expected an integer from 0 to 10000000" \
+    "$MDMLAB" gen sudoku --count 1000000000000 --seed 1
+expect_fail "gen negative seed" "--seed: expected an integer from 0 to 2\^64-1, got '-1'" \
+    "$MDMLAB" gen sudoku --count 1 --seed -1
+expect_fail "gen box 4" "--box: expected 2 or 3, got '4'" "$MDMLAB" gen sudoku --count 1 --seed 1 --box 4
+expect_fail "gen clues 0-0" "--clues: MIN must be at least 17 for 9x9 grids" \
+    "$MDMLAB" gen sudoku --count 1 --seed 1 --clues 0-0
+expect_fail "gen 4x4 clues 0-0" "--clues: MIN must be at least 4 for 4x4 grids" \
+    "$MDMLAB" gen sudoku --count 1 --seed 1 --box 2 --clues 0-0
+expect_fail "gen clues above the grid" "MIN <= MAX <= 81" "$MDMLAB" gen sudoku --count 1 --seed 1 --clues 30-90
+"$MDMLAB" gen sudoku --help >"$TMP/gen_help.txt"
+grep -q '0 to 10000000' "$TMP/gen_help.txt" && grep -q 'at least 17 for 9x9 and 4 for 4x4' "$TMP/gen_help.txt" &&
+    ok || bad "gen sudoku --help does not give the count and clue limits"
+# a range below what clue removal reaches: the puzzles, and one note counting those above MAX
+if "$MDMLAB" gen sudoku --count 5 --seed 1 --clues 17-18 >"$TMP/sparse.csv" 2>"$TMP/err" &&
+    [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q 'note: 5 of 5 puzzles have more than 18 clues' "$TMP/err" &&
+    [ "$(wc -l <"$TMP/sparse.csv")" -eq 6 ]; then ok; else bad "gen --clues 17-18: $(cat "$TMP/err")"; fi
 expect_fail "gen without a generator" "gen: task 'text' has no gen command \(tasks with one: sudoku, tinygsm\)" "$MDMLAB" gen text
 expect_fail "score without scoring" "score: task 'sudoku' has no score command \(tasks with one: tinygsm\)" "$MDMLAB" score sudoku x.jsonl
 expect_fail "gen without a task" "gen: expected a task" "$MDMLAB" gen
@@ -109,6 +130,23 @@ for kind in task.name process backend; do
         grep -q "\b$name\b" "$TMP/$f.txt" && ok || bad "the unknown-$kind error does not list '$name'"
     done
 done
+# the public CSV layouts load by column name (issue 12): sudoku-extreme and Kaggle's 3 million,
+# and a headerless one-row file that starts with a UTF-8 BOM
+DATA=$SRC/tests/data/sudoku
+TINY9="backend=ref threads=1 model.d=16 model.layers=1 model.heads=2 model.ffn=16 train.steps=2
+train.batch=2 train.eval_every=0"
+# shellcheck disable=SC2086
+expect_ok "train on sudoku-extreme, eval on Kaggle 3M" "$MDMLAB" train $TINY9 \
+    "task.train_file=$DATA/sudoku_extreme.csv" "task.eval_file=$DATA/kaggle_3m.csv" "out_dir=$TMP/layouts"
+printf '\357\273\277' >"$TMP/bom.csv"
+sed -n 2p "$DATA/ours.csv" >>"$TMP/bom.csv"
+# shellcheck disable=SC2086
+expect_ok "train on a one-row file with a BOM" "$MDMLAB" train $TINY9 "task.train_file=$TMP/bom.csv" \
+    "task.eval_file=$TMP/bom.csv" "out_dir=$TMP/bom"
+printf 'id,quiz,sol\n' >"$TMP/badhead.csv"
+expect_fail "CSV header without a puzzle column" \
+    "badhead.csv:1: the header has no puzzle column \(its columns: id, quiz, sol; a puzzle column is named puzzle, quizzes or question" \
+    "$MDMLAB" train "task.train_file=$TMP/badhead.csv" "out_dir=$TMP/badhead"
 head -5 "$TMP/p1.csv" >"$TMP/badrow.csv"
 echo "12345,678" >>"$TMP/badrow.csv"
 expect_fail "bad dataset row" "badrow.csv:6" "$MDMLAB" train task.train_file="$TMP/badrow.csv" \

@@ -132,6 +132,35 @@ static void test_generate_deterministic(void) {
     CHECK(memcmp(&a, &c, sizeof a) != 0);
 }
 
+/* No 4x4 grid with 3 givens (any cells, any digits) has a unique solution; 4 can suffice. */
+static void test_fewest_clues(void) {
+    CHECK(sudoku_fewest_clues(3) == 17 && sudoku_fewest_clues(2) == 4);
+    int unique = 0;
+    for (int a = 0; a < 16; a++)
+        for (int b = a + 1; b < 16; b++)
+            for (int c = b + 1; c < 16; c++)
+                for (int digits = 0; digits < 64; digits++) {
+                    unsigned char g[16] = {0};
+                    g[a] = (unsigned char)(digits % 4 + 1);
+                    g[b] = (unsigned char)(digits / 4 % 4 + 1);
+                    g[c] = (unsigned char)(digits / 16 + 1);
+                    unique += sudoku_count_solutions(g, 2, 2, NULL) == 1;
+                }
+    CHECK_MSG(unique == 0, "%d 4x4 grids with 3 clues have a unique solution", unique);
+    int four = 0;
+    for (uint64_t i = 0; i < 20 && !four; i++) {
+        Rng r;
+        rng_seed(&r, 1, i);
+        SudokuPuzzle p;
+        sudoku_generate(&r, 2, 4, 4, -1, &p);
+        four = count_clues(p.clues, 16) == 4 && sudoku_count_solutions(p.clues, 2, 2, NULL) == 1;
+    }
+    CHECK(four);
+    unsigned char g[81];
+    grid_from_string(SEVENTEEN, g);
+    CHECK(count_clues(g, 81) == sudoku_fewest_clues(3));
+}
+
 static void test_rating(void) {
     unsigned char g[SUDOKU_MAX_CELLS];
     grid_from_string(EASY, g);
@@ -231,90 +260,225 @@ static void test_csv_round_trip(int box) {
     remove(path);
 }
 
-static void test_csv_formats(void) {
+/* Loads `text` (written to a scratch file) as 9x9 puzzles into a fresh array. */
+static int load_text(const char *text, long max_rows, SudokuPuzzle **p, long *count, Err *err) {
     const char *path = "test_sudoku_formats.csv";
-    char text[1024];
+    write_text(path, text);
+    *p = NULL;
+    *count = 0;
+    int rc = sudoku_csv_load(path, 3, max_rows, p, count, err);
+    remove(path);
+    return rc;
+}
+
+/* `text` holds `want` rows, each Wikipedia's EASY puzzle and its solution. */
+static void expect_easy_rows(const char *name, const char *text, long max_rows, long want) {
     unsigned char clues[81], sol[81];
     grid_from_string(EASY, clues);
     grid_from_string(EASY_SOLUTION, sol);
-    char dotted[82];
+    SudokuPuzzle *p;
+    long count;
+    Err err = {{0}};
+    CHECK_MSG(load_text(text, max_rows, &p, &count, &err) == 0, "%s: %s", name, err.msg);
+    CHECK_MSG(count == want, "%s: %ld rows, expected %ld", name, count, want);
+    int same = 1;
+    for (long i = 0; i < count; i++)
+        same &= memcmp(p[i].clues, clues, 81) == 0 && memcmp(p[i].solution, sol, 81) == 0;
+    CHECK_MSG(same, "%s: rows differ from the puzzle written", name);
+    free(p);
+}
+
+static void test_csv_formats(void) {
+    char text[1024], dotted[82];
     for (int i = 0; i < 81; i++) dotted[i] = EASY[i] == '0' ? '.' : EASY[i];
     dotted[81] = '\0';
-    /* header `quizzes,solutions`, CRLF, '.' blanks, blank final line */
-    snprintf(text, sizeof text, "quizzes,solutions\r\n%s,%s\r\n%s,%s\r\n\r\n", dotted,
-             EASY_SOLUTION, EASY, EASY_SOLUTION);
-    write_text(path, text);
-    SudokuPuzzle *p = NULL;
-    long count = 0;
-    Err err = {{0}};
-    CHECK_MSG(sudoku_csv_load(path, 3, 0, &p, &count, &err) == 0, "%s", err.msg);
-    CHECK(count == 2);
-    for (long i = 0; i < count; i++) {
-        CHECK(memcmp(p[i].clues, clues, 81) == 0);
-        CHECK(memcmp(p[i].solution, sol, 81) == 0);
-    }
-    free(p);
+    const char *sol = EASY_SOLUTION;
+    snprintf(text, sizeof text, "quizzes,solutions\r\n%s,%s\r\n%s,%s\r\n\r\n", dotted, sol, EASY,
+             sol);
+    expect_easy_rows("CRLF, '.' and '0' blanks, blank last line", text, 0, 2);
+    snprintf(text, sizeof text, "%s,%s\n", EASY, sol);
+    expect_easy_rows("no header", text, 0, 1);
+    snprintf(text, sizeof text, "%s,%s", EASY, sol);
+    expect_easy_rows("no header, no final newline", text, 0, 1);
+    snprintf(text, sizeof text, "\xEF\xBB\xBF%s,%s\n", EASY, sol);
+    expect_easy_rows("BOM, no header, one row", text, 0, 1);
+    snprintf(text, sizeof text, "\xEF\xBB\xBF%s,%s\r\n%s,%s\r\n", dotted, sol, EASY, sol);
+    expect_easy_rows("BOM, no header, CRLF", text, 0, 2);
+    snprintf(text, sizeof text, "\xEF\xBB\xBFpuzzle,solution\r\n%s,%s\r\n", EASY, sol);
+    expect_easy_rows("BOM and header", text, 0, 1);
+    snprintf(text, sizeof text, "\"puzzle\",\"solution\"\n\"%s\",\"%s\"\n", EASY, sol);
+    expect_easy_rows("quoted fields", text, 0, 1);
+    snprintf(text, sizeof text, "Answer , QUESTION,Source\n %s , %s ,x\n", sol, dotted);
+    expect_easy_rows("any case, blanks around fields, solution first", text, 0, 1);
+    snprintf(text, sizeof text, "\n  \npuzzle,solution\n\n%s,%s\n \t\n%s,%s\n", EASY, sol, EASY,
+             sol);
+    expect_easy_rows("blank lines before the header and between rows", text, 0, 2);
+    snprintf(text, sizeof text, "puzzle,solution\n%s,%s\n%s,%s\nnot read\n", EASY, sol, EASY, sol);
+    expect_easy_rows("max_rows stops reading", text, 2, 2);
+    expect_easy_rows("only a header", "id,puzzle,solution\n", 0, 0);
+    expect_easy_rows("empty file", "", 0, 0);
+}
 
-    /* no header */
-    snprintf(text, sizeof text, "%s,%s\n", EASY, EASY_SOLUTION);
+/* tests/data/sudoku/NAME, found next to this source file (meson compiles it by a path
+ * relative to the build directory, one level below the tests' working directory). */
+static void fixture_path(const char *name, char *path, size_t cap) {
+    const char *src = __FILE__;
+    const char *slash = strrchr(src, '/');
+    int dir_len = slash ? (int)(slash - src) : 0;
+    snprintf(path, cap, "%s%.*s%sdata/sudoku/%s", src[0] == '/' ? "" : "../", dir_len, src,
+             slash ? "/" : "", name);
+}
+
+/* The same four generated puzzles written in each public layout (tests/data/sudoku/
+ * make_fixtures.sh) load to the same puzzles, each valid with a unique solution. */
+static void test_csv_public_layouts(void) {
+    static const char *const files[] = {"ours.csv", "kaggle_1m.csv", "kaggle_3m.csv",
+                                        "sudoku_extreme.csv"};
+    enum { ROWS = 4 };
+    SudokuPuzzle ours[ROWS];
+    for (int f = 0; f < 4; f++) {
+        char path[1024];
+        fixture_path(files[f], path, sizeof path);
+        SudokuPuzzle *p = NULL;
+        long count = 0;
+        Err err = {{0}};
+        CHECK_MSG(sudoku_csv_load(path, 3, 0, &p, &count, &err) == 0, "%s", err.msg);
+        CHECK_MSG(count == ROWS, "%s: %ld rows", files[f], count);
+        if (count != ROWS) {
+            free(p);
+            continue;
+        }
+        if (f == 0) memcpy(ours, p, sizeof ours);
+        CHECK_MSG(memcmp(ours, p, sizeof ours) == 0, "%s: puzzles differ from ours.csv", files[f]);
+        for (int i = 0; i < ROWS; i++) {
+            CHECK(sudoku_check(p[i].clues, p[i].solution, 3));
+            CHECK(sudoku_count_solutions(p[i].clues, 3, 2, NULL) == 1);
+            int k = count_clues(p[i].clues, 81);
+            CHECK_MSG(k >= 24 && k <= 32, "%s row %d: %d clues", files[f], i + 1, k);
+        }
+        free(p);
+    }
+}
+
+/* Loading `text` fails naming test_sudoku_bad.csv:LINE: and `what`, and leaves the array
+ * as it was. */
+static void check_bad_file(const char *text, int line, const char *what) {
+    const char *path = "test_sudoku_bad.csv";
     write_text(path, text);
-    p = NULL;
-    count = 0;
-    CHECK_MSG(sudoku_csv_load(path, 3, 0, &p, &count, &err) == 0, "%s", err.msg);
-    CHECK(count == 1 && memcmp(p[0].clues, clues, 81) == 0);
+    long count = 3;
+    SudokuPuzzle *p = calloc(3, sizeof *p);
+    Err err = {{0}};
+    char where[64];
+    snprintf(where, sizeof where, "%s:%d: ", path, line);
+    CHECK_MSG(sudoku_csv_load(path, 3, 0, &p, &count, &err) == -1, "accepted: %s", what);
+    CHECK_MSG(strstr(err.msg, where) == err.msg, "expected '%s' first in: %s", where, err.msg);
+    CHECK_MSG(strstr(err.msg, what) != NULL, "expected '%s' in: %s", what, err.msg);
+    CHECK_MSG(strchr(err.msg, '\n') == NULL && strlen(err.msg) < 400, "not one short line: %s",
+              err.msg);
+    CHECK(count == 3);
     free(p);
     remove(path);
 }
 
-/* A file with a good row, then `bad` on line 3: load fails naming FILE:3 and `what`. */
-static void check_bad_row(const char *bad, const char *what) {
-    const char *path = "test_sudoku_bad.csv";
+/* A file with `header`, the row `good`, then `bad` on line 3. */
+static void check_bad_row_in(const char *header, const char *good, const char *bad,
+                             const char *what) {
     char text[1024];
-    snprintf(text, sizeof text, "puzzle,solution\n%s,%s\n%s\n", EASY, EASY_SOLUTION, bad);
-    write_text(path, text);
-    SudokuPuzzle *p = NULL;
-    long count = 3;
-    p = calloc(3, sizeof *p);
-    Err err = {{0}};
-    CHECK(sudoku_csv_load(path, 3, 0, &p, &count, &err) == -1);
-    CHECK_MSG(strstr(err.msg, "test_sudoku_bad.csv:3:") != NULL, "%s", err.msg);
-    CHECK_MSG(strstr(err.msg, what) != NULL, "expected '%s' in: %s", what, err.msg);
-    CHECK(count == 3); /* unchanged on error */
-    free(p);
-    remove(path);
+    snprintf(text, sizeof text, "%s\n%s\n%s\n", header, good, bad);
+    check_bad_file(text, 3, what);
+}
+
+static void check_bad_row(const char *bad, const char *what) {
+    char good[256];
+    snprintf(good, sizeof good, "%s,%s", EASY, EASY_SOLUTION);
+    check_bad_row_in("puzzle,solution", good, bad, what);
+}
+
+/* EASY_SOLUTION with digits 1 and 2 swapped: a valid grid that disagrees with EASY's first
+ * 1 or 2 clue (row 2, column 4). */
+static void relabeled_solution(char *out) {
+    for (int i = 0; i < 81; i++)
+        out[i] = EASY_SOLUTION[i] == '1' ? '2' : EASY_SOLUTION[i] == '2' ? '1' : EASY_SOLUTION[i];
+    out[81] = '\0';
 }
 
 static void test_csv_errors(void) {
     char row[512];
     snprintf(row, sizeof row, "%.80s,%s", EASY, EASY_SOLUTION);
-    check_bad_row(row, "80 characters");
+    check_bad_row(row, "puzzle (field 1) has 80 characters, expected 81");
     snprintf(row, sizeof row, "%s%s", EASY, EASY_SOLUTION);
-    check_bad_row(row, "missing comma");
+    check_bad_row(row, "1 field, expected 2 (as in the header)");
     snprintf(row, sizeof row, "%s,%s,x", EASY, EASY_SOLUTION);
-    check_bad_row(row, "too many fields");
+    check_bad_row(row, "3 fields, expected 2 (as in the header)");
     snprintf(row, sizeof row, "x%.80s,%s", EASY + 1, EASY_SOLUTION);
-    check_bad_row(row, "bad character 'x' at position 1");
+    check_bad_row(row, "puzzle (field 1): bad character 'x' at position 1");
     snprintf(row, sizeof row, "%s,0%s", EASY, EASY_SOLUTION + 1);
-    check_bad_row(row, "solution: bad character '0'");
+    check_bad_row(row, "solution (field 2): bad character '0' at position 1");
     char broken[82];
     memcpy(broken, EASY_SOLUTION, 82);
     broken[80] = broken[79];
     snprintf(row, sizeof row, "%s,%s", EASY, broken);
-    check_bad_row(row, "not a valid 9x9 grid");
-    char relabeled[82]; /* valid grid that disagrees with the clues */
-    for (int i = 0; i < 81; i++)
-        relabeled[i] = EASY_SOLUTION[i] == '1'   ? '2'
-                       : EASY_SOLUTION[i] == '2' ? '1'
-                                                 : EASY_SOLUTION[i];
-    relabeled[81] = '\0';
+    check_bad_row(row, "solution (field 2) is not a valid 9x9 grid");
+    char relabeled[82];
+    relabeled_solution(relabeled);
     snprintf(row, sizeof row, "%s,%s", EASY, relabeled);
-    check_bad_row(row, "disagrees with the clue");
+    check_bad_row(row, "solution (field 2) disagrees with the clue at row 2, column 4");
 
     SudokuPuzzle *p = NULL;
     long count = 0;
     Err err = {{0}};
     CHECK(sudoku_csv_load("no_such_dir/none.csv", 3, 0, &p, &count, &err) == -1);
     CHECK(strstr(err.msg, "no_such_dir/none.csv") != NULL);
+}
+
+/* Bad rows in the public layouts name the field as the header does. */
+static void test_csv_layout_errors(void) {
+    char dotted[82], good[512], bad[512], relabeled[82], text[1024];
+    for (int i = 0; i < 81; i++) dotted[i] = EASY[i] == '0' ? '.' : EASY[i];
+    dotted[81] = '\0';
+    relabeled_solution(relabeled);
+    const char *kaggle3m = "id,puzzle,solution,clues,difficulty";
+    snprintf(good, sizeof good, "0,%s,%s,30,1.5", dotted, EASY_SOLUTION);
+    snprintf(bad, sizeof bad, "1,%.80s,%s,30,1.5", dotted, EASY_SOLUTION);
+    check_bad_row_in(kaggle3m, good, bad, "puzzle (field 2) has 80 characters, expected 81");
+    snprintf(bad, sizeof bad, "1,%s,%s,30", dotted, EASY_SOLUTION);
+    check_bad_row_in(kaggle3m, good, bad, "4 fields, expected 5 (as in the header)");
+    snprintf(bad, sizeof bad, "1,%s,%s,30,1.5", dotted, relabeled);
+    check_bad_row_in(kaggle3m, good, bad,
+                     "solution (field 3) disagrees with the clue at row 2, column 4");
+
+    const char *extreme = "source,question,answer,rating";
+    snprintf(good, sizeof good, "puzzles0_kaggle,%s,%s,0", dotted, EASY_SOLUTION);
+    snprintf(bad, sizeof bad, "puzzles0_kaggle,%s,.%s,0", dotted, EASY_SOLUTION + 1);
+    check_bad_row_in(extreme, good, bad, "answer (field 3): bad character '.' at position 1");
+    snprintf(bad, sizeof bad, "puzzles0_kaggle,%s?,%s,0", dotted, EASY_SOLUTION);
+    check_bad_row_in(extreme, good, bad, "question (field 2) has 82 characters, expected 81");
+    snprintf(bad, sizeof bad, "puzzles0_kaggle,%.40s#%s,%s,0", dotted, dotted + 41, EASY_SOLUTION);
+    check_bad_row_in(extreme, good, bad, "question (field 2): bad character '#' at position 41");
+
+    snprintf(text, sizeof text, "quizzes,solutions\r\n%s,%s\r\n%s,%s\r\n", EASY, EASY_SOLUTION,
+             EASY, relabeled);
+    check_bad_file(text, 3, "solutions (field 2) disagrees with the clue");
+    snprintf(text, sizeof text, "\xEF\xBB\xBF%s,%s\n%.80s,%s\n", EASY, EASY_SOLUTION, EASY,
+             EASY_SOLUTION);
+    check_bad_file(text, 2, "puzzle (field 1) has 80 characters");
+}
+
+static void test_csv_header_errors(void) {
+    check_bad_file("id,quiz,sol\n", 1,
+                   "the header has no puzzle column (its columns: id, quiz, sol; a puzzle column "
+                   "is named puzzle, quizzes or question, in any case)");
+    check_bad_file("\xEF\xBB\xBFQuestion,sol\r\n", 1,
+                   "no solution column (its columns: Question, sol; a solution column is named "
+                   "solution, solutions or answer");
+    check_bad_file("Solution,puzzle,ANSWER\n", 1,
+                   "two solution columns: Solution (field 1) and ANSWER (field 3)");
+    check_bad_file("puzzle,question,solution\n", 1,
+                   "two puzzle columns: puzzle (field 1) and question (field 2)");
+    char text[512];
+    memset(text, 'x', 300);
+    snprintf(text + 300, sizeof text - 300, ",\x01y\n");
+    check_bad_file(text, 1, "columns: xxxxxxxxxxxxxxxxxxxxxxxx..., ?y;");
 }
 
 /* ---- gen CLI ---- */
@@ -324,6 +488,58 @@ static int run_gen(int argc, const char **argv) {
     int status = sudoku_gen_command(argc, (char **)argv, &err);
     CHECK(status == 0 ? err.msg[0] == '\0' : err.msg[0] != '\0'); /* failures say why */
     return status;
+}
+
+/* gen sudoku ARGS... fails with a usage error whose message contains `what`. */
+static void check_gen_usage_error(int argc, const char **argv, const char *what) {
+    Err err = {{0}};
+    CHECK_MSG(sudoku_gen_command(argc, (char **)argv, &err) == 2, "accepted: %s", what);
+    CHECK_MSG(strstr(err.msg, what) != NULL, "expected '%s' in: %s", what, err.msg);
+}
+
+/* Every numeric option is a plain decimal integer within its range (issue 12: a count of 1e12
+ * or 10^12 was taken, a clue range no puzzle can have silently gave other counts). */
+static void test_gen_numeric_options(void) {
+    static const char *const bad_counts[] = {"1e12", "1000000000000", "10000001", "-3",  "+3", " 3",
+                                             "3 ",   "0x10",          "",         "many"};
+    for (size_t i = 0; i < sizeof bad_counts / sizeof *bad_counts; i++) {
+        const char *argv[] = {"sudoku", "--count", bad_counts[i], "--seed", "1"};
+        check_gen_usage_error(5, argv, "--count: expected an integer from 0 to 10000000, got");
+    }
+    static const char *const bad_seeds[] = {"-1", "1.5", "18446744073709551616", "1e3", "seed"};
+    for (size_t i = 0; i < sizeof bad_seeds / sizeof *bad_seeds; i++) {
+        const char *argv[] = {"sudoku", "--count", "1", "--seed", bad_seeds[i]};
+        check_gen_usage_error(5, argv, "--seed: expected an integer from 0 to 2^64-1, got");
+    }
+    static const char *const bad_boxes[] = {"4", "1", "+3", "3.0", "03x"};
+    for (size_t i = 0; i < sizeof bad_boxes / sizeof *bad_boxes; i++) {
+        const char *argv[] = {"sudoku", "--count", "1", "--seed", "1", "--box", bad_boxes[i]};
+        check_gen_usage_error(7, argv, "--box: expected 2 or 3, got");
+    }
+    static const char *const bad_clues[] = {"30-20", "82", "20-+30", "20-", "-20", "2e1", "x"};
+    for (size_t i = 0; i < sizeof bad_clues / sizeof *bad_clues; i++) {
+        const char *argv[] = {"sudoku", "--count", "1", "--seed", "1", "--clues", bad_clues[i]};
+        check_gen_usage_error(7, argv,
+                              "--clues: expected MIN or MIN-MAX with 17 <= MIN <= MAX <= 81");
+    }
+    const char *zero[] = {"sudoku", "--count", "1", "--seed", "1", "--clues", "0-0"};
+    check_gen_usage_error(7, zero, "--clues: MIN must be at least 17 for 9x9 grids");
+    const char *sixteen[] = {"sudoku", "--count", "1", "--seed", "1", "--clues", "16-30"};
+    check_gen_usage_error(7, sixteen, "at least 17 for 9x9 grids");
+    const char *small[] = {"sudoku", "--count", "1", "--seed", "1", "--box", "2", "--clues", "3"};
+    check_gen_usage_error(9, small, "--clues: MIN must be at least 4 for 4x4 grids");
+    const char *wide[] = {"sudoku", "--count", "1", "--seed", "1", "--box=2", "--clues=4-17"};
+    check_gen_usage_error(7, wide, "4 <= MIN <= MAX <= 16 for 4x4 grids");
+
+    const char *path = "test_sudoku_gen_edges.csv";
+    const char *edges[] = {"sudoku", "--count", "0",       "--seed", "18446744073709551615",
+                           "--box",  "2",       "--clues", "4-16",   "-o",
+                           path};
+    CHECK(run_gen(11, edges) == 0);
+    const char *fewest[] = {"sudoku",  "--count", "2",  "--seed", "0",
+                            "--clues", "17-81",   "-o", path};
+    CHECK(run_gen(9, fewest) == 0);
+    remove(path);
 }
 
 static void test_gen_cli(void) {
@@ -525,6 +741,17 @@ static void test_task_errors(void) {
     CHECK(task_create(&t, &cfg, &err) == -1);
     CHECK_MSG(strstr(err.msg, "task.max_clues") != NULL, "%s", err.msg);
     tiny_config(&cfg, "prompt", 3);
+    config_set(&cfg, "task.min_clues", "16"); /* no 9x9 puzzle this sparse has one solution */
+    CHECK(task_create(&t, &cfg, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "task.min_clues: expected a value in [17, 81] for box 3") != NULL,
+              "%s", err.msg);
+    tiny_config(&cfg, "inplace", 2);
+    config_set(&cfg, "task.min_clues", "3");
+    config_set(&cfg, "task.max_clues", "8");
+    CHECK(task_create(&t, &cfg, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "task.min_clues: expected a value in [4, 16] for box 2") != NULL,
+              "%s", err.msg);
+    tiny_config(&cfg, "prompt", 3);
     snprintf(cfg.task_name, sizeof cfg.task_name, "chess");
     CHECK(task_create(&t, &cfg, &err) == -1);
     CHECK_MSG(strncmp(err.msg, "unknown task 'chess' (available: sudoku", 39) == 0, "%s", err.msg);
@@ -538,13 +765,18 @@ int main(void) {
     test_solver();
     test_generate();
     test_generate_deterministic();
+    test_fewest_clues();
     test_rating();
     test_check();
     test_csv_round_trip(3);
     test_csv_round_trip(2);
     test_csv_formats();
+    test_csv_public_layouts();
     test_csv_errors();
+    test_csv_layout_errors();
+    test_csv_header_errors();
     test_gen_cli();
+    test_gen_numeric_options();
     test_task_layout("prompt", 3);
     test_task_layout("inplace", 3);
     test_task_layout("prompt", 2);

@@ -2,7 +2,8 @@
 # End-to-end tests of `mdmlab sweep`, `plan` and `report` on tiny 4x4 Sudoku runs:
 # a full sweep with its report, resume after kill -9 of the sweep (no finished run redone,
 # none lost), a diverging run and a timed-out run failing alone, --retry-failed, refusing a
-# changed sweep file, shards, Slurm script, and malformed sweep files.
+# changed sweep file, shards, Slurm script, malformed sweep files, and sweep files refused at
+# once (huge axes, NaN, unknown process names) without leaving a directory behind.
 # usage: test_sweep_cli.sh PATH/TO/mdmlab
 set -u
 MDMLAB=$1
@@ -157,6 +158,29 @@ printf 'train: {steps: 5}\ngrid:\n  train.lr: [fast]\n' >"$TMP/b3.yaml"
 expect_bad "wrong type" "b3.yaml:3: key 'train.lr'" "$TMP/b3.yaml"
 printf 'model: {dd: 3}\ngrid: {seed: [1]}\n' >"$TMP/b4.yaml"
 expect_bad "unknown config key" "b4.yaml:1.*model.dd" "$TMP/b4.yaml"
+
+# --- refused before anything runs: huge axes at once, non-finite numbers, unknown names ---
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+printf 'seeds: range(0, 1e9)\n' >"$TMP/b5.yaml"
+t0=$(ms)
+expect_bad "huge seed axis" "b5.yaml:1: key 'seed'.*1000000000 values" "$TMP/b5.yaml"
+check "huge seed axis refused at once ($(( $(ms) - t0 )) ms)" [ $(( $(ms) - t0 )) -lt 3000 ]
+printf 'grid:\n  train.lr: range(0, 1e12)\n' >"$TMP/b6.yaml"
+t0=$(ms)
+expect_bad "huge range axis" "b6.yaml:2: key 'train.lr'.*more than the 100000 runs" "$TMP/b6.yaml"
+check "huge range axis refused at once ($(( $(ms) - t0 )) ms)" [ $(( $(ms) - t0 )) -lt 3000 ]
+printf 'grid:\n  train.steps: range(nan, 1, 1)\n' >"$TMP/b7.yaml"
+expect_bad "nan range" "b7.yaml:2: key 'train.steps'.*finite" "$TMP/b7.yaml"
+printf 'seeds: [1]\nreport: {bootstrap: 1e12}\n' >"$TMP/b8.yaml"
+expect_bad "huge bootstrap" "b8.yaml:2: key 'report.bootstrap'" "$TMP/b8.yaml"
+{ base 10 10; echo "grid: {process: [random, PUMA]}"; } >"$TMP/b9.yaml"
+"$MDMLAB" sweep "$TMP/b9.yaml" --out "$TMP/b9" >"$TMP/b9.out" 2>&1
+rc=$?
+check "unknown process in the grid: exit 2 (rc $rc)" [ "$rc" -eq 2 ]
+check "unknown process: one line naming file, line, key, value ($(cat "$TMP/b9.out"))" \
+    grep -q "b9.yaml:7: key 'process': unknown forward process 'PUMA' (did you mean 'puma'?" "$TMP/b9.out"
+check "unknown process: one line" [ "$(wc -l <"$TMP/b9.out")" -eq 1 ]
+check "unknown process: no sweep or run directory made" [ ! -e "$TMP/b9" ]
 check "sweep --help" "$MDMLAB" sweep --help >/dev/null
 check "report --help" "$MDMLAB" report --help >/dev/null
 

@@ -64,12 +64,14 @@ static void clue_range(const SudokuParams *p, int *lo, int *hi) {
 
 static int check_task_keys(const Config *cfg, Err *err) {
     const SudokuParams *p = config_params_of(cfg, &sudoku_config_section);
-    const int box = p->box, cells = box * box * box * box;
+    const int box = p->box, cells = box * box * box * box, fewest = sudoku_fewest_clues(box);
     int lo, hi;
     clue_range(p, &lo, &hi);
-    if (lo > cells)
-        return err_set(err, "task.min_clues: expected a value in [0, %d] for box %d, got %d", cells,
-                       box, lo);
+    if (lo < fewest || lo > cells)
+        return err_set(err,
+                       "task.min_clues: expected a value in [%d, %d] for box %d (no puzzle with "
+                       "fewer than %d clues has a unique solution), got %d",
+                       fewest, cells, box, fewest, lo);
     if (hi < lo || hi > cells)
         return err_set(err, "task.max_clues: expected a value in [task.min_clues = %d, %d], got %d",
                        lo, cells, hi);

@@ -212,6 +212,10 @@ static void generate_once(const Geometry *g, Rng *rng, int min_clues, int max_cl
     }
 }
 
+int sudoku_fewest_clues(int box) {
+    return box == 2 ? 4 : box == 3 ? 17 : 0;
+}
+
 void sudoku_generate(Rng *rng, int box, int min_clues, int max_clues, int want_rating,
                      SudokuPuzzle *out) {
     if (!box_supported(box)) {
@@ -303,9 +307,13 @@ static void format_row(const SudokuPuzzle *p, int cells, char *line) {
     line[2 * cells + 1] = '\n';
 }
 
-#define CSV_HEADER "puzzle,solution\n"
-#define ROW_MAX    (2 * SUDOKU_MAX_CELLS + 2)
-#define WHERE_MAX  1024 /* "FILE:LINE" prefix of CSV errors */
+#define CSV_HEADER  "puzzle,solution\n"
+#define ROW_MAX     (2 * SUDOKU_MAX_CELLS + 2)
+#define WHERE_MAX   1024 /* "FILE:LINE" prefix of CSV errors */
+#define UTF8_BOM    "\xEF\xBB\xBF"
+#define SHOWN_MAX   24  /* characters of a header name quoted in an error */
+#define LABEL_MAX   64  /* "NAME (field K)" */
+#define COLUMNS_MAX 400 /* the header's names listed in an error */
 
 void sudoku_csv_write(FILE *f, const SudokuPuzzle *p, long count, int box) {
     int cells = box * box * box * box;
@@ -317,53 +325,196 @@ void sudoku_csv_write(FILE *f, const SudokuPuzzle *p, long count, int box) {
     }
 }
 
-/* A data row starts with a digit or '.'; anything else on the first line is a header. */
-static int looks_like_header(const char *line) {
-    return !((*line >= '0' && *line <= '9') || *line == '.');
+/* Column names of the public layouts, matched in any case: ours and Kaggle's 3 million
+ * (puzzle, solution), Kaggle's 1 million (quizzes, solutions), sudoku-extreme (question,
+ * answer). Other columns (id, clues, difficulty, source, rating) are ignored. */
+#define COLUMN_NAMES 3
+static const char *const puzzle_names[COLUMN_NAMES] = {"puzzle", "quizzes", "question"};
+static const char *const solution_names[COLUMN_NAMES] = {"solution", "solutions", "answer"};
+
+/* A field of a line without the blanks around it and one pair of enclosing quotes. */
+typedef struct Field {
+    const char *s;
+    size_t len;
+} Field;
+
+/* Where a row's puzzle and solution are; the labels name them in errors. */
+typedef struct CsvLayout {
+    int fields, puzzle, solution, has_header;
+    char puzzle_label[LABEL_MAX], solution_label[LABEL_MAX];
+} CsvLayout;
+
+static int is_blank_char(char ch) {
+    return ch == ' ' || ch == '\t';
+}
+
+static Field field_trim(const char *s, size_t len) {
+    while (len > 0 && is_blank_char(*s)) s++, len--;
+    while (len > 0 && is_blank_char(s[len - 1])) len--;
+    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') s++, len -= 2;
+    return (Field){s, len};
+}
+
+/* The field at *cur; *cur moves past its comma, or becomes NULL after the last field. */
+static Field next_field(const char **cur) {
+    const char *s = *cur, *comma = strchr(s, ',');
+    size_t len = comma ? (size_t)(comma - s) : strlen(s);
+    *cur = comma ? comma + 1 : NULL;
+    return field_trim(s, len);
+}
+
+static int is_blank_line(const char *s) {
+    while (is_blank_char(*s)) s++;
+    return *s == '\0';
+}
+
+/* A data row starts with a digit or '.'; a first line that does not is a header. */
+static int looks_like_data(const char *line) {
+    const char *cur = line;
+    Field f = next_field(&cur);
+    return f.len > 0 && ((f.s[0] >= '0' && f.s[0] <= '9') || f.s[0] == '.');
+}
+
+static int field_is(Field f, const char *name) {
+    if (f.len != strlen(name)) return 0;
+    for (size_t i = 0; i < f.len; i++) {
+        char ch = f.s[i] >= 'A' && f.s[i] <= 'Z' ? (char)(f.s[i] - 'A' + 'a') : f.s[i];
+        if (ch != name[i]) return 0;
+    }
+    return 1;
+}
+
+static int field_in(Field f, const char *const *names) {
+    for (int i = 0; i < COLUMN_NAMES; i++)
+        if (field_is(f, names[i])) return 1;
+    return 0;
+}
+
+/* f as printable ASCII ('?' for other bytes), cut to SHOWN_MAX characters: error messages
+ * stay one readable line whatever the file holds. */
+static void field_show(Field f, char *out) {
+    size_t n = f.len > SHOWN_MAX ? SHOWN_MAX : f.len;
+    for (size_t i = 0; i < n; i++) out[i] = f.s[i] >= ' ' && f.s[i] < 127 ? f.s[i] : '?';
+    strcpy(out + n, f.len > n ? "..." : "");
+}
+
+static void field_label(Field f, int index, char *out) {
+    char shown[SHOWN_MAX + 4];
+    field_show(f, shown);
+    snprintf(out, LABEL_MAX, "%s (field %d)", shown, index + 1);
+}
+
+/* "id, puzzle, ..." of the header line, cut to fit `cap`. */
+static void list_columns(const char *line, char *out, size_t cap) {
+    size_t at = 0;
+    out[0] = '\0';
+    const char *cur = line;
+    while (cur && at + SHOWN_MAX + 8 < cap) {
+        char shown[SHOWN_MAX + 4];
+        field_show(next_field(&cur), shown);
+        at += (size_t)snprintf(out + at, cap - at, "%s%s", at ? ", " : "", shown);
+    }
+    if (cur) snprintf(out + at, cap - at, ", ...");
+}
+
+static int missing_column(const char *line, const char *what, const char *const *names,
+                          const char *where, Err *err) {
+    char columns[COLUMNS_MAX];
+    list_columns(line, columns, sizeof columns);
+    return err_set(err,
+                   "%s: the header has no %s column (its columns: %s; a %s column is named "
+                   "%s, %s or %s, in any case)",
+                   where, what, columns, what, names[0], names[1], names[2]);
+}
+
+/* Finds the puzzle and solution columns by name. */
+static int parse_header(const char *line, CsvLayout *lay, const char *where, Err *err) {
+    memset(lay, 0, sizeof *lay);
+    lay->has_header = 1;
+    lay->puzzle = lay->solution = -1;
+    for (const char *cur = line; cur; lay->fields++) {
+        Field f = next_field(&cur);
+        int is_puzzle = field_in(f, puzzle_names), is_solution = field_in(f, solution_names);
+        int *index = is_puzzle ? &lay->puzzle : is_solution ? &lay->solution : NULL;
+        char *label = is_puzzle ? lay->puzzle_label : lay->solution_label;
+        if (!index) continue;
+        char this_label[LABEL_MAX];
+        field_label(f, lay->fields, this_label);
+        if (*index >= 0)
+            return err_set(err, "%s: the header has two %s columns: %s and %s", where,
+                           is_puzzle ? "puzzle" : "solution", label, this_label);
+        *index = lay->fields;
+        memcpy(label, this_label, LABEL_MAX);
+    }
+    if (lay->puzzle < 0) return missing_column(line, "puzzle", puzzle_names, where, err);
+    if (lay->solution < 0) return missing_column(line, "solution", solution_names, where, err);
+    return 0;
+}
+
+static void headerless_layout(CsvLayout *lay) {
+    memset(lay, 0, sizeof *lay);
+    lay->fields = 2;
+    lay->puzzle = 0;
+    lay->solution = 1;
+    snprintf(lay->puzzle_label, LABEL_MAX, "puzzle (field 1)");
+    snprintf(lay->solution_label, LABEL_MAX, "solution (field 2)");
 }
 
 static void strip_eol(char *line, ssize_t *len) {
     while (*len > 0 && (line[*len - 1] == '\n' || line[*len - 1] == '\r')) line[--*len] = '\0';
 }
 
-/* Parse one grid field of exactly `cells` characters. blanks_ok: '0'/'.' allowed. */
-static int parse_grid_field(const char *s, size_t len, const Geometry *g, int blanks_ok,
-                            const char *what, unsigned char *out, const char *where, Err *err) {
-    if (len != (size_t)g->cells)
-        return err_set(err, "%s: %s has %zu characters, expected %d", where, what, len, g->cells);
+/* One grid field of exactly `cells` characters. blanks_ok: '0' and '.' allowed. */
+static int parse_grid_field(Field f, const Geometry *g, int blanks_ok, const char *label,
+                            unsigned char *out, const char *where, Err *err) {
+    if (f.len != (size_t)g->cells)
+        return err_set(err, "%s: %s has %zu characters, expected %d", where, label, f.len,
+                       g->cells);
     for (int c = 0; c < g->cells; c++) {
-        char ch = s[c];
-        int d = ch == '.' ? 0 : ch - '0';
-        if (ch != '.' && (ch < '0' || ch > '9')) d = -1;
+        char ch = f.s[c];
+        int d = ch == '.' ? 0 : ch >= '0' && ch <= '9' ? ch - '0' : -1;
         if (d < 0 || d > g->n || (d == 0 && !blanks_ok)) {
             char shown[8];
             snprintf(shown, sizeof shown, ch > ' ' && ch < 127 ? "'%c'" : "0x%02x",
                      (unsigned char)ch);
             return err_set(err, "%s: %s: bad character %s at position %d (expected %s1-%d)", where,
-                           what, shown, c + 1, blanks_ok ? "'0', '.' or " : "", g->n);
+                           label, shown, c + 1, blanks_ok ? "'0', '.' or " : "", g->n);
         }
         out[c] = (unsigned char)d;
     }
     return 0;
 }
 
-static int parse_row(const char *line, const Geometry *g, SudokuPuzzle *p, const char *where,
-                     Err *err) {
-    const char *comma = strchr(line, ',');
-    if (!comma) return err_set(err, "%s: missing comma (expected 'puzzle,solution')", where);
-    if (strchr(comma + 1, ','))
-        return err_set(err, "%s: too many fields (expected 'puzzle,solution')", where);
-    memset(p, 0, sizeof *p);
-    if (parse_grid_field(line, (size_t)(comma - line), g, 1, "puzzle", p->clues, where, err) ||
-        parse_grid_field(comma + 1, strlen(comma + 1), g, 0, "solution", p->solution, where, err))
-        return -1;
+static int check_puzzle(const SudokuPuzzle *p, const Geometry *g, const CsvLayout *lay,
+                        const char *where, Err *err) {
     if (!sudoku_check(NULL, p->solution, g->box))
-        return err_set(err, "%s: solution is not a valid %dx%d grid", where, g->n, g->n);
+        return err_set(err, "%s: %s is not a valid %dx%d grid", where, lay->solution_label, g->n,
+                       g->n);
     for (int c = 0; c < g->cells; c++)
         if (p->clues[c] && p->clues[c] != p->solution[c])
-            return err_set(err, "%s: solution disagrees with the clue at row %d, column %d", where,
-                           c / g->n + 1, c % g->n + 1);
+            return err_set(err, "%s: %s disagrees with the clue at row %d, column %d", where,
+                           lay->solution_label, c / g->n + 1, c % g->n + 1);
     return 0;
+}
+
+static int parse_row(const char *line, const CsvLayout *lay, const Geometry *g, SudokuPuzzle *p,
+                     const char *where, Err *err) {
+    Field puzzle = {0}, solution = {0};
+    int fields = 0;
+    for (const char *cur = line; cur; fields++) {
+        Field f = next_field(&cur);
+        if (fields == lay->puzzle) puzzle = f;
+        if (fields == lay->solution) solution = f;
+    }
+    if (fields != lay->fields)
+        return err_set(err, "%s: %d field%s, expected %d (%s)", where, fields,
+                       fields == 1 ? "" : "s", lay->fields,
+                       lay->has_header ? "as in the header" : "puzzle,solution");
+    memset(p, 0, sizeof *p);
+    if (parse_grid_field(puzzle, g, 1, lay->puzzle_label, p->clues, where, err) ||
+        parse_grid_field(solution, g, 0, lay->solution_label, p->solution, where, err))
+        return -1;
+    return check_puzzle(p, g, lay, where, err);
 }
 
 static int append_puzzle(SudokuPuzzle **out, long *count, long *cap, const SudokuPuzzle *p) {
@@ -378,29 +529,52 @@ static int append_puzzle(SudokuPuzzle **out, long *count, long *cap, const Sudok
     return 0;
 }
 
+/* The reading state of one file: the layout is known after its first non-blank line. */
+typedef struct CsvReader {
+    const char *path;
+    Geometry g;
+    CsvLayout layout;
+    int have_layout;
+    long lineno;
+    char where[WHERE_MAX];
+} CsvReader;
+
+/* One line: 1 when it held a puzzle (in *p), 0 when it held none (blank, header), -1 on error. */
+static int read_line(CsvReader *r, char *line, SudokuPuzzle *p, Err *err) {
+    if (r->lineno == 1 && strncmp(line, UTF8_BOM, strlen(UTF8_BOM)) == 0) line += strlen(UTF8_BOM);
+    if (is_blank_line(line)) return 0;
+    snprintf(r->where, sizeof r->where, "%s:%ld", r->path, r->lineno);
+    if (!r->have_layout) {
+        r->have_layout = 1;
+        if (!looks_like_data(line)) return parse_header(line, &r->layout, r->where, err);
+        headerless_layout(&r->layout);
+    }
+    return parse_row(line, &r->layout, &r->g, p, r->where, err) == 0 ? 1 : -1;
+}
+
 int sudoku_csv_load(const char *path, int box, long max_rows, SudokuPuzzle **out, long *count,
                     Err *err) {
     if (!box_supported(box))
         return err_set(err, "%s: sudoku box must be 2 or 3, got %d", path, box);
     FILE *f = fopen(path, "rb");
     if (!f) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
-    Geometry g;
-    geometry_init(&g, box);
-    long start = *count, cap = *count, rows = 0, lineno = 0;
-    char *line = NULL, where[WHERE_MAX];
+    CsvReader r = {.path = path};
+    geometry_init(&r.g, box);
+    long start = *count, cap = *count, rows = 0;
+    char *line = NULL;
     size_t line_cap = 0;
     ssize_t len;
     int rc = 0;
     while ((max_rows <= 0 || rows < max_rows) && (len = getline(&line, &line_cap, f)) >= 0) {
-        lineno++;
+        r.lineno++;
         strip_eol(line, &len);
-        if (len == 0 || (lineno == 1 && looks_like_header(line))) continue;
-        snprintf(where, sizeof where, "%s:%ld", path, lineno);
         SudokuPuzzle p;
-        if (parse_row(line, &g, &p, where, err) != 0) {
+        int got = read_line(&r, line, &p, err);
+        if (got < 0) {
             rc = -1;
             break;
         }
+        if (got == 0) continue;
         if (append_puzzle(out, count, &cap, &p) != 0) {
             rc = err_set(err, "%s: out of memory after %ld rows", path, rows);
             break;
@@ -418,12 +592,14 @@ int sudoku_csv_load(const char *path, int box, long max_rows, SudokuPuzzle **out
 
 #define GEN_CHUNK        4096   /* puzzles generated between progress updates / writes */
 #define GEN_PROGRESS_MIN 10000L /* counts below this finish too fast to need progress */
+/* About an hour on 2 cores; with -o the rows are held in memory until the write (1.6 GB). */
+#define GEN_COUNT_MAX 10000000L
 
 typedef struct GenArgs {
     long count;
     uint64_t seed;
     int box, min_clues, max_clues, rating;
-    int have_count, have_seed, have_clues, help;
+    int have_count, have_seed, help;
     const char *out_path;
 } GenArgs;
 
@@ -437,49 +613,72 @@ static void gen_usage(FILE *f) {
           "(header 'puzzle,solution', then one row per puzzle, '0' for blanks).\n"
           "Puzzle i depends only on (seed, i): output is identical for any thread count.\n"
           "\n"
-          "  --count N          number of puzzles (required, >= 0)\n"
-          "  --seed S           generator seed, a non-negative integer (required)\n"
+          "  --count N          number of puzzles, an integer from 0 to 10000000 (required)\n"
+          "  --seed S           generator seed, an integer from 0 to 2^64-1 (required)\n"
           "  --box B            box size: 3 = 9x9 grids (default), 2 = 4x4 grids\n"
           "  --clues MIN[-MAX]  clue count drawn uniformly in [MIN, MAX] (default 28-36 for\n"
-          "                     9x9, 6-8 for 4x4); removal stops early when no clue can be\n"
-          "                     removed keeping the solution unique\n"
+          "                     9x9, 6-8 for 4x4). MIN is at least 17 for 9x9 and 4 for 4x4:\n"
+          "                     no puzzle with fewer clues has a unique solution. Clues are\n"
+          "                     removed while the solution stays unique, so removal stops\n"
+          "                     early when no clue can go (9x9 puzzles at 22-28 clues, 4x4 at\n"
+          "                     4-6); a note on stderr counts the puzzles left above MAX\n"
           "  --rating R         any (default); singles = solvable by naked and hidden singles\n"
           "                     alone; search = needs more than singles (rare above ~30 clues)\n"
-          "  -o, --output FILE  write to FILE atomically instead of stdout\n"
+          "  -o, --output FILE  write to FILE atomically instead of stdout (the rows are held\n"
+          "                     in memory until then: about 165 bytes a 9x9 puzzle)\n"
           "  -h, --help         show this help\n",
           f);
 }
 
-/* `expected` describes [lo, hi] for the error message. */
-static int parse_long(const char *opt, const char *s, long lo, long hi, const char *expected,
-                      long *out, Err *err) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno || v < lo || v > hi)
+/* The decimal digits at *s (no sign, no blanks), moving *s past them; -1 when there are none
+ * or their value exceeds max. */
+static int read_decimal(const char **s, uint64_t max, uint64_t *out) {
+    const char *p = *s;
+    uint64_t v = 0;
+    if (*p < '0' || *p > '9') return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (d > max || v > (max - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *s = p;
+    *out = v;
+    return 0;
+}
+
+/* The whole of s as an integer in [lo, hi]; `expected` describes that range in the error. */
+static int parse_integer(const char *opt, const char *s, uint64_t lo, uint64_t hi,
+                         const char *expected, uint64_t *out, Err *err) {
+    const char *end = s;
+    uint64_t v;
+    if (read_decimal(&end, hi, &v) != 0 || *end != '\0' || v < lo)
         return err_set(err, "%s: expected %s, got '%s'", opt, expected, s);
     *out = v;
     return 0;
 }
 
-static int parse_seed(const char *s, uint64_t *out, Err *err) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s < '0' || *s > '9' || *end != '\0' || errno)
-        return err_set(err, "--seed: expected a non-negative integer, got '%s'", s);
-    *out = (uint64_t)v;
-    return 0;
-}
-
-static int parse_clues(const char *s, int cells_max, int *lo, int *hi, Err *err) {
-    char *end;
-    errno = 0;
-    long a = strtol(s, &end, 10), b = a;
-    if (end != s && *end == '-') b = strtol(end + 1, &end, 10);
-    if (*s < '0' || *s > '9' || *end != '\0' || errno || a < 0 || b < a || b > cells_max)
-        return err_set(err, "--clues: expected MIN or MIN-MAX with 0 <= MIN <= MAX <= %d, got '%s'",
-                       cells_max, s);
+/* MIN or MIN-MAX, each at most the cell count, MIN at least the fewest clues of a puzzle with
+ * a unique solution (below it the generator would silently return more clues than asked). */
+static int parse_clues(const char *s, int box, int *lo, int *hi, Err *err) {
+    const int n = box * box, cells = n * n, fewest = sudoku_fewest_clues(box);
+    const char *end = s;
+    uint64_t a, b;
+    int ok = read_decimal(&end, (uint64_t)cells, &a) == 0;
+    b = a;
+    if (ok && *end == '-') {
+        end++;
+        ok = read_decimal(&end, (uint64_t)cells, &b) == 0;
+    }
+    if (!ok || *end != '\0' || b < a)
+        return err_set(err,
+                       "--clues: expected MIN or MIN-MAX with %d <= MIN <= MAX <= %d for %dx%d "
+                       "grids, got '%s'",
+                       fewest, cells, n, n, s);
+    if (a < (uint64_t)fewest)
+        return err_set(err,
+                       "--clues: MIN must be at least %d for %dx%d grids (no puzzle with fewer "
+                       "clues has a unique solution), got '%s'",
+                       fewest, n, n, s);
     *lo = (int)a;
     *hi = (int)b;
     return 0;
@@ -497,17 +696,20 @@ static int parse_rating(const char *s, int *out, Err *err) {
 /* Accepts "--opt value" and "--opt=value". */
 static int gen_apply_option(GenArgs *a, const char *opt, const char *val, const char **clues,
                             Err *err) {
-    long v = 0;
+    uint64_t v = 0;
     if (strcmp(opt, "--count") == 0) {
         a->have_count = 1;
-        return parse_long(opt, val, 0, LONG_MAX / 2, "a non-negative integer", &a->count, err);
+        if (parse_integer(opt, val, 0, GEN_COUNT_MAX, "an integer from 0 to 10000000", &v, err))
+            return -1;
+        a->count = (long)v;
+        return 0;
     }
     if (strcmp(opt, "--seed") == 0) {
         a->have_seed = 1;
-        return parse_seed(val, &a->seed, err);
+        return parse_integer(opt, val, 0, UINT64_MAX, "an integer from 0 to 2^64-1", &a->seed, err);
     }
     if (strcmp(opt, "--box") == 0) {
-        if (parse_long(opt, val, 2, 3, "2 or 3", &v, err)) return -1;
+        if (parse_integer(opt, val, 2, 3, "2 or 3", &v, err)) return -1;
         a->box = (int)v;
         return 0;
     }
@@ -556,10 +758,9 @@ static int gen_parse_args(int argc, char **argv, GenArgs *a, Err *err) {
     }
     if (!a->have_count) return err_set(err, "--count is required");
     if (!a->have_seed) return err_set(err, "--seed is required");
-    int cells = a->box * a->box * a->box * a->box;
     a->min_clues = a->box == 3 ? 28 : 6;
     a->max_clues = a->box == 3 ? 36 : 8;
-    return clues ? parse_clues(clues, cells, &a->min_clues, &a->max_clues, err) : 0;
+    return clues ? parse_clues(clues, a->box, &a->min_clues, &a->max_clues, err) : 0;
 }
 
 static void generate_range(const GenArgs *a, long first, long n, SudokuPuzzle *out) {
@@ -578,6 +779,17 @@ static long first_wrong_rating(const GenArgs *a, const SudokuPuzzle *p, long n) 
     return -1;
 }
 
+static long count_above_max(const GenArgs *a, const SudokuPuzzle *p, long n) {
+    int cells = a->box * a->box * a->box * a->box;
+    long above = 0;
+    for (long i = 0; i < n; i++) {
+        int clues = 0;
+        for (int c = 0; c < cells; c++) clues += p[i].clues[c] != 0;
+        above += clues > a->max_clues;
+    }
+    return above;
+}
+
 static void append_rows(StrBuf *sb, const SudokuPuzzle *p, long n, int cells) {
     char line[ROW_MAX];
     for (long i = 0; i < n; i++) {
@@ -593,6 +805,7 @@ static int gen_run(const GenArgs *a, Err *err) {
     SudokuPuzzle *chunk = malloc(GEN_CHUNK * sizeof *chunk);
     StrBuf sb = {0};
     int rc = chunk ? 0 : err_set(err, "out of memory");
+    long above_max = 0;
     sb_append(&sb, CSV_HEADER, strlen(CSV_HEADER));
     for (long first = 0; rc == 0 && first < a->count; first += GEN_CHUNK) {
         long n = a->count - first < GEN_CHUNK ? a->count - first : GEN_CHUNK;
@@ -606,6 +819,7 @@ static int gen_run(const GenArgs *a, Err *err) {
                          a->min_clues, a->max_clues);
             break;
         }
+        above_max += count_above_max(a, chunk, n);
         append_rows(&sb, chunk, n, cells);
         if (!a->out_path) {
             if (fwrite(sb.data, 1, sb.len, stdout) != sb.len)
@@ -620,6 +834,11 @@ static int gen_run(const GenArgs *a, Err *err) {
     if (rc == 0 && !a->out_path && fflush(stdout) != 0)
         rc = err_set(err, "writing stdout: %s", strerror(errno));
     if (rc == 0 && a->out_path) rc = write_file_atomic(a->out_path, sb.data, sb.len, err);
+    if (rc == 0 && above_max > 0)
+        fprintf(stderr,
+                "mdmlab: note: %ld of %ld puzzles have more than %d clues (removal stopped where "
+                "no clue could go keeping the solution unique; see --help)\n",
+                above_max, a->count, a->max_clues);
     sb_free(&sb);
     free(chunk);
     return rc;
