@@ -249,8 +249,16 @@ const char *config_role_key_name(int i) {
 
 /* The index of the key called name, or -1. */
 static int find_key(const Config *cfg, const char *name) {
-    for (int i = 0; i < config_key_count(cfg); i++)
-        if (strcmp(config_key_at(cfg, i)->name, name) == 0) return i;
+    for (int i = 0; i < N_CORE; i++)
+        if (strcmp(core_keys[i].name, name) == 0) return i;
+    int first = N_CORE; /* index of the section's first key */
+    for (int s = 0; s < schema_section_count(cfg->schema); s++) {
+        const ConfigSection *sec = cfg->schema->section_at(s);
+        if (!sec) continue;
+        for (int j = 0; j < sec->key_count; j++)
+            if (strcmp(sec->keys[j].name, name) == 0) return first + j;
+        first += sec->key_count;
+    }
     return -1;
 }
 
@@ -702,145 +710,126 @@ void config_reset_roles(Config *cfg, unsigned roles) {
 /* ---- YAML loading ------------------------------------------------------------------------ */
 
 typedef struct Loader {
-    yaml_parser_t parser;
+    yaml_document_t *doc;
     const char *origin;
     Config *cfg;
     Err *err;
     const char *const *skip;     /* top-level names whose values another module reads, or NULL */
     size_t first_line[MAX_KEYS]; /* line where each key was set (0 = not yet) */
+    unsigned char *seen;         /* per node: already read (an alias reads a node again) */
 } Loader;
 
-static size_t event_line(const yaml_event_t *ev) {
-    return ev->start_mark.line + 1;
+static size_t node_line(const yaml_node_t *n) {
+    return n->start_mark.line + 1;
 }
 
-static const char *event_kind(const yaml_event_t *ev) {
-    switch (ev->type) {
-    case YAML_SEQUENCE_START_EVENT:
+static const char *node_kind(const yaml_node_t *n) {
+    switch (n->type) {
+    case YAML_SEQUENCE_NODE:
         return "a list";
-    case YAML_MAPPING_START_EVENT:
+    case YAML_MAPPING_NODE:
         return "a mapping";
-    case YAML_ALIAS_EVENT:
-        return "an alias";
     default:
         return "a value";
     }
 }
 
-static int syntax_error(Loader *ld) {
-    const yaml_parser_t *p = &ld->parser;
-    const char *problem = p->problem ? p->problem : "unknown error";
-    if (p->error == YAML_MEMORY_ERROR) return err_set(ld->err, "%s: out of memory", ld->origin);
-    if (p->error == YAML_READER_ERROR)
-        return err_set(ld->err, "%s: YAML syntax error: %s (byte %zu)", ld->origin, problem,
-                       p->problem_offset);
-    return err_set(ld->err, "%s:%zu: YAML syntax error: %s (column %zu)", ld->origin,
-                   p->problem_mark.line + 1, problem, p->problem_mark.column + 1);
-}
-
-static int next_event(Loader *ld, yaml_event_t *ev) {
-    if (!yaml_parser_parse(&ld->parser, ev)) return syntax_error(ld);
-    return 0;
-}
-
-static const char *scalar_text(const yaml_event_t *ev) {
-    return (const char *)ev->data.scalar.value;
+static const char *node_text(const yaml_node_t *n) {
+    return (const char *)n->data.scalar.value;
 }
 
 /* `key:`, `key: ~` and `key: null` (unquoted) are YAML's null, never a config value. */
-static int is_null_scalar(const yaml_event_t *ev) {
-    if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
-    const char *s = scalar_text(ev);
+static int is_null_node(const yaml_node_t *n) {
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+    const char *s = node_text(n);
     return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
            strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
 }
 
-static int load_mapping(Loader *ld, const char *prefix);
+/* The node at `index`, marked read; NULL when it was read before: YAML aliases (one node
+ * under two names) are refused, which also bounds the work of a hostile file by its size. */
+static yaml_node_t *take_node(Loader *ld, int index) {
+    yaml_node_t *n = yaml_document_get_node(ld->doc, index);
+    if (!n || ld->seen[index]) return NULL;
+    ld->seen[index] = 1;
+    return n;
+}
 
-static int load_scalar_value(Loader *ld, int ki, const yaml_event_t *ev) {
+static int alias_error(Loader *ld, size_t line, const char *name) {
+    return err_set(ld->err, "%s:%zu: key '%s': YAML aliases are not supported", ld->origin, line,
+                   name);
+}
+
+static int load_mapping(Loader *ld, const yaml_node_t *map, const char *prefix);
+
+static int load_scalar_value(Loader *ld, int ki, const yaml_node_t *n) {
     const ConfigKey *k = config_key_at(ld->cfg, ki);
-    if (is_null_scalar(ev))
-        return err_set(ld->err, "%s:%zu: key '%s': expected a value", ld->origin, event_line(ev),
+    if (is_null_node(n))
+        return err_set(ld->err, "%s:%zu: key '%s': expected a value", ld->origin, node_line(n),
                        k->name);
     char why[WHY_LEN];
-    if (set_scalar(ld->cfg, ki, scalar_text(ev), ev->data.scalar.length, why, sizeof why))
-        return err_set(ld->err, "%s:%zu: key '%s': %s", ld->origin, event_line(ev), k->name, why);
+    if (set_scalar(ld->cfg, ki, node_text(n), n->data.scalar.length, why, sizeof why))
+        return err_set(ld->err, "%s:%zu: key '%s': %s", ld->origin, node_line(n), k->name, why);
     return 0;
 }
 
-/* The value event of a known key. A list-valued type (e.g. a schedule) adds its case here and
- * reads the sequence events itself. */
-/* Re-spells a nested YAML sequence as flow text and parses it like an override value. */
-static int load_sequence_value(Loader *ld, int ki, const yaml_event_t *start) {
+/* Spells a nested YAML sequence as flow text ("[[4, 0], [8, 100]]"). */
+static int spell_sequence(Loader *ld, const ConfigKey *k, const yaml_node_t *seq, StrBuf *text) {
+    sb_append(text, "[", 1);
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+         it++) {
+        yaml_node_t *n = take_node(ld, *it);
+        if (!n) return alias_error(ld, node_line(seq), k->name);
+        if (it > seq->data.sequence.items.start) sb_append(text, ",", 1);
+        if (n->type == YAML_SEQUENCE_NODE) {
+            if (spell_sequence(ld, k, n, text)) return -1;
+        } else if (n->type == YAML_SCALAR_NODE) {
+            sb_append(text, node_text(n), n->data.scalar.length);
+        } else {
+            return err_set(ld->err,
+                           "%s:%zu: key '%s': expected a list [[value, step], ...], got %s",
+                           ld->origin, node_line(n), k->name, node_kind(n));
+        }
+    }
+    sb_append(text, "]", 1);
+    return 0;
+}
+
+/* A list value (a schedule) parses like the same list written in one line. */
+static int load_sequence_value(Loader *ld, int ki, const yaml_node_t *seq) {
     const ConfigKey *k = config_key_at(ld->cfg, ki);
     StrBuf text = {0};
-    size_t line = event_line(start);
-    int depth = 1, rc = 0;
-    sb_append(&text, "[", 1);
-    while (depth > 0 && rc == 0) {
-        yaml_event_t ev;
-        if (next_event(ld, &ev)) {
-            sb_free(&text);
-            return -1;
-        }
-        int first_in_list = text.len > 0 && text.data[text.len - 1] == '[';
-        if (ev.type == YAML_SEQUENCE_START_EVENT) {
-            sb_printf(&text, "%s[", first_in_list ? "" : ",");
-            depth++;
-        } else if (ev.type == YAML_SEQUENCE_END_EVENT) {
-            sb_append(&text, "]", 1);
-            depth--;
-        } else if (ev.type == YAML_SCALAR_EVENT) {
-            sb_printf(&text, "%s%.*s", first_in_list ? "" : ",", (int)ev.data.scalar.length,
-                      scalar_text(&ev));
-        } else {
-            rc = err_set(ld->err, "%s:%zu: key '%s': expected a list [[value, step], ...], got %s",
-                         ld->origin, event_line(&ev), k->name, event_kind(&ev));
-        }
-        yaml_event_delete(&ev);
-    }
+    int rc = spell_sequence(ld, k, seq, &text);
     char why[WHY_LEN];
     if (rc == 0 && set_scalar(ld->cfg, ki, text.data, text.len, why, sizeof why))
-        rc = err_set(ld->err, "%s:%zu: key '%s': %s", ld->origin, line, k->name, why);
+        rc = err_set(ld->err, "%s:%zu: key '%s': %s", ld->origin, node_line(seq), k->name, why);
     sb_free(&text);
     return rc;
 }
 
-static int load_value(Loader *ld, int ki, const yaml_event_t *ev) {
+static int load_value(Loader *ld, int ki, const yaml_node_t *n) {
     const ConfigKey *k = config_key_at(ld->cfg, ki);
-    switch (k->type) {
-    case CFG_T_INT:
-    case CFG_T_LONG:
-    case CFG_T_DOUBLE:
-    case CFG_T_BOOL:
-    case CFG_T_STRING:
-        if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, ki, ev);
-        return err_set(ld->err, "%s:%zu: key '%s': expected a single value, got %s", ld->origin,
-                       event_line(ev), k->name, event_kind(ev));
-    case CFG_T_SCHEDULE:
-        if (ev->type == YAML_SCALAR_EVENT) return load_scalar_value(ld, ki, ev);
-        if (ev->type == YAML_SEQUENCE_START_EVENT) return load_sequence_value(ld, ki, ev);
+    if (n->type == YAML_SCALAR_NODE) return load_scalar_value(ld, ki, n);
+    if (k->type == CFG_T_SCHEDULE && n->type == YAML_SEQUENCE_NODE)
+        return load_sequence_value(ld, ki, n);
+    if (k->type == CFG_T_SCHEDULE)
         return err_set(ld->err, "%s:%zu: key '%s': expected a list [[value, step], ...], got %s",
-                       ld->origin, event_line(ev), k->name, event_kind(ev));
-    }
-    return err_set(ld->err, "%s:%zu: key '%s': internal error: unhandled key type", ld->origin,
-                   event_line(ev), k->name);
+                       ld->origin, node_line(n), k->name, node_kind(n));
+    return err_set(ld->err, "%s:%zu: key '%s': expected a single value, got %s", ld->origin,
+                   node_line(n), k->name, node_kind(n));
 }
 
 /* A name that is a section ("model"), not a key: its value must be a mapping of its keys. */
-static int load_section(Loader *ld, const char *name, const yaml_event_t *ev) {
-    if (ev->type == YAML_MAPPING_START_EVENT) return load_mapping(ld, name);
-    if (is_null_scalar(ev)) return 0; /* `model:` with every entry commented out */
+static int load_section(Loader *ld, const char *name, const yaml_node_t *n) {
+    if (n->type == YAML_MAPPING_NODE) return load_mapping(ld, n, name);
+    if (is_null_node(n)) return 0; /* `model:` with every entry commented out */
     return err_set(ld->err, "%s:%zu: '%s' is a section: expected a mapping of its keys, got %s",
-                   ld->origin, event_line(ev), name, event_kind(ev));
+                   ld->origin, node_line(n), name, node_kind(n));
 }
 
-static int load_entry(Loader *ld, const char *name, size_t key_line, const yaml_event_t *ev) {
-    if (ev->type == YAML_ALIAS_EVENT)
-        return err_set(ld->err, "%s:%zu: key '%s': YAML aliases are not supported", ld->origin,
-                       event_line(ev), name);
+static int load_entry(Loader *ld, const char *name, size_t key_line, const yaml_node_t *n) {
     int ki = find_key(ld->cfg, name);
-    if (ki < 0 && is_section(ld->cfg, name)) return load_section(ld, name, ev);
+    if (ki < 0 && is_section(ld->cfg, name)) return load_section(ld, name, n);
     if (ki < 0) {
         char where[CFG_PATH + 32];
         snprintf(where, sizeof where, "%s:%zu: ", ld->origin, key_line);
@@ -850,7 +839,7 @@ static int load_entry(Loader *ld, const char *name, size_t key_line, const yaml_
         return err_set(ld->err, "%s:%zu: duplicate key '%s' (first set on line %zu)", ld->origin,
                        key_line, name, ld->first_line[ki]);
     ld->first_line[ki] = key_line;
-    return load_value(ld, ki, ev);
+    return load_value(ld, ki, n);
 }
 
 static int is_skipped(const Loader *ld, const char *name) {
@@ -859,121 +848,120 @@ static int is_skipped(const Loader *ld, const char *name) {
     return 0;
 }
 
-/* Consumes the events of the value that begins with `ev` (a scalar, or a whole subtree). */
-static int skip_value(Loader *ld, const yaml_event_t *ev) {
-    int depth = ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT;
-    while (depth > 0) {
-        yaml_event_t e;
-        if (next_event(ld, &e)) return -1;
-        if (e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT) depth++;
-        if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) depth--;
-        yaml_event_delete(&e);
-    }
-    return 0;
-}
-
-/* Reads key/value pairs up to the mapping's end; nested names are prefix.key. */
-static int load_mapping(Loader *ld, const char *prefix) {
-    for (;;) {
-        yaml_event_t ev;
-        if (next_event(ld, &ev)) return -1;
-        if (ev.type == YAML_MAPPING_END_EVENT) {
-            yaml_event_delete(&ev);
-            return 0;
-        }
-        size_t key_line = event_line(&ev);
-        if (ev.type != YAML_SCALAR_EVENT) {
-            const char *kind = event_kind(&ev);
-            yaml_event_delete(&ev);
+/* Every key/value pair of the mapping; nested names are prefix.key. */
+static int load_mapping(Loader *ld, const yaml_node_t *map, const char *prefix) {
+    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *key = take_node(ld, pr->key);
+        if (!key) return alias_error(ld, node_line(map), prefix);
+        size_t key_line = node_line(key);
+        if (key->type != YAML_SCALAR_NODE)
             return err_set(ld->err, "%s:%zu: expected a key name, got %s", ld->origin, key_line,
-                           kind);
-        }
+                           node_kind(key));
         char name[NAME_MAX_LEN];
-        int n =
-            snprintf(name, sizeof name, "%s%s%s", prefix, prefix[0] ? "." : "", scalar_text(&ev));
-        yaml_event_delete(&ev);
+        int n = snprintf(name, sizeof name, "%s%s%s", prefix, prefix[0] ? "." : "", node_text(key));
         if (n < 0 || (size_t)n >= sizeof name)
             return err_set(ld->err, "%s:%zu: unknown key '%.64s...' (name too long)", ld->origin,
                            key_line, name);
-
-        if (next_event(ld, &ev)) return -1;
-        int rc = !prefix[0] && is_skipped(ld, name) ? skip_value(ld, &ev)
-                                                    : load_entry(ld, name, key_line, &ev);
-        yaml_event_delete(&ev);
-        if (rc) return rc;
+        if (!prefix[0] && is_skipped(ld, name)) continue; /* another module reads it */
+        yaml_node_t *value = take_node(ld, pr->value);
+        if (!value) return alias_error(ld, key_line, name);
+        if (load_entry(ld, name, key_line, value)) return -1;
     }
-}
-
-static int expect_event(Loader *ld, yaml_event_type_t type) {
-    yaml_event_t ev;
-    if (next_event(ld, &ev)) return -1;
-    int ok = ev.type == type;
-    size_t line = event_line(&ev);
-    yaml_event_delete(&ev);
-    if (!ok) return err_set(ld->err, "%s:%zu: expected a single YAML document", ld->origin, line);
     return 0;
 }
 
-/* stream-start, document-start, one top-level mapping, document-end, stream-end. */
-static int load_document(Loader *ld) {
-    yaml_event_t ev;
-    if (expect_event(ld, YAML_STREAM_START_EVENT)) return -1;
-    if (next_event(ld, &ev)) return -1;
-    int empty = ev.type == YAML_STREAM_END_EVENT;
-    yaml_event_delete(&ev);
-    if (empty) return err_set(ld->err, "%s: file is empty", ld->origin);
-
-    if (next_event(ld, &ev)) return -1;
-    if (ev.type != YAML_MAPPING_START_EVENT) {
-        int null_doc = is_null_scalar(&ev);
-        size_t line = event_line(&ev);
-        const char *kind = event_kind(&ev);
-        yaml_event_delete(&ev);
-        if (null_doc) return err_set(ld->err, "%s: file is empty", ld->origin);
-        return err_set(ld->err, "%s:%zu: expected a mapping at the top level, got %s", ld->origin,
-                       line, kind);
-    }
-    yaml_event_delete(&ev);
-    if (load_mapping(ld, "")) return -1;
-    if (expect_event(ld, YAML_DOCUMENT_END_EVENT)) return -1;
-    return expect_event(ld, YAML_STREAM_END_EVENT);
+static int syntax_error(const yaml_parser_t *p, const char *origin, Err *err) {
+    const char *problem = p->problem ? p->problem : "unknown error";
+    if (p->error == YAML_MEMORY_ERROR) return err_set(err, "%s: out of memory", origin);
+    if (p->error == YAML_READER_ERROR)
+        return err_set(err, "%s: YAML syntax error: %s (byte %zu)", origin, problem,
+                       p->problem_offset);
+    return err_set(err, "%s:%zu: YAML syntax error: %s (column %zu)", origin,
+                   p->problem_mark.line + 1, problem, p->problem_mark.column + 1);
 }
 
-static int load_yaml_text(Config *cfg, const char *text, size_t len, const char *origin,
-                          const char *const *skip, Err *err) {
+/* Whether the parser holds a further document after the first. */
+static int more_documents(yaml_parser_t *parser, size_t *line) {
+    yaml_document_t next;
+    if (!yaml_parser_load(parser, &next)) return 1; /* a syntax error after the first */
+    yaml_node_t *root = yaml_document_get_root_node(&next);
+    int more = root != NULL;
+    if (root) *line = next.start_mark.line + 1; /* where the second document starts */
+    yaml_document_delete(&next);
+    return more;
+}
+
+int config_yaml_parse(const char *text, size_t len, const char *origin, yaml_document_t *doc,
+                      Err *err) {
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return err_set(err, "%s: cannot initialise the YAML parser", origin);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int rc = 0;
+    size_t line = 0;
+    if (!yaml_parser_load(&parser, doc)) {
+        rc = syntax_error(&parser, origin, err);
+        yaml_parser_delete(&parser);
+        return rc;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(doc);
+    if (!root || is_null_node(root))
+        rc = err_set(err, "%s: file is empty", origin);
+    else if (root->type != YAML_MAPPING_NODE)
+        rc = err_set(err, "%s:%zu: expected a mapping at the top level, got %s", origin,
+                     node_line(root), node_kind(root));
+    else if (more_documents(&parser, &line))
+        rc = parser.error ? syntax_error(&parser, origin, err)
+                          : err_set(err, "%s:%zu: expected a single YAML document", origin, line);
+    yaml_parser_delete(&parser);
+    if (rc) yaml_document_delete(doc);
+    return rc;
+}
+
+int config_load_yaml_document(Config *cfg, yaml_document_t *doc, const char *origin,
+                              const char *const *skip, Err *err) {
     /* Load into a copy so that a failed load leaves cfg untouched. */
     Config work = *cfg;
     Loader ld;
     memset(&ld, 0, sizeof ld);
+    ld.doc = doc;
     ld.origin = origin ? origin : "<config>";
     ld.cfg = &work;
     ld.err = err;
     ld.skip = skip;
-    if (!yaml_parser_initialize(&ld.parser))
-        return err_set(err, "%s: cannot initialise the YAML parser", ld.origin);
-    yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
-    int rc = load_document(&ld);
-    yaml_parser_delete(&ld.parser);
+    size_t nodes = (size_t)(doc->nodes.top - doc->nodes.start);
+    ld.seen = calloc(nodes + 1, 1); /* node indices run from 1 */
+    if (!ld.seen) return err_set(err, "%s: out of memory", ld.origin);
+    int root = 1;
+    ld.seen[root] = 1;
+    int rc = load_mapping(&ld, yaml_document_get_node(doc, root), "");
+    free(ld.seen);
     if (rc == 0) *cfg = work;
+    return rc;
+}
+
+static int load_yaml_text(Config *cfg, const char *text, size_t len, const char *origin, Err *err) {
+    yaml_document_t doc;
+    if (!origin) origin = "<config>";
+    if (config_yaml_parse(text, len, origin, &doc, err)) return -1;
+    int rc = config_load_yaml_document(cfg, &doc, origin, NULL, err);
+    yaml_document_delete(&doc);
     return rc;
 }
 
 int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
                             Err *err) {
-    return load_yaml_text(cfg, text, len, origin, NULL, err);
-}
-
-int config_load_yaml_skipping(Config *cfg, const char *path, const char *const *skip, Err *err) {
-    char *text;
-    size_t len;
-    if (read_file_all(path, &text, &len, err)) return -1;
-    int rc = load_yaml_text(cfg, text, len, path, skip, err);
-    free(text);
-    return rc;
+    return load_yaml_text(cfg, text, len, origin, err);
 }
 
 int config_load_yaml(Config *cfg, const char *path, Err *err) {
-    return config_load_yaml_skipping(cfg, path, NULL, err);
+    char *text;
+    size_t len;
+    if (read_file_all(path, &text, &len, err)) return -1;
+    int rc = load_yaml_text(cfg, text, len, path, err);
+    free(text);
+    return rc;
 }
 
 /* ---- overrides -------------------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <stddef.h>
+#include <yaml.h>
 
 #define CFG_STR      128
 #define CFG_PATH     512
@@ -218,9 +219,6 @@ const char *config_role_key_name(int i);
  * "FILE:LINE: key 'model.d': expected an integer, got 'x'", unknown keys, duplicate keys,
  * malformed YAML, non-scalar values. */
 int config_load_yaml(Config *cfg, const char *path, Err *err);
-/* The same, ignoring the values of the top-level names in `skip` (NULL-terminated): a sweep
- * file is a config plus sections (grid, report, ...) that the sweep module reads. */
-int config_load_yaml_skipping(Config *cfg, const char *path, const char *const *skip, Err *err);
 /* Apply one "key=value" override (value parsed with the same rules as YAML scalars). */
 int config_apply_override(Config *cfg, const char *assignment, Err *err);
 /* Cross-key checks (heads divide d, even head dim, batch >= 1, ...). */
@@ -229,6 +227,16 @@ int config_validate(const Config *cfg, Err *err);
  * each; used for run dirs,
  * checkpoints and hashing. Appends to sb. */
 void config_write_yaml(const Config *cfg, StrBuf *sb);
+/* One YAML style for every file mdmlab reads: parse the whole document (libyaml's document
+ * API), then walk its nodes. config_yaml_parse refuses a syntax error (file:line:column), an
+ * empty file, a top level that is not a mapping and a second document; on success the caller
+ * owns *doc (yaml_document_delete). */
+int config_yaml_parse(const char *text, size_t len, const char *origin, yaml_document_t *doc,
+                      Err *err);
+/* Loads the keys of a parsed document's top-level mapping, ignoring the top-level names in
+ * `skip` (NULL-terminated, or NULL): a sweep file's own sections. */
+int config_load_yaml_document(Config *cfg, yaml_document_t *doc, const char *origin,
+                              const char *const *skip, Err *err);
 /* Load config from YAML text held in memory (e.g. a checkpoint); `origin` names it in errors. */
 int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
                             Err *err);

@@ -790,24 +790,9 @@ static int parse_report(Parse *p, yaml_node_t *map, SweepReportOptions *o) {
 
 /* ---- the document ----------------------------------------------------------------------- */
 
+/* The one YAML style (base/config.h): the document is parsed once and its nodes walked. */
 static int load_document(Parse *p, const char *text, size_t len) {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return err_set(p->err, "%s: cannot initialise the YAML parser", p->origin);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    int ok = yaml_parser_load(&parser, &p->doc);
-    int rc = 0;
-    if (!ok)
-        rc = err_set(p->err, "%s:%zu: YAML syntax error: %s", p->origin,
-                     parser.problem_mark.line + 1, parser.problem ? parser.problem : "unknown");
-    yaml_parser_delete(&parser);
-    if (!ok) return rc;
-    yaml_node_t *root = yaml_document_get_root_node(&p->doc);
-    if (!root || root->type != YAML_MAPPING_NODE) {
-        yaml_document_delete(&p->doc);
-        return err_set(p->err, "%s: expected a mapping at the top level", p->origin);
-    }
-    return 0;
+    return config_yaml_parse(text, len, p->origin, &p->doc, p->err);
 }
 
 static yaml_node_t *find_section(Parse *p, const char *name, size_t *line) {
@@ -1302,8 +1287,10 @@ static void stem_of(const char *path, char *out, size_t n) {
 }
 
 /* The file's sections, checked names and the expansion, all before anything runs. */
-static int load_sections(Sweep *sw, const char *path, char *const *overrides, int n_overrides,
-                         Err *err) {
+/* The base config (the file's config keys, then the overrides), then the sweep's sections,
+ * from one parse of the file. */
+static int load_sweep_file(Sweep *sw, const char *path, char *const *overrides, int n_overrides,
+                           Err *err) {
     char *text;
     size_t len;
     if (read_file_all(path, &text, &len, err)) return -1;
@@ -1311,7 +1298,13 @@ static int load_sections(Sweep *sw, const char *path, char *const *overrides, in
     int rc = load_document(&p, text, len);
     free(text);
     if (rc) return -1;
-    rc = parse_sections(sw, &p);
+    rc = config_load_yaml_document(&sw->base, &p.doc, path, sweep_sections, err);
+    for (int i = 0; i < n_overrides && rc == 0; i++) {
+        Err e;
+        if ((rc = config_apply_override(&sw->base, overrides[i], &e)) != 0)
+            err_set(err, "%s: %s", path, e.msg);
+    }
+    if (rc == 0) rc = parse_sections(sw, &p);
     if (rc == 0) rc = check_base_names(sw, &p);
     if (rc == 0) rc = expand(sw, &p);
     yaml_document_delete(&p.doc);
@@ -1324,13 +1317,7 @@ int sweep_load(Sweep *sw, const char *path, char *const *overrides, int n_overri
     stem_of(path, sw->name, sizeof(sw->name));
     report_defaults(&sw->report);
     config_defaults(&sw->base);
-    int rc = config_load_yaml_skipping(&sw->base, path, sweep_sections, err);
-    for (int i = 0; i < n_overrides && rc == 0; i++) {
-        Err e;
-        if ((rc = config_apply_override(&sw->base, overrides[i], &e)) != 0)
-            err_set(err, "%s: %s", path, e.msg);
-    }
-    if (rc == 0) rc = load_sections(sw, path, overrides, n_overrides, err);
+    int rc = load_sweep_file(sw, path, overrides, n_overrides, err);
     if (rc) make_one_line(err->msg);
     return rc;
 }
