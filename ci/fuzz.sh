@@ -1,10 +1,11 @@
 #!/bin/sh
-# Fuzzes the JSONL reader and the restricted Python evaluator with libFuzzer (clang,
-# AddressSanitizer, UBSan). Builds the two targets in build-fuzz/ (or $FUZZ_BUILD_DIR), runs each
-# for FUZZ_SECONDS (default 20) seconds from its seed corpus tests/fuzz/corpus_<target>/
-# (read-only; new inputs go to build-fuzz/corpus-<target>/), prints one line per target, and
-# exits non-zero when a target finds a crash, a sanitizer report, a leak or a hang (reproducer:
-# build-fuzz/crash-<target>-*; replay it with build-fuzz/tests/fuzz/fuzz_<target> FILE).
+# Fuzzes the JSONL reader, the restricted Python evaluator, the sweep file loader and the
+# checkpoint reader with libFuzzer (clang, ASan, UBSan). Builds the targets in build-fuzz/ (or
+# $FUZZ_BUILD_DIR), runs each for FUZZ_SECONDS (default 20) seconds from its seed corpus
+# tests/fuzz/corpus_<target>/ (read-only; new inputs go to build-fuzz/corpus-<target>/),
+# prints one line per target, and exits non-zero when a target finds a crash, a sanitizer
+# report, a leak or a hang (reproducer: build-fuzz/crash-<target>-*; replay it with
+# build-fuzz/tests/fuzz/fuzz_<target> FILE).
 set -u
 cd "$(dirname "$0")/.."
 sh ci/setup-debian.sh || exit 1
@@ -15,10 +16,12 @@ if [ ! -f "$b/build.ninja" ]; then
         >"$b.setup.log" 2>&1 || { cat "$b.setup.log"; exit 1; }
     mv "$b.setup.log" "$b/setup.log"
 fi
-ninja -C "$b" tests/fuzz/fuzz_pyeval tests/fuzz/fuzz_jsonl >"$b/build.log" 2>&1 ||
+ninja -C "$b" tests/fuzz/fuzz_pyeval tests/fuzz/fuzz_jsonl tests/fuzz/fuzz_sweep \
+    tests/fuzz/fuzz_checkpoint \
+    >"$b/build.log" 2>&1 ||
     { cat "$b/build.log"; exit 1; }
 status=0
-for t in pyeval jsonl; do
+for t in pyeval jsonl sweep checkpoint; do
     corpus=$b/corpus-$t
     log=$b/fuzz_$t.log
     mkdir -p "$corpus"

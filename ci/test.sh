@@ -7,6 +7,7 @@ sh ci/setup-debian.sh || exit 1
 # that need it skip, and say so, when it cannot be fetched
 sh ci/fetch-data.sh >/tmp/mdmlab-fetch.log 2>&1 || { echo "warning: ci/fetch-data.sh failed:"; tail -3 /tmp/mdmlab-fetch.log; }
 sh ci/build.sh >/dev/null || { sh ci/build.sh; echo "0 passed, 1 failed"; exit 1; }
+# every suite: 'fast' and 'slow' (the learning tests, tests/meson.build)
 meson test -C build --print-errorlogs --num-processes 1 >build/test-output.txt 2>&1
 status=$?
 cat build/test-output.txt
@@ -24,5 +25,8 @@ if sh ci/gate.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 # a short libFuzzer run of the JSONL reader and the restricted Python evaluator
 echo "== fuzzing (ci/fuzz.sh, 20 s per target) =="
 if sh ci/fuzz.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+# the fast unit tests and the CLI tests built with AddressSanitizer + UBSan (build-asan/)
+echo "== sanitizers (ci/sanitize.sh, ASan + UBSan) =="
+if sh ci/sanitize.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

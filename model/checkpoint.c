@@ -1,8 +1,11 @@
 /* Checkpoint files: see checkpoint.h for the format. */
 #include "checkpoint.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "model/model_io.h"
 
 /* Header integers are encoded byte by byte, but tensor sections are raw floats in host order,
  * and the format says little-endian. */
@@ -31,30 +34,49 @@ static uint64_t get_u64(const unsigned char *p) {
     return v;
 }
 
+/* Names are printed in errors, so they hold no spaces or control characters. */
+static int name_is_valid(const char *name) {
+    size_t len = strnlen(name, CKPT_NAME_LEN);
+    if (len == 0 || len == CKPT_NAME_LEN) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (name[i] <= ' ' || name[i] > '~') return 0;
+    return 1;
+}
+
+static int check_unique_names(const char *path, const CkptSection *sections, int n_sections,
+                              Err *err) {
+    for (int i = 0; i < n_sections; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(sections[j].name, sections[i].name) == 0)
+                return err_set(err, "%s: duplicate section '%s'", path, sections[i].name);
+    return 0;
+}
+
 static int check_sections(const char *path, const CkptSection *sections, int n_sections, Err *err) {
-    if (n_sections < 0 || (n_sections > 0 && !sections))
-        return err_set(err, "%s: invalid section list (%d sections)", path, n_sections);
+    if (n_sections < 0 || n_sections > CKPT_MAX_SECTIONS || (n_sections > 0 && !sections))
+        return err_set(err, "%s: invalid section list (%d sections, at most %d)", path, n_sections,
+                       CKPT_MAX_SECTIONS);
     for (int i = 0; i < n_sections; i++) {
         const CkptSection *s = &sections[i];
-        size_t len = strnlen(s->name, CKPT_NAME_LEN);
-        if (len == 0 || len == CKPT_NAME_LEN)
-            return err_set(err, "%s: section %d: name must be 1 to %d characters", path, i,
-                           CKPT_NAME_LEN - 1);
+        if (!name_is_valid(s->name))
+            return err_set(err, "%s: section %d: name must be 1 to %d printable characters", path,
+                           i, CKPT_NAME_LEN - 1);
         if (s->bytes > 0 && !s->data)
             return err_set(err, "%s: section '%s' has %llu bytes but no data", path, s->name,
                            (unsigned long long)s->bytes);
-        for (int j = 0; j < i; j++)
-            if (strcmp(sections[j].name, s->name) == 0)
-                return err_set(err, "%s: duplicate section '%s'", path, s->name);
     }
-    return 0;
+    return check_unique_names(path, sections, n_sections, err);
 }
 
 int checkpoint_write(const char *path, const char *config_yaml, int64_t step,
                      const CkptSection *sections, int n_sections, Err *err) {
     if (check_sections(path, sections, n_sections, err)) return -1;
+    if (step < 0) return err_set(err, "%s: step %" PRId64 " is negative", path, step);
     if (!config_yaml) config_yaml = "";
     uint64_t config_len = strlen(config_yaml);
+    if (config_len > CKPT_MAX_CONFIG_BYTES)
+        return err_set(err, "%s: config of %llu bytes is over the %u-byte limit", path,
+                       (unsigned long long)config_len, CKPT_MAX_CONFIG_BYTES);
 
     StrBuf sb = {0};
     unsigned char header[HEADER_BYTES];
@@ -131,17 +153,41 @@ static int check_file(const char *path, const unsigned char *data, size_t len, E
     return 0;
 }
 
-int checkpoint_read(const char *path, Checkpoint *ck, Err *err) {
-    memset(ck, 0, sizeof *ck);
-    char *blob;
-    size_t len;
-    if (read_file_all(path, &blob, &len, err)) return -1;
-    const unsigned char *data = (const unsigned char *)blob;
-    if (check_file(path, data, len, err)) {
-        free(blob);
-        return -1;
+static int check_section_names(const char *path, const unsigned char *data, size_t pos,
+                               uint32_t n_sections, Err *err) {
+    for (uint32_t i = 0; i < n_sections; i++) {
+        char name[CKPT_NAME_LEN];
+        memcpy(name, data + pos, CKPT_NAME_LEN);
+        if (!name_is_valid(name))
+            return err_set(err, "%s: section %u of %u: name is not 1 to %d printable characters",
+                           path, i + 1, n_sections, CKPT_NAME_LEN - 1);
+        pos += SECTION_HEADER_BYTES + (size_t)get_u64(data + pos + CKPT_NAME_LEN);
     }
-    /* check_file proved that every section header fits, so n_sections is bounded by len. */
+    return 0;
+}
+
+/* The header's values and the section names, once the structure is known to be sound: what
+ * mdmlab never writes is damage, refused before the config is parsed. */
+static int check_header_values(const char *path, const unsigned char *data, Err *err) {
+    int64_t step = (int64_t)get_u64(data + 16);
+    if (step < 0)
+        return err_set(err, "%s: step %" PRId64 " is negative: the header is damaged", path, step);
+    uint32_t n_sections = get_u32(data + 12);
+    if (n_sections > CKPT_MAX_SECTIONS)
+        return err_set(err, "%s: %u sections, more than the %d a checkpoint can hold", path,
+                       n_sections, CKPT_MAX_SECTIONS);
+    uint64_t config_len = get_u64(data + 24);
+    if (config_len > CKPT_MAX_CONFIG_BYTES)
+        return err_set(err, "%s: stored config of %llu bytes is over the %u-byte limit", path,
+                       (unsigned long long)config_len, CKPT_MAX_CONFIG_BYTES);
+    if (memchr(data + HEADER_BYTES, '\0', (size_t)config_len))
+        return err_set(err, "%s: stored config holds a NUL byte", path);
+    return check_section_names(path, data, HEADER_BYTES + (size_t)config_len, n_sections, err);
+}
+
+/* Points ck into blob, a checked checkpoint file of len bytes, and takes blob over. */
+static int fill_checkpoint(const char *path, char *blob, size_t len, Checkpoint *ck, Err *err) {
+    const unsigned char *data = (const unsigned char *)blob;
     uint32_t n_sections = get_u32(data + 12);
     uint64_t config_len = get_u64(data + 24);
     ck->blob = blob;
@@ -149,16 +195,46 @@ int checkpoint_read(const char *path, Checkpoint *ck, Err *err) {
     ck->config_len = config_len;
     ck->config_yaml = malloc((size_t)config_len + 1);
     ck->sections = calloc(n_sections ? n_sections : 1, sizeof *ck->sections);
-    if (!ck->config_yaml || !ck->sections) {
-        checkpoint_free(ck);
-        return err_set(err, "%s: out of memory", path);
-    }
+    if (!ck->config_yaml || !ck->sections) return err_set(err, "%s: out of memory", path);
     memcpy(ck->config_yaml, data + HEADER_BYTES, (size_t)config_len);
     ck->config_yaml[config_len] = '\0';
     ck->n_sections = (int)n_sections;
-    walk_sections(path, data, len - CHECKSUM_BYTES, HEADER_BYTES + (size_t)config_len, n_sections,
-                  ck->sections, err);
+    return walk_sections(path, data, len - CHECKSUM_BYTES, HEADER_BYTES + (size_t)config_len,
+                         n_sections, ck->sections, err);
+}
+
+/* Checks blob, a whole checkpoint file of len bytes, and fills ck from it, which takes it over;
+ * on error ck is left empty and blob freed. */
+static int read_blob(const char *path, char *blob, size_t len, Checkpoint *ck, Err *err) {
+    const unsigned char *data = (const unsigned char *)blob;
+    if (check_file(path, data, len, err) || check_header_values(path, data, err)) {
+        free(blob);
+        return -1;
+    }
+    if (fill_checkpoint(path, blob, len, ck, err) ||
+        check_unique_names(path, ck->sections, ck->n_sections, err) ||
+        model_io_check(ck, path, err)) {
+        checkpoint_free(ck);
+        return -1;
+    }
     return 0;
+}
+
+int checkpoint_read(const char *path, Checkpoint *ck, Err *err) {
+    memset(ck, 0, sizeof *ck);
+    char *blob;
+    size_t len;
+    if (read_file_all(path, &blob, &len, err)) return -1;
+    return read_blob(path, blob, len, ck, err);
+}
+
+int checkpoint_read_memory(const char *name, const void *data, size_t len, Checkpoint *ck,
+                           Err *err) {
+    memset(ck, 0, sizeof *ck);
+    char *blob = malloc(len ? len : 1);
+    if (!blob) return err_set(err, "%s: out of memory for %zu bytes", name, len);
+    if (len) memcpy(blob, data, len);
+    return read_blob(name, blob, len, ck, err);
 }
 
 const CkptSection *checkpoint_section(const Checkpoint *ck, const char *name) {

@@ -112,7 +112,19 @@ static void training_identity(const Config *c, StrBuf *out) {
     config_write_yaml(&x, out);
 }
 
-/* Picks the checkpoint to resume from and checks that it belongs to this run. */
+/* A process that keeps state between steps (PUMA's pool) draws different batches without it. */
+static int check_resumable_process(const Run *r, Err *err) {
+    const ForwardOps *process = forward_find(r->cfg.process);
+    if (!process || !process->state_bytes || checkpoint_section(&r->resume, "process")) return 0;
+    return err_set(err,
+                   "%s: cannot resume: no 'process' section (the state of process '%s'), so "
+                   "training would not continue bit-exactly; start a fresh run from its weights "
+                   "with train.init_from=%s in another out_dir",
+                   r->resume_path, r->cfg.process, r->resume_path);
+}
+
+/* Picks the checkpoint to resume from and checks that it belongs to this run and holds all
+ * of its training state: before any data or model is built, so a bad one is refused at once. */
 static int open_resume(Run *r, Err *err) {
     const char *want = r->cfg.train.resume;
     if (strcmp(want, "auto") == 0) {
@@ -139,7 +151,24 @@ static int open_resume(Run *r, Err *err) {
                        "%s: checkpoint was written for a different training config (task, "
                        "model, seed, process or optimizer; compare its config with config.yaml)",
                        r->resume_path);
+    if (model_io_check_resumable(&r->resume, r->resume_path, r->cfg.train.ema, err) != 0 ||
+        check_resumable_process(r, err) != 0)
+        return -1;
     r->start_step = r->resume.step;
+    return 0;
+}
+
+/* Loads the forward process's state ("process") and the training clock ("clock"). */
+static int restore_run_state(Run *r, Err *err) {
+    const CkptSection *ps = checkpoint_section(&r->resume, "process");
+    if (ps && r->s.fp.ops->state_load &&
+        r->s.fp.ops->state_load(&r->s.fp, ps->data, ps->bytes, err) != 0) {
+        Err inner = *err;
+        return err_set(err, "%s: section 'process': %s", r->resume_path, inner.msg);
+    }
+    const CkptSection *clock = checkpoint_section(&r->resume, "clock");
+    if (clock && clock->bytes == sizeof(r->train_s))
+        memcpy(&r->train_s, clock->data, sizeof(r->train_s));
     return 0;
 }
 
@@ -186,19 +215,15 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
     if (config_validate(&r->cfg, err) != 0) return -1;
     train_run_dir(&r->cfg, r->dir, sizeof(r->dir));
     snprintf(r->ckpt_path, sizeof(r->ckpt_path), "%s/checkpoint.bin", r->dir);
-    if (session_open(&r->s, &r->cfg, err) != 0) return -1; /* config errors come first */
-    if (open_resume(r, err) != 0 || check_fresh_run_dir(r, err) != 0) return -1;
+    if (open_resume(r, err) != 0) return -1;
+    if (session_open(&r->s, &r->cfg, err) != 0) return -1;
+    if (check_fresh_run_dir(r, err) != 0) return -1;
     if (make_dirs(r->dir, err) != 0) return -1; /* only once the run is known to start */
     long init_step = -1; /* step of train.init_from's checkpoint once loaded */
     if (r->have_resume) {
-        if (model_io_restore(&r->s.model, &r->resume, r->resume_path, 1, err) != 0) return -1;
-        const CkptSection *ps = checkpoint_section(&r->resume, "process");
-        if (ps && r->s.fp.ops->state_load &&
-            r->s.fp.ops->state_load(&r->s.fp, ps->data, ps->bytes, err) != 0)
+        if (model_io_restore(&r->s.model, &r->resume, r->resume_path, 1, err) != 0 ||
+            restore_run_state(r, err) != 0)
             return -1;
-        const CkptSection *clock = checkpoint_section(&r->resume, "clock");
-        if (clock && clock->bytes == sizeof(r->train_s))
-            memcpy(&r->train_s, clock->data, sizeof(r->train_s));
     } else if (r->cfg.train.init_from[0] && init_from_checkpoint(r, &init_step, err) != 0) {
         return -1;
     }

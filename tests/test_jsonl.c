@@ -1,5 +1,6 @@
 /* JSONL reader, GSM8K answers, TinyGSM row loading and scoring. The GSM8K test split
- * (tests/data/gsm8k/test.jsonl, 1,319 rows) is found next to this source file. */
+ * (tests/data/gsm8k/test.jsonl, 1,319 rows) is found through MDMLAB_TEST_DATA_DIR, the
+ * absolute path of tests/data that tests/meson.build defines. */
 #include "tasks/lib/jsonl.h"
 #include "tasks/tinygsm/tinygsm_data.h"
 #include "check.h"
@@ -271,11 +272,7 @@ static void test_gsm8k_answer_number(void) {
  * and extremes were computed with CPython over the same file. */
 static void test_gsm8k_test_split(void) {
     char path[1024];
-    const char *src = __FILE__; /* meson compiles it by a path relative to the build root */
-    const char *slash = strrchr(src, '/');
-    int dir_len = slash ? (int)(slash - src) : 0;
-    snprintf(path, sizeof path, "%s%.*s%sdata/gsm8k/test.jsonl", src[0] == '/' ? "" : "../",
-             dir_len, src, slash ? "/" : "");
+    snprintf(path, sizeof path, "%s/gsm8k/test.jsonl", MDMLAB_TEST_DATA_DIR);
     if (access(path, R_OK) != 0) {
         CHECK_MSG(0, "GSM8K test split not found at %s", path);
         return;

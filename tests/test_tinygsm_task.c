@@ -75,8 +75,9 @@ static void test_layout_and_score(int strip) {
 static void test_gsm8k_eval(void) {
     Config cfg;
     base_config(&cfg);
-    snprintf(cfg.task.eval_file, sizeof cfg.task.eval_file, "%s",
-             "../../tests/data/gsm8k/test.jsonl");
+    /* tests/data by absolute path (tests/meson.build): any build directory finds it */
+    snprintf(cfg.task.eval_file, sizeof cfg.task.eval_file, "%s/gsm8k/test.jsonl",
+             MDMLAB_TEST_DATA_DIR);
     cfg.task.eval_count = 0;
     cfg.task.seq_len = 1024;
     Task t;
