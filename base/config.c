@@ -717,6 +717,7 @@ typedef struct Loader {
     const char *const *skip;     /* top-level names whose values another module reads, or NULL */
     size_t first_line[MAX_KEYS]; /* line where each key was set (0 = not yet) */
     unsigned char *seen;         /* per node: already read (an alias reads a node again) */
+    int skip_unknown;            /* ignore names the schema does not know */
 } Loader;
 
 static size_t node_line(const yaml_node_t *n) {
@@ -827,9 +828,23 @@ static int load_section(Loader *ld, const char *name, const yaml_node_t *n) {
                    ld->origin, node_line(n), name, node_kind(n));
 }
 
+/* In known-keys mode, whether an unknown name may be a module's key, left for the loader with
+ * the full schema: a name under task. (which core and modules share) or in a section the core
+ * table does not have. A top-level scalar is always a core key; model.dd never is a key. */
+static int may_be_module_key(const char *name, const yaml_node_t *n) {
+    const char *dot = strchr(name, '.');
+    size_t len = dot ? (size_t)(dot - name) : strlen(name);
+    if (!dot && n->type != YAML_MAPPING_NODE) return 0;
+    if (len == 4 && strncmp(name, "task", 4) == 0) return 1;
+    for (int i = 0; i < N_CORE; i++)
+        if (strncmp(core_keys[i].name, name, len) == 0 && core_keys[i].name[len] == '.') return 0;
+    return 1;
+}
+
 static int load_entry(Loader *ld, const char *name, size_t key_line, const yaml_node_t *n) {
     int ki = find_key(ld->cfg, name);
     if (ki < 0 && is_section(ld->cfg, name)) return load_section(ld, name, n);
+    if (ki < 0 && ld->skip_unknown && may_be_module_key(name, n)) return 0;
     if (ki < 0) {
         char where[CFG_PATH + 32];
         snprintf(where, sizeof where, "%s:%zu: ", ld->origin, key_line);
@@ -919,8 +934,8 @@ int config_yaml_parse(const char *text, size_t len, const char *origin, yaml_doc
     return rc;
 }
 
-int config_load_yaml_document(Config *cfg, yaml_document_t *doc, const char *origin,
-                              const char *const *skip, Err *err) {
+static int load_document_keys(Config *cfg, yaml_document_t *doc, const char *origin,
+                              const char *const *skip, int skip_unknown, Err *err) {
     /* Load into a copy so that a failed load leaves cfg untouched. */
     Config work = *cfg;
     Loader ld;
@@ -930,6 +945,7 @@ int config_load_yaml_document(Config *cfg, yaml_document_t *doc, const char *ori
     ld.cfg = &work;
     ld.err = err;
     ld.skip = skip;
+    ld.skip_unknown = skip_unknown;
     size_t nodes = (size_t)(doc->nodes.top - doc->nodes.start);
     ld.seen = calloc(nodes + 1, 1); /* node indices run from 1 */
     if (!ld.seen) return err_set(err, "%s: out of memory", ld.origin);
@@ -941,25 +957,31 @@ int config_load_yaml_document(Config *cfg, yaml_document_t *doc, const char *ori
     return rc;
 }
 
-static int load_yaml_text(Config *cfg, const char *text, size_t len, const char *origin, Err *err) {
+int config_load_yaml_document(Config *cfg, yaml_document_t *doc, const char *origin,
+                              const char *const *skip, Err *err) {
+    return load_document_keys(cfg, doc, origin, skip, 0, err);
+}
+
+static int load_yaml_text(Config *cfg, const char *text, size_t len, const char *origin,
+                          int skip_unknown, Err *err) {
     yaml_document_t doc;
     if (!origin) origin = "<config>";
     if (config_yaml_parse(text, len, origin, &doc, err)) return -1;
-    int rc = config_load_yaml_document(cfg, &doc, origin, NULL, err);
+    int rc = load_document_keys(cfg, &doc, origin, NULL, skip_unknown, err);
     yaml_document_delete(&doc);
     return rc;
 }
 
 int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
                             Err *err) {
-    return load_yaml_text(cfg, text, len, origin, err);
+    return load_yaml_text(cfg, text, len, origin, 0, err);
 }
 
 int config_load_yaml(Config *cfg, const char *path, Err *err) {
     char *text;
     size_t len;
     if (read_file_all(path, &text, &len, err)) return -1;
-    int rc = load_yaml_text(cfg, text, len, path, err);
+    int rc = load_yaml_text(cfg, text, len, path, 0, err);
     free(text);
     return rc;
 }
@@ -971,6 +993,29 @@ static void trim(const char **s, size_t *len) {
     while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) (*len)--;
 }
 
+/* Sets key `name` from value text; errors start with `where` (which names the key), or name
+ * the key when `where` is empty. */
+static int set_by_name(Config *cfg, const char *name, const char *value, size_t value_len,
+                       const char *where, Err *err) {
+    int ki = find_key(cfg, name);
+    if (ki < 0 && is_section(cfg, name))
+        return err_set(err, "%s'%s' is a section: name one of its keys, e.g. '%s'", where, name,
+                       first_key_of_section(cfg, name));
+    if (ki < 0) return unknown_key_error(cfg, err, where, name);
+    char *text = strndup(value, value_len); /* the scalar parsers want a terminated string */
+    if (!text) return err_set(err, "%sout of memory", where);
+    char why[WHY_LEN];
+    int rc = set_scalar(cfg, ki, text, value_len, why, sizeof why);
+    free(text);
+    if (rc && where[0]) return err_set(err, "%s%s", where, why); /* where names the key */
+    if (rc) return err_set(err, "key '%s': %s", name, why);
+    return 0;
+}
+
+int config_set_value(Config *cfg, const char *key, const char *value, Err *err) {
+    return set_by_name(cfg, key, value, strlen(value), "", err);
+}
+
 int config_apply_override(Config *cfg, const char *assignment, Err *err) {
     const char *eq = strchr(assignment, '=');
     if (!eq) return err_set(err, "override '%s': expected key=value", assignment);
@@ -979,7 +1024,6 @@ int config_apply_override(Config *cfg, const char *assignment, Err *err) {
     trim(&key, &key_len);
     trim(&value, &value_len);
     if (key_len == 0) return err_set(err, "override '%s': expected key=value", assignment);
-
     char name[NAME_MAX_LEN];
     if (key_len >= sizeof name)
         return err_set(err, "override '%.64s...': unknown key (name too long)", assignment);
@@ -987,19 +1031,7 @@ int config_apply_override(Config *cfg, const char *assignment, Err *err) {
     name[key_len] = '\0';
     char where[NAME_MAX_LEN + 32];
     snprintf(where, sizeof where, "override '%.200s': ", assignment);
-    int ki = find_key(cfg, name);
-    if (ki < 0 && is_section(cfg, name))
-        return err_set(err, "%s'%s' is a section: name one of its keys, e.g. '%s'", where, name,
-                       first_key_of_section(cfg, name));
-    if (ki < 0) return unknown_key_error(cfg, err, where, name);
-
-    char *text = strndup(value, value_len); /* the scalar parsers want a terminated string */
-    if (!text) return err_set(err, "%sout of memory", where);
-    char why[WHY_LEN];
-    int rc = set_scalar(cfg, ki, text, value_len, why, sizeof why);
-    free(text);
-    if (rc) return err_set(err, "%s%s", where, why);
-    return 0;
+    return set_by_name(cfg, name, value, value_len, where, err);
 }
 
 /* ---- validation ------------------------------------------------------------------------- */
@@ -1154,6 +1186,11 @@ const void *config_key_field(const Config *cfg, const ConfigKey *k) {
     for (int i = 0; i < config_key_count(cfg); i++)
         if (config_key_at(cfg, i) == k) return key_field_of(cfg, i);
     return NULL;
+}
+
+int config_load_known_keys(Config *cfg, const char *text, size_t len, const char *origin,
+                           Err *err) {
+    return load_yaml_text(cfg, text, len, origin, 1, err);
 }
 
 int config_core_key_count(void) {

@@ -221,6 +221,9 @@ const char *config_role_key_name(int i);
 int config_load_yaml(Config *cfg, const char *path, Err *err);
 /* Apply one "key=value" override (value parsed with the same rules as YAML scalars). */
 int config_apply_override(Config *cfg, const char *assignment, Err *err);
+/* Set one key from its value text, as YAML's scalar would set it. Errors: "key 'K': ..." or
+ * "unknown key 'K' (did you mean ...)". */
+int config_set_value(Config *cfg, const char *key, const char *value, Err *err);
 /* Cross-key checks (heads divide d, even head dim, batch >= 1, ...). */
 int config_validate(const Config *cfg, Err *err);
 /* Canonical resolved YAML: every key in table order, grouped into nested sections, one value
@@ -240,6 +243,11 @@ int config_load_yaml_document(Config *cfg, yaml_document_t *doc, const char *ori
 /* Load config from YAML text held in memory (e.g. a checkpoint); `origin` names it in errors. */
 int config_load_yaml_string(Config *cfg, const char *text, size_t len, const char *origin,
                             Err *err);
+/* The same, ignoring the names that may belong to a module cfg's schema lacks (under task.,
+ * or in a section the core table does not have): code below the layer that sees every module
+ * (the checkpoint reader) reads a stored config's core keys with config_init(cfg, NULL) and
+ * this. Every other name and every value is checked as always. */
+int config_load_known_keys(Config *cfg, const char *text, size_t len, const char *origin, Err *err);
 /* Print the key table (name, type, default, help) for --help. */
 void config_print_keys(const Config *cfg, FILE *f);
 

@@ -370,7 +370,9 @@ static int cmd_eval(int argc, char **argv, Err *err) {
     if (rc == 0) rc = task_create(&task, &cfg, err);
     if (rc == 0) {
         ModelConfig mc = session_model_config(&cfg, &task);
-        int want_ema = ec.use_ema && checkpoint_section(&ck, "ema") != NULL;
+        Err note;
+        int want_ema = model_io_eval_uses_ema(&ck, ec.ckpt_path, ec.use_ema, &note);
+        if (note.msg[0]) fprintf(stderr, "mdmlab: note: %s\n", note.msg);
         rc = model_create(&m, &mc, &be, cfg.eval.batch, want_ema, err);
         if (rc == 0) rc = model_io_restore(&m, &ck, ec.ckpt_path, 0, err);
         if (rc == 0 && want_ema) model_swap_ema(&m);

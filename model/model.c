@@ -30,6 +30,16 @@ long model_param_count(const ModelConfig *cfg) {
     return n;
 }
 
+long model_param_layout(const ModelConfig *cfg, long offset[P_COUNT], long size[P_COUNT]) {
+    long off = 0;
+    param_shapes(cfg, size);
+    for (int i = 0; i < P_COUNT; i++) {
+        offset[i] = off;
+        off += (size[i] + 15) & ~15L;
+    }
+    return off;
+}
+
 double model_step_flops(const ModelConfig *c, int B) {
     double tokens = (double)B * c->seq_len, vd = (double)c->vocab * c->d;
     /* every parameter takes part in a matmul except the embedding lookup; the head always
@@ -166,15 +176,8 @@ int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, i
     if (cfg->d % cfg->heads || (cfg->d / cfg->heads) % 2)
         return err_set(err, "model: d=%d must split into heads=%d of even size", cfg->d,
                        cfg->heads);
-    long size[P_COUNT], off = 0;
-    param_shapes(cfg, size);
-    for (int i = 0; i < P_COUNT; i++) {
-        m->param_offset[i] = off;
-        m->param_size[i] = size[i];
-        off += (size[i] + 15) & ~15L;
-    }
+    m->n_params_padded = model_param_layout(cfg, m->param_offset, m->param_size);
     m->n_params = model_param_count(cfg);
-    m->n_params_padded = off;
     m->act_floats = layout_activations(&m->a, NULL, cfg, max_batch);
     if (alloc_buffers(m, with_ema) != 0 || fill_rope_tables(m) != 0) {
         double param_mb = (double)param_bytes(m) * (4.0 + !!with_ema) / 1e6;

@@ -133,5 +133,9 @@ void model_swap_ema(Model *m);
 /* 6*N*tokens + attention FLOPs of one training step (forward+backward), for reports. */
 double model_step_flops(const ModelConfig *cfg, int B);
 long model_param_count(const ModelConfig *cfg);
+/* Where each tensor starts in a parameter-shaped buffer (each 64-byte aligned) and its size;
+ * returns the buffer's floats. A shape only: nothing is built (the checkpoint reader checks a
+ * stored model with it). */
+long model_param_layout(const ModelConfig *cfg, long offset[P_COUNT], long size[P_COUNT]);
 
 #endif

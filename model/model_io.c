@@ -21,43 +21,13 @@ static float *state_buffer(const Model *m, int i) {
     return bufs[i];
 }
 
-/* model.c's tensor shapes, private to it: checking a checkpoint must not build the model.
- * test_checkpoint pins this copy to model_create's layout for several shapes. */
-static void tensor_sizes(const ModelConfig *c, long size[P_COUNT]) {
-    long d = c->d, L = c->layers, f = c->ffn, V = c->vocab;
-    size[P_WTE] = V * d;
-    size[P_LN1] = L * d;
-    size[P_QKVW] = L * 3 * d * d;
-    size[P_QKVB] = L * 3 * d;
-    size[P_OW] = L * d * d;
-    size[P_OB] = L * d;
-    size[P_LN2] = L * d;
-    size[P_W1] = L * f * d;
-    size[P_W2] = L * f * d;
-    size[P_W3] = L * d * f;
-    size[P_LNF] = d;
-    size[P_HEAD] = c->tied_head ? 0 : V * d;
-}
-
 static long pad16(long n) {
     return (n + 15) & ~15L;
 }
 
-/* Where each tensor starts in a parameter-shaped buffer (each 64-byte aligned); returns the
- * buffer's floats. */
-static long tensor_layout(const ModelConfig *c, long offset[P_COUNT], long size[P_COUNT]) {
-    tensor_sizes(c, size);
-    long off = 0;
-    for (int i = 0; i < P_COUNT; i++) {
-        offset[i] = off;
-        off += pad16(size[i]);
-    }
-    return off;
-}
-
 long model_io_padded_params(const ModelConfig *cfg) {
     long offset[P_COUNT], size[P_COUNT];
-    return tensor_layout(cfg, offset, size);
+    return model_param_layout(cfg, offset, size);
 }
 
 /* The config module quotes keys as YAML decoded them, escapes included: a stored config can
@@ -74,9 +44,9 @@ static int stored_model_shape(const Checkpoint *ck, const char *path, ModelConfi
                               int *kept_ema, Err *err) {
     if (strspn(ck->config_yaml, " \t\r\n") == ck->config_len)
         return err_set(err, "%s: stored config is empty", path);
-    Config saved;
-    config_defaults(&saved);
-    if (config_load_yaml_string(&saved, ck->config_yaml, ck->config_len, path, err))
+    Config saved; /* the model keys are core keys: the modules' sections are not needed */
+    config_init(&saved, NULL);
+    if (config_load_known_keys(&saved, ck->config_yaml, ck->config_len, path, err))
         return keep_on_one_line(err);
     int d = saved.model.d, heads = saved.model.heads;
     if (d % heads || (d / heads) % 2)
@@ -131,7 +101,7 @@ static int check_params_size(ModelConfig *mc, const CkptSection *params, const c
 /* Where float `index` of a parameter-shaped buffer of shape mc lies, in words. */
 static void describe_float(const ModelConfig *mc, long index, char *out, size_t n) {
     long offset[P_COUNT], size[P_COUNT];
-    tensor_layout(mc, offset, size);
+    model_param_layout(mc, offset, size);
     for (int t = 0; t < P_COUNT; t++) {
         long e = index - offset[t];
         if (e < 0 || e >= pad16(size[t])) continue;

@@ -508,11 +508,7 @@ static int check_process_needs(const Config *cfg, Err *err) {
 /* ---- checking values against the config's key table ------------------------------------- */
 
 static int apply_value(Config *cfg, const char *key, const char *value, Err *err) {
-    char assignment[SWEEP_KEY_LEN + VALUE_MAX_LEN + 64];
-    int n = snprintf(assignment, sizeof(assignment), "%s=%s", key, value);
-    if (n < 0 || (size_t)n >= sizeof(assignment))
-        return err_set(err, "value longer than %d characters", VALUE_MAX_LEN);
-    return config_apply_override(cfg, assignment, err);
+    return config_set_value(cfg, key, value, err);
 }
 
 /* Every value of key must be accepted by the config (type, bounds, known key) and, for a name,
@@ -523,8 +519,9 @@ static int check_values(Parse *p, const Config *base, const char *key, const Str
     Config scratch = *base; /* applying a value sets only its key */
     for (int i = 0; i < values->n; i++) {
         Err e;
-        if (apply_value(&scratch, key, values->items[i], &e) != 0 ||
-            (named && check_named(named, &scratch, &e) != 0))
+        if (apply_value(&scratch, key, values->items[i], &e) != 0)
+            return err_set(p->err, "%s:%zu: %s", p->origin, line, e.msg);
+        if (named && check_named(named, &scratch, &e) != 0)
             return err_set(p->err, "%s:%zu: key '%s': %s", p->origin, line, key, e.msg);
     }
     return 0;

@@ -594,8 +594,8 @@ static void test_missing_state(void) {
     tiny_state_free(&t);
 }
 
-/* model_io checks checkpoints without building the model, from its own copy of the layout:
- * pinned here to model_create's, in size and in where each tensor starts. */
+/* model_io checks checkpoints without building the model, from model_param_layout: the same
+ * layout model_create uses, in size and in where each tensor starts. */
 static void test_layout_matches_model(void) {
     Backend be = {0};
     Err err;

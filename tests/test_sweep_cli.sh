@@ -153,7 +153,7 @@ expect_bad() {
 printf 'grid:\n  model.d: [32, 64\n' >"$TMP/b1.yaml"
 expect_bad "malformed yaml" "b1.yaml:[0-9]+: YAML syntax error" "$TMP/b1.yaml"
 printf 'grid:\n  model.dd: [32]\n' >"$TMP/b2.yaml"
-expect_bad "unknown grid key" "b2.yaml:2: key 'model.dd'" "$TMP/b2.yaml"
+expect_bad "unknown grid key" "b2.yaml:2: unknown key 'model.dd' \(did you mean 'model.d'\?\)" "$TMP/b2.yaml"
 printf 'train: {steps: 5}\ngrid:\n  train.lr: [fast]\n' >"$TMP/b3.yaml"
 expect_bad "wrong type" "b3.yaml:3: key 'train.lr'" "$TMP/b3.yaml"
 printf 'model: {dd: 3}\ngrid: {seed: [1]}\n' >"$TMP/b4.yaml"
@@ -178,7 +178,7 @@ expect_bad "huge bootstrap" "b8.yaml:2: key 'report.bootstrap'" "$TMP/b8.yaml"
 rc=$?
 check "unknown process in the grid: exit 2 (rc $rc)" [ "$rc" -eq 2 ]
 check "unknown process: one line naming file, line, key, value ($(cat "$TMP/b9.out"))" \
-    grep -q "b9.yaml:7: key 'process': unknown forward process 'PUMA' (did you mean 'puma'?" "$TMP/b9.out"
+    grep -q "b9.yaml:7: key 'process': expected one of random, puma, block, ar; got 'PUMA' (did you mean 'puma'?)" "$TMP/b9.out"
 check "unknown process: one line" [ "$(wc -l <"$TMP/b9.out")" -eq 1 ]
 check "unknown process: no sweep or run directory made" [ ! -e "$TMP/b9" ]
 check "sweep --help" "$MDMLAB" sweep --help >/dev/null
