@@ -164,11 +164,11 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 printf 'seeds: range(0, 1e9)\n' >"$TMP/b5.yaml"
 t0=$(ms)
 expect_bad "huge seed axis" "b5.yaml:1: key 'seed'.*1000000000 values" "$TMP/b5.yaml"
-check "huge seed axis refused at once ($(( $(ms) - t0 )) ms)" [ $(( $(ms) - t0 )) -lt 3000 ]
+check "huge seed axis refused at once ($(( $(ms) - t0 )) ms)" [ $(( $(ms) - t0 )) -lt 10000 ]
 printf 'grid:\n  train.lr: range(0, 1e12)\n' >"$TMP/b6.yaml"
 t0=$(ms)
 expect_bad "huge range axis" "b6.yaml:2: key 'train.lr'.*more than the 100000 runs" "$TMP/b6.yaml"
-check "huge range axis refused at once ($(( $(ms) - t0 )) ms)" [ $(( $(ms) - t0 )) -lt 3000 ]
+check "huge range axis refused at once ($(( $(ms) - t0 )) ms)" [ $(( $(ms) - t0 )) -lt 10000 ]
 printf 'grid:\n  train.steps: range(nan, 1, 1)\n' >"$TMP/b7.yaml"
 expect_bad "nan range" "b7.yaml:2: key 'train.steps'.*finite" "$TMP/b7.yaml"
 printf 'seeds: [1]\nreport: {bootstrap: 1e12}\n' >"$TMP/b8.yaml"
