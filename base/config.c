@@ -117,6 +117,12 @@ static const ConfigKey core_keys[] = {
             "text task: time points of the validation ELBO estimate"),
     CFG_INT(Config, "eval.samples", eval.samples, "4", 0, 4096,
             "text task: samples generated and written at each evaluation"),
+    CFG_CHOICE(Config, "eval.sampler", eval.sampler, "unmask", "unmask|ancestral",
+               "unmask (eval.policy, k per step) | ancestral (MDLM's T-step sampler, eval.steps; "
+               "reports nfe and idle_step_ratio)"),
+    CFG_INT(Config, "eval.steps", eval.steps, "128", 1, 1048576,
+            "ancestral sampler: steps T (each masked position is revealed at step i of T with "
+            "probability 1/i, counting down)"),
 };
 
 enum { N_CORE = sizeof core_keys / sizeof core_keys[0] };

@@ -85,15 +85,17 @@ typedef struct Config {
     struct {
         long count; /* eval examples per evaluation (0 = all) */
         int batch;
-        char policy[CFG_STR]; /* topk | margin | entropy | random | l2r */
-        int tokens_per_step;  /* k tokens unmasked per step */
-        double threshold;     /* >0: unmask all with p>threshold (at least one per step) */
-        double temperature;   /* 0 = argmax, >0 = Gumbel sampling */
-        int use_ema;          /* bool */
-        char extra[CFG_STR];  /* more "policy:k" pairs evaluated during training */
-        int block_size;       /* decode block by block (0 = the process's decode size, or all) */
-        int elbo_points;      /* text: time points of the validation ELBO estimate */
-        int samples;          /* text: samples generated and written at each evaluation */
+        char policy[CFG_STR];  /* topk | margin | entropy | random | l2r */
+        int tokens_per_step;   /* k tokens unmasked per step */
+        double threshold;      /* >0: unmask all with p>threshold (at least one per step) */
+        double temperature;    /* 0 = argmax, >0 = Gumbel sampling */
+        int use_ema;           /* bool */
+        char extra[CFG_STR];   /* more "policy:k" pairs evaluated during training */
+        int block_size;        /* decode block by block (0 = the process's decode size, or all) */
+        int elbo_points;       /* text: time points of the validation ELBO estimate */
+        int samples;           /* text: samples generated and written at each evaluation */
+        char sampler[CFG_STR]; /* unmask | ancestral */
+        int steps;             /* ancestral sampler: steps T */
     } eval;
 
     /* The sections' parameter structs, each at config_params(cfg, section). */

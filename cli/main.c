@@ -81,7 +81,9 @@ static void eval_usage(FILE *f) {
                "  --json         print one JSON object per result instead of a table\n"
                "key=value overrides apply to eval.* , task.eval_file, task.eval_count, backend,\n"
                "threads (e.g. eval.count=1000 backend=onednn). Results are also written to\n"
-               "RUN_DIR/eval_results.json.\n");
+               "RUN_DIR/eval_results.json. eval.sampler=ancestral eval.steps=T decodes with\n"
+               "MDLM's T-step ancestral sampler instead (one row, k = T); every row reports nfe\n"
+               "(model passes per sequence) and idle (the share of steps that reveal nothing).\n");
 }
 
 static int has_suffix(const char *s, const char *suffix) {
@@ -244,28 +246,33 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Ta
     eval_json_begin(&json, ec, m, step);
     sb_printf(&json, ",\"results\":[");
     if (!ec->json)
-        printf("%-8s %3s %9s %9s %8s %8s\n", "policy", "k", "accuracy", "solved", "calls",
-               "seconds");
+        printf("%-9s %4s %9s %9s %8s %8s %6s %8s\n", "policy", "k", "accuracy", "solved", "calls",
+               "nfe", "idle", "seconds");
+    /* the ancestral sampler has no policy or k: one row (k is its T) */
+    int ancestral = strcmp(cfg->eval.sampler, "ancestral") == 0;
+    int n_policies = ancestral ? 1 : ec->n_policies, n_ks = ancestral ? 1 : ec->n_ks;
     int rc = 0;
-    for (int p = 0; p < ec->n_policies && rc == 0; p++) {
-        for (int k = 0; k < ec->n_ks && rc == 0; k++) {
+    for (int p = 0; p < n_policies && rc == 0; p++) {
+        for (int k = 0; k < n_ks && rc == 0; k++) {
             SampleOptions opt = eval_sample_options(cfg, ec->policies[p], ec->ks[k], step);
             EvalResult r;
             rc = eval_accuracy(m, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
             if (rc) break;
-            const char *pname = policy_name(opt.policy);
-            char row[256];
+            const char *label = eval_sampler_label(&opt);
+            char row[320];
             snprintf(row, sizeof(row),
                      "{\"policy\":\"%s\",\"k\":%d,\"accuracy\":%.6f,\"correct\":%ld,"
-                     "\"total\":%ld,\"model_calls\":%.1f,\"seconds\":%.3f}",
-                     pname, opt.tokens_per_step, r.accuracy, r.correct, r.total, r.model_calls,
-                     r.seconds);
+                     "\"total\":%ld,\"model_calls\":%.1f,\"nfe\":%.3f,\"idle_step_ratio\":%.6f,"
+                     "\"seconds\":%.3f}",
+                     label, eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls,
+                     r.nfe, r.idle_step_ratio, r.seconds);
             sb_printf(&json, "%s%s", p + k ? "," : "", row);
             if (ec->json)
                 printf("%s\n", row);
             else
-                printf("%-8s %3d %9.4f %4ld/%-4ld %8.1f %8.2f\n", pname, opt.tokens_per_step,
-                       r.accuracy, r.correct, r.total, r.model_calls, r.seconds);
+                printf("%-9s %4d %9.4f %4ld/%-4ld %8.1f %8.2f %6.3f %8.2f\n", label,
+                       eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls, r.nfe,
+                       r.idle_step_ratio, r.seconds);
             fflush(stdout);
         }
     }

@@ -28,6 +28,7 @@ int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long cou
     }
     double t0 = now_seconds();
     long correct = 0, batches = 0, calls_total = 0;
+    double nfe_sum = 0.0, idle_sum = 0.0; /* per sequence, summed */
     Rng rng;
     rng_seed(&rng, seed, 0x65766100);
     int rc = 0;
@@ -39,12 +40,14 @@ int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long cou
             for (int t = 0; t < T; t++)
                 if (!is_prompt[t]) tok[t] = task->mask_id;
         }
-        int calls = 0;
-        rc = sample_unmask(opt, model_logits, m, tokens, B, T, V, task->mask_id, &rng, logits,
-                           &calls, err);
+        SampleStats st;
+        rc = sample_decode(opt, model_logits, m, tokens, B, T, V, task->mask_id, &rng, logits, &st,
+                           err);
         for (int b = 0; b < B && rc == 0; b++)
             correct += task->ops->score(task, SPLIT_EVAL, start + b, tokens + (size_t)b * T);
-        calls_total += calls;
+        calls_total += st.model_calls;
+        nfe_sum += st.nfe * B;
+        idle_sum += st.idle_step_ratio * B;
         batches++;
     }
     free(tokens);
@@ -55,6 +58,8 @@ int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long cou
     out->total = n;
     out->accuracy = n ? (double)correct / (double)n : 0.0;
     out->model_calls = batches ? (double)calls_total / (double)batches : 0.0;
+    out->nfe = n ? nfe_sum / (double)n : 0.0;
+    out->idle_step_ratio = n ? idle_sum / (double)n : 0.0;
     out->seconds = now_seconds() - t0;
     return 0;
 }
@@ -72,12 +77,13 @@ int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, 
     long calls_total = 0, batches = 0;
     int rc = 0;
     for (long start = 0; start < n && rc == 0; start += Bmax) {
-        int B = (int)(n - start < Bmax ? n - start : Bmax), calls = 0;
+        int B = (int)(n - start < Bmax ? n - start : Bmax);
         int *tok = out + (size_t)start * T;
         for (size_t i = 0; i < (size_t)B * T; i++) tok[i] = task->mask_id;
-        rc = sample_unmask(opt, model_logits, m, tok, B, T, V, task->mask_id, &rng, logits, &calls,
+        SampleStats st;
+        rc = sample_decode(opt, model_logits, m, tok, B, T, V, task->mask_id, &rng, logits, &st,
                            err);
-        calls_total += calls;
+        calls_total += st.model_calls;
         batches++;
     }
     free(logits);
@@ -90,8 +96,18 @@ SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k,
                          .tokens_per_step = k,
                          .threshold = cfg->eval.threshold,
                          .temperature = cfg->eval.temperature,
-                         .block_size = eval_block_size(cfg, step)};
+                         .block_size = eval_block_size(cfg, step),
+                         .ancestral_steps =
+                             strcmp(cfg->eval.sampler, "ancestral") == 0 ? cfg->eval.steps : 0};
     return opt;
+}
+
+const char *eval_sampler_label(const SampleOptions *opt) {
+    return opt->ancestral_steps > 0 ? "ancestral" : policy_name(opt->policy);
+}
+
+int eval_sampler_k(const SampleOptions *opt) {
+    return opt->ancestral_steps > 0 ? opt->ancestral_steps : opt->tokens_per_step;
 }
 
 int eval_block_size(const Config *cfg, long step) {

@@ -11,7 +11,9 @@
 typedef struct EvalResult {
     long correct, total;
     double accuracy;
-    double model_calls; /* forward passes per batch, averaged */
+    double model_calls;     /* forward passes per batch, averaged */
+    double nfe;             /* forward passes per sequence, averaged (SampleStats) */
+    double idle_step_ratio; /* ancestral sampler: steps revealing nothing / T, averaged */
     double seconds;
 } EvalResult;
 
@@ -32,7 +34,10 @@ int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, 
 int eval_block_size(const Config *cfg, long step);
 
 /* Sampler options of an evaluation at `step` with policy and k tokens per step; threshold,
- * temperature and block size come from the config. */
+ * temperature, block size and the sampler (eval.sampler, eval.steps) come from the config. */
 SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k, long step);
+/* How an evaluation's rows name its decoding: the policy, or "ancestral" (k is then T). */
+const char *eval_sampler_label(const SampleOptions *opt);
+int eval_sampler_k(const SampleOptions *opt);
 
 #endif

@@ -76,7 +76,8 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
     rl->eval_csv =
         rl->train_csv
             ? open_table(dir, "eval.csv",
-                         "step,policy,tokens_per_step,accuracy,correct,total,wall_s,train_s",
+                         "step,policy,tokens_per_step,accuracy,correct,total,wall_s,train_s,nfe,"
+                         "idle_step_ratio",
                          resume_step, err)
             : NULL;
     rl->elbo_csv = rl->eval_csv ? open_table(dir, "elbo.csv",
@@ -112,11 +113,13 @@ void runlog_train(RunLog *rl, const TrainRow *r) {
 void runlog_eval(RunLog *rl, const EvalRow *r) {
     fprintf(rl->jsonl,
             "{\"type\":\"eval\",\"step\":%ld,\"policy\":\"%s\",\"tokens_per_step\":%d,"
-            "\"accuracy\":%.6f,\"correct\":%ld,\"total\":%ld,\"wall_s\":%.3f,\"train_s\":%.3f}\n",
+            "\"accuracy\":%.6f,\"correct\":%ld,\"total\":%ld,\"wall_s\":%.3f,\"train_s\":%.3f,"
+            "\"nfe\":%.3f,\"idle_step_ratio\":%.6f}\n",
             r->step, r->policy, r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s,
-            r->train_s);
-    fprintf(rl->eval_csv, "%ld,%s,%d,%.6f,%ld,%ld,%.3f,%.3f\n", r->step, r->policy,
-            r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s, r->train_s);
+            r->train_s, r->nfe, r->idle_step_ratio);
+    fprintf(rl->eval_csv, "%ld,%s,%d,%.6f,%ld,%ld,%.3f,%.3f,%.3f,%.6f\n", r->step, r->policy,
+            r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s, r->train_s, r->nfe,
+            r->idle_step_ratio);
     fflush(rl->jsonl);
     fflush(rl->eval_csv);
 }

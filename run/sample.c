@@ -240,27 +240,120 @@ static int unmask_sequence(const SampleOptions *opt, int *tokens, const int *blo
     return 0;
 }
 
-int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
-                  int V, int mask_id, Rng *rng, float *logits_buf, int *steps, Err *err) {
-    if (steps) *steps = 0;
-    if (check_options(opt, rng, B, T, V, mask_id, err) != 0) return -1;
+/* The policy decoder; every step of a sequence that still has masks reveals at least one, so
+ * its passes are its steps. */
+static int policy_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B,
+                         int T, int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *st,
+                         Err *err) {
     SampleWork w;
     if (work_alloc(&w, B, T, err) != 0) return -1;
     assign_blocks(tokens, B, T, mask_id, opt->block_size, w.block_of);
-    int rc = 0, calls = 0;
+    int rc = 0;
+    long seq_passes = 0;
     while (rc == 0 && count_masked(tokens, B * T, mask_id) > 0) {
-        calls++;
+        st->model_calls++;
         if (fn(ctx, tokens, B, logits_buf, err) != 0) {
             rc = -1;
             break;
         }
         for (int b = 0; b < B && rc == 0; b++) {
             size_t row = (size_t)b * T;
+            seq_passes += count_masked(tokens + row, T, mask_id) > 0;
             rc = unmask_sequence(opt, tokens + row, w.block_of + row, logits_buf + row * V, b, T, V,
                                  mask_id, rng, w.cand, err);
         }
     }
     work_free(&w);
-    if (steps) *steps = calls;
+    st->nfe = B ? (double)seq_passes / B : 0.0;
+    return rc;
+}
+
+/* Reveals each masked position of one sequence with probability 1/i (step i of T, counting
+ * down); returns how many it revealed, or -1 on bad logits (the position in *bad_pos). */
+static int ancestral_reveal(const SampleOptions *opt, int *tokens, const float *logits, int T,
+                            int V, int mask_id, int i, Rng *rng, int *bad_pos) {
+    int revealed = 0;
+    for (int t = 0; t < T; t++) {
+        if (tokens[t] != mask_id || !(i == 1 || rng_uniform(rng) * i < 1.0)) continue;
+        const float *row = logits + (size_t)t * V;
+        Distribution d;
+        if (summarize_logits(row, V, mask_id, &d) != 0) {
+            *bad_pos = t;
+            return -1;
+        }
+        tokens[t] =
+            opt->temperature > 0 ? gumbel_sample(row, V, mask_id, opt->temperature, rng) : d.argmax;
+        revealed++;
+    }
+    return revealed;
+}
+
+static int ancestral_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B,
+                            int T, int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *st,
+                            Err *err) {
+    const int steps = opt->ancestral_steps;
+    unsigned char *stale = malloc(B > 0 ? (size_t)B : 1); /* changed since the model saw it */
+    if (!stale) return err_set(err, "sample: out of memory");
+    memset(stale, 1, B > 0 ? (size_t)B : 1);
+    long seq_passes = 0, idle = 0;
+    int rc = 0;
+    for (int i = steps; i >= 1 && rc == 0; i--) {
+        int need = 0;
+        for (int b = 0; b < B; b++)
+            need |= stale[b] && count_masked(tokens + (size_t)b * T, T, mask_id) > 0;
+        if (need) {
+            st->model_calls++;
+            if (fn(ctx, tokens, B, logits_buf, err) != 0) {
+                rc = -1;
+                break;
+            }
+            for (int b = 0; b < B; b++) {
+                seq_passes += stale[b] && count_masked(tokens + (size_t)b * T, T, mask_id) > 0;
+                stale[b] = 0;
+            }
+        }
+        for (int b = 0; b < B && rc == 0; b++) {
+            size_t row = (size_t)b * T;
+            int bad_pos = 0;
+            int n = ancestral_reveal(opt, tokens + row, logits_buf + row * V, T, V, mask_id, i, rng,
+                                     &bad_pos);
+            if (n < 0)
+                rc = err_set(err,
+                             "sample: logits of sequence %d position %d are NaN, +inf or "
+                             "all -inf",
+                             b, bad_pos);
+            stale[b] |= n > 0;
+            idle += n == 0;
+        }
+    }
+    free(stale);
+    st->nfe = B ? (double)seq_passes / B : 0.0;
+    st->idle_step_ratio = B && steps ? (double)idle / ((double)B * steps) : 0.0;
+    return rc;
+}
+
+int sample_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
+                  int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *stats, Err *err) {
+    SampleStats st = {0};
+    if (stats) *stats = st;
+    if (check_options(opt, rng, B, T, V, mask_id, err) != 0) return -1;
+    if (opt->ancestral_steps > 0 && !rng)
+        return err_set(err, "sample: the ancestral sampler needs an rng");
+    int rc =
+        opt->ancestral_steps > 0
+            ? ancestral_decode(opt, fn, ctx, tokens, B, T, V, mask_id, rng, logits_buf, &st, err)
+            : policy_decode(opt, fn, ctx, tokens, B, T, V, mask_id, rng, logits_buf, &st, err);
+    if (stats) *stats = st;
+    return rc;
+}
+
+int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
+                  int V, int mask_id, Rng *rng, float *logits_buf, int *steps, Err *err) {
+    SampleOptions policy_only = *opt;
+    policy_only.ancestral_steps = 0;
+    SampleStats st;
+    int rc =
+        sample_decode(&policy_only, fn, ctx, tokens, B, T, V, mask_id, rng, logits_buf, &st, err);
+    if (steps) *steps = st.model_calls;
     return rc;
 }

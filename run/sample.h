@@ -21,7 +21,18 @@ typedef struct SampleOptions {
                             qualifies, fall back to the single best position */
     double temperature;  /* 0: argmax token; > 0: Gumbel-max sample at this temperature */
     int block_size;      /* > 0: decode block by block, see sample_unmask; 0: no blocks */
+    int ancestral_steps; /* > 0: MDLM's ancestral sampler with T = this many steps (policy,
+                            k, threshold and blocks unused), see sample_decode */
 } SampleOptions;
+
+/* What a decoding cost, for one batch. */
+typedef struct SampleStats {
+    int model_calls;        /* forward passes on the batch */
+    double nfe;             /* per sequence, mean over the batch: the passes a decoder of that
+                               sequence alone makes (none while it is unchanged since the last) */
+    double idle_step_ratio; /* ancestral: steps that reveal nothing in a sequence / T, mean
+                               over the batch; 0 for the policy decoder, whose steps all reveal */
+} SampleStats;
 
 /* Fill logits[B*T*V] (host memory) for tokens[B*T]. Returns 0, or -1 with err set. */
 typedef int (*LogitsFn)(void *ctx, const int *tokens, int B, float *logits, Err *err);
@@ -36,6 +47,16 @@ typedef int (*LogitsFn)(void *ctx, const int *tokens, int B, float *logits, Err 
  * right, each by the policy. */
 int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
                   int V, int mask_id, Rng *rng, float *logits_buf, int *steps, Err *err);
+
+/* Decodes every MASK of tokens[B*T] with opt's sampler: the policy decoder (sample_unmask) or,
+ * with opt->ancestral_steps = T > 0, MDLM's ancestral sampler under the linear schedule
+ * alpha_t = 1 - t: at the step from t = i/T to s = (i-1)/T every masked position is revealed
+ * with probability (alpha_s - alpha_t) / (1 - alpha_t) = 1/i, its token drawn from the model
+ * (argmax at temperature 0, else Gumbel-max at opt->temperature), so the last step reveals
+ * the rest. The model is called only when some sequence changed since its last call. stats
+ * may be NULL. */
+int sample_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
+                  int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *stats, Err *err);
 
 const char *policy_name(UnmaskPolicy p);
 int policy_from_name(const char *name, UnmaskPolicy *out); /* 0 ok, -1 unknown */

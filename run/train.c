@@ -249,8 +249,10 @@ static int eval_pair(Run *r, long step, double wall0, UnmaskPolicy policy, int k
                            (uint64_t)r->cfg.seed ^ (uint64_t)step, &res, err);
     if (rc != 0) return rc;
     EvalRow row = {.step = step,
-                   .policy = policy_name(policy),
-                   .tokens_per_step = k,
+                   .policy = eval_sampler_label(&opt),
+                   .tokens_per_step = eval_sampler_k(&opt),
+                   .nfe = res.nfe,
+                   .idle_step_ratio = res.idle_step_ratio,
                    .correct = res.correct,
                    .total = res.total,
                    .accuracy = res.accuracy,
@@ -317,12 +319,17 @@ static int run_eval(Run *r, long step, double wall0, char *summary, size_t n, Er
     }
     double accuracy = 0.0;
     int rc = eval_pair(r, step, wall0, policy, r->cfg.eval.tokens_per_step, &accuracy, err);
-    snprintf(summary, n, "%s k=%d accuracy %.4f", r->cfg.eval.policy, r->cfg.eval.tokens_per_step,
-             accuracy);
+    if (strcmp(r->cfg.eval.sampler, "ancestral") == 0)
+        snprintf(summary, n, "ancestral T=%d accuracy %.4f", r->cfg.eval.steps, accuracy);
+    else
+        snprintf(summary, n, "%s k=%d accuracy %.4f", r->cfg.eval.policy,
+                 r->cfg.eval.tokens_per_step, accuracy);
     char extra[CFG_STR];
     snprintf(extra, sizeof(extra), "%s", r->cfg.eval.extra);
     char *save = NULL;
-    for (char *item = strtok_r(extra, ",", &save); item && rc == 0;
+    /* the ancestral sampler has no policy or k: the extra pairs would repeat its row */
+    int ancestral = strcmp(r->cfg.eval.sampler, "ancestral") == 0;
+    for (char *item = ancestral ? NULL : strtok_r(extra, ",", &save); item && rc == 0;
          item = strtok_r(NULL, ",", &save)) {
         char *colon = strchr(item, ':');
         double ignored;

@@ -200,6 +200,12 @@ expect_fail "invalid run leaves no dir" "task.name.*expected one of sudoku" "$MD
 expect_ok "eval run dir" "$MDMLAB" eval "$RUN" --k 1,2
 [ "$(grep -cE '^(topk|margin|entropy|random|l2r) ' "$TMP/out")" -eq 10 ] && ok || bad "eval should print 10 rows"
 [ -s "$RUN/eval_results.json" ] && ok || bad "eval_results.json missing"
+# MDLM's ancestral sampler: one row with its T, the passes per sequence and the idle steps
+expect_ok "eval ancestral" "$MDMLAB" eval "$RUN" eval.sampler=ancestral eval.steps=32
+[ "$(grep -cE '^ancestral +32 ' "$TMP/out")" -eq 1 ] && ok || bad "eval ancestral: expected one row"
+grep -q '"policy":"ancestral","k":32,' "$RUN/eval_results.json" &&
+    grep -qE '"nfe":[0-9.]+,"idle_step_ratio":0\.[0-9]+' "$RUN/eval_results.json" && ok ||
+    bad "eval_results.json lacks the ancestral row's nfe and idle_step_ratio"
 # a run directory whose path holds a quote and a backslash still gives valid JSON
 ODD="$TMP/quo\"te\\back"
 cp -r "$RUN" "$ODD"

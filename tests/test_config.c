@@ -94,6 +94,8 @@ static const struct {
     FIELD_OF(eval.elbo_points),
     FIELD_OF(eval.samples),
     FIELD_OF(eval.extra),
+    FIELD_OF(eval.sampler),
+    FIELD_OF(eval.steps),
     FIELD_OF(model.shift_logits),
     FIELD_OF(train.init_from),
     FIELD_OF(train.attention_anneal_steps),

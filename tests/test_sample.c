@@ -4,6 +4,7 @@
 #include "check.h"
 #include "run/sample.h"
 
+#include <math.h>
 #include <string.h>
 
 #define MAX_B 40000
@@ -444,6 +445,72 @@ static void test_policy_names(void) {
     CHECK(POLICY_L2R == 4 && POLICY_COUNT == 5);
 }
 
+/* The ancestral sampler with T = 1 reveals every masked position in its single step, each with
+ * its argmax token (the same tokens the policy decoder picks at temperature 0). */
+static void test_ancestral_one_step(void) {
+    Fake f;
+    int want[ORDER_T], got[ORDER_T];
+    order_fixture(&f, want);
+    SampleOptions o = options(POLICY_TOPK, ORDER_T, 0, 0);
+    float logits[ORDER_T * 5];
+    Err err;
+    Rng rng;
+    rng_seed(&rng, 7, 0);
+    CHECK(sample_unmask(&o, fake_logits, &f, want, 1, ORDER_T, 5, 2, &rng, logits, NULL, &err) ==
+          0);
+    order_fixture(&f, got);
+    o.ancestral_steps = 1;
+    SampleStats st;
+    CHECK_MSG(sample_decode(&o, fake_logits, &f, got, 1, ORDER_T, 5, 2, &rng, logits, &st, &err) ==
+                  0,
+              "%s", err.msg);
+    CHECK(memcmp(got, want, sizeof got) == 0);
+    CHECK(st.model_calls == 1 && st.nfe == 1.0 && st.idle_step_ratio == 0.0);
+    /* the ancestral sampler draws its reveals: it needs an rng */
+    order_fixture(&f, got);
+    CHECK(sample_decode(&o, fake_logits, &f, got, 1, ORDER_T, 5, 2, NULL, logits, &st, &err) == -1);
+}
+
+/* Each masked position is revealed at a step uniform over the T steps, independently: with two
+ * masked positions both land on one step with probability 1/T, so a sequence has 2 - 1/T
+ * revealing steps and needs as many model passes on average, and a single masked position
+ * needs exactly one pass and leaves T - 1 idle steps. The model is not called while nothing
+ * that still has masks changed. */
+static void test_ancestral_statistics(void) {
+    enum { B = 20000, T = 2, V = 3, STEPS = 8 };
+    static int tokens[B * T];
+    static float logits[B * T * V];
+    Fake f;
+    fake_init(&f, B, T, V, 2);
+    const double p[2] = {0.7, 0.3};
+    set_row(&f, 0, p);
+    set_row(&f, 1, p);
+    SampleOptions o = options(POLICY_TOPK, 1, 0, 0);
+    o.ancestral_steps = STEPS;
+    Rng rng;
+    rng_seed(&rng, 11, 0);
+    Err err;
+    SampleStats st;
+    for (int i = 0; i < B * T; i++) tokens[i] = f.mask_id;
+    CHECK_MSG(sample_decode(&o, fake_logits, &f, tokens, B, T, V, 2, &rng, logits, &st, &err) == 0,
+              "%s", err.msg);
+    int left = 0;
+    for (int i = 0; i < B * T; i++) left += tokens[i] != 0;
+    CHECK_MSG(left == 0, "%d positions not revealed with their argmax token", left);
+    double want_revealing = 2.0 - 1.0 / STEPS, want_idle = (STEPS - want_revealing) / STEPS;
+    CHECK_MSG(fabs(st.nfe - want_revealing) < 0.01, "nfe %.4f, expected %.4f", st.nfe,
+              want_revealing);
+    CHECK_MSG(fabs(st.idle_step_ratio - want_idle) < 0.003, "idle %.4f, expected %.4f",
+              st.idle_step_ratio, want_idle);
+    CHECK(st.model_calls >= 2 && st.model_calls <= STEPS);
+
+    for (int b = 0; b < B; b++) tokens[b * T] = 1, tokens[b * T + 1] = f.mask_id;
+    f.calls = 0;
+    CHECK(sample_decode(&o, fake_logits, &f, tokens, B, T, V, 2, &rng, logits, &st, &err) == 0);
+    CHECK(st.nfe == 1.0 && st.idle_step_ratio == (double)(STEPS - 1) / STEPS);
+    CHECK_MSG(st.model_calls == 1 && f.calls == 1, "%d calls", st.model_calls);
+}
+
 int main(void) {
     test_order_k1();
     test_tokens_per_step();
@@ -459,5 +526,7 @@ int main(void) {
     test_ties_lowest_position();
     test_errors();
     test_policy_names();
+    test_ancestral_one_step();
+    test_ancestral_statistics();
     return check_summary("sample");
 }
