@@ -96,6 +96,8 @@ typedef struct Config {
         int samples;           /* text: samples generated and written at each evaluation */
         char sampler[CFG_STR]; /* unmask | ancestral */
         int steps;             /* ancestral sampler: steps T */
+        char light_checkpoint[CFG_PATH]; /* model scheduling: the light model */
+        char schedule[CFG_STR];          /* model scheduling: "L4,H8,L4" ("" = all heavy) */
     } eval;
 
     /* The sections' parameter structs, each at config_params(cfg, section). */

@@ -240,8 +240,8 @@ static int eval_json_finish(StrBuf *json, const EvalCommand *ec, Err *err) {
     return write_file_atomic(path, json->data, json->len, err);
 }
 
-static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task, long step,
-                    Err *err) {
+static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *light,
+                    const Task *task, long step, Err *err) {
     StrBuf json = {0};
     eval_json_begin(&json, ec, m, step);
     sb_printf(&json, ",\"results\":[");
@@ -256,16 +256,16 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, const Ta
         for (int k = 0; k < n_ks && rc == 0; k++) {
             SampleOptions opt = eval_sample_options(cfg, ec->policies[p], ec->ks[k], step);
             EvalResult r;
-            rc = eval_accuracy(m, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
+            rc = eval_accuracy(m, light, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
             if (rc) break;
             const char *label = eval_sampler_label(&opt);
-            char row[320];
+            char row[400];
             snprintf(row, sizeof(row),
                      "{\"policy\":\"%s\",\"k\":%d,\"accuracy\":%.6f,\"correct\":%ld,"
                      "\"total\":%ld,\"model_calls\":%.1f,\"nfe\":%.3f,\"idle_step_ratio\":%.6f,"
-                     "\"seconds\":%.3f}",
+                     "\"flops\":%.6g,\"flops_saved\":%.6f,\"seconds\":%.3f}",
                      label, eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls,
-                     r.nfe, r.idle_step_ratio, r.seconds);
+                     r.nfe, r.idle_step_ratio, r.flops, r.flops_saved, r.seconds);
             sb_printf(&json, "%s%s", p + k ? "," : "", row);
             if (ec->json)
                 printf("%s\n", row);
@@ -368,7 +368,7 @@ static int cmd_eval(int argc, char **argv, Err *err) {
     Checkpoint ck;
     Backend be = {0};
     Task task = {0};
-    Model m = {0};
+    Model m = {0}, light = {0};
     config_defaults(&scratch); /* validates the overrides' syntax before any work */
     if (eval_parse_args(&ec, &scratch, argc, argv, err) != 0) return 1;
     if (checkpoint_read(ec.ckpt_path, &ck, err) != 0) return 1;
@@ -386,11 +386,21 @@ static int cmd_eval(int argc, char **argv, Err *err) {
         if (rc == 0 && ec.gen_ppl && task.ops->score)
             rc = err_set(err, "--gen-ppl: task '%s' is scored by accuracy, not likelihood",
                          task.ops->name);
+        int scheduled = cfg.eval.light_checkpoint[0] != '\0';
+        if (rc == 0 && scheduled && !task.ops->score)
+            rc = err_set(err,
+                         "eval.light_checkpoint: model scheduling is evaluated by accuracy; "
+                         "task '%s' has none",
+                         task.ops->name);
+        if (rc == 0 && scheduled)
+            rc =
+                eval_load_model(&light, &be, cfg.eval.light_checkpoint, &task, cfg.eval.batch, err);
         if (rc == 0 && !task.ops->score)
             rc = eval_text(&ec, &cfg, &m, &task, (long)ck.step, err);
         else if (rc == 0)
-            rc = eval_all(&ec, &cfg, &m, &task, (long)ck.step, err);
+            rc = eval_all(&ec, &cfg, &m, scheduled ? &light : NULL, &task, (long)ck.step, err);
     }
+    model_free(&light);
     model_free(&m);
     if (task.ops) task_destroy(&task);
     if (be.ops) backend_destroy(&be);

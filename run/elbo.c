@@ -178,29 +178,13 @@ int elbo_ar_nll(Model *ar, const int *tokens, long n, double *nll, long *scored,
 
 int elbo_load_ar_model(Model *ar, Backend *be, const char *ckpt_path, const Task *task,
                        int max_batch, Err *err) {
-    memset(ar, 0, sizeof *ar);
-    Checkpoint ck;
-    if (checkpoint_read(ckpt_path, &ck, err) != 0) return -1;
-    Config c;
-    config_defaults(&c);
-    int rc = config_load_yaml_string(&c, ck.config_yaml, ck.config_len, ckpt_path, err);
-    if (rc == 0 && !(c.model.causal && c.model.shift_logits))
-        rc = err_set(err,
-                     "%s: not an autoregressive model (it needs model.causal=true and "
-                     "model.shift_logits=true: train one with process: ar)",
-                     ckpt_path);
-    if (rc == 0) {
-        /* vocabulary and length from the task: a different vocabulary shows as a size
-         * mismatch of the parameter sections; RoPE is relative, so any length works */
-        ModelConfig mc = session_model_config(&c, task);
-        int with_ema = checkpoint_section(&ck, "ema") != NULL;
-        rc = model_create(ar, &mc, be, max_batch, with_ema, err);
-        if (rc == 0) rc = model_io_restore(ar, &ck, ckpt_path, 0, err);
-        if (rc == 0 && with_ema) model_swap_ema(ar);
-        if (rc != 0) model_free(ar);
-    }
-    checkpoint_free(&ck);
-    return rc;
+    if (eval_load_model(ar, be, ckpt_path, task, max_batch, err) != 0) return -1;
+    if (ar->cfg.causal && ar->cfg.shift_logits) return 0;
+    model_free(ar);
+    return err_set(err,
+                   "%s: not an autoregressive model (it needs model.causal=true and "
+                   "model.shift_logits=true: train one with process: ar)",
+                   ckpt_path);
 }
 
 int eval_gen_perplexity(Model *m, Model *ar, const Task *task, const SampleOptions *opt,

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forward/config_schema.h"
 #include "forward/forward.h"
+#include "model/model_io.h"
+#include "run/session.h"
 
 static int model_logits(void *ctx, const int *tokens, int B, float *logits, Err *err) {
     Model *m = ctx;
@@ -13,9 +16,23 @@ static int model_logits(void *ctx, const int *tokens, int B, float *logits, Err 
     return backend_check(m->be, err);
 }
 
-int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count, uint64_t seed,
-                  EvalResult *out, Err *err) {
+/* Forward FLOPs of one model call on B sequences: a third of a training step's (bench's
+ * accounting: the backward pass costs twice the forward). */
+static double forward_flops(const Model *m, int B) {
+    return model_step_flops(&m->cfg, B) / 3.0;
+}
+
+int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions *opt, long count,
+                  uint64_t seed, EvalResult *out, Err *err) {
     int T = task->seq_len, V = task->vocab_size, Bmax = m->max_batch;
+    if (light && (light->cfg.seq_len != T || light->cfg.vocab != V || light->max_batch < Bmax))
+        return err_set(err,
+                       "eval.light_checkpoint: its model has seq_len %d, vocab %d; the task "
+                       "%d, %d",
+                       light->cfg.seq_len, light->cfg.vocab, T, V);
+    SampleOptions o = *opt;
+    o.light_fn = light ? model_logits : NULL;
+    o.light_ctx = light;
     long n = count > 0 && count < task->n_eval ? count : task->n_eval;
     int *tokens = malloc((size_t)Bmax * T * sizeof(int));
     unsigned char *is_prompt = malloc((size_t)T);
@@ -29,6 +46,7 @@ int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long cou
     double t0 = now_seconds();
     long correct = 0, batches = 0, calls_total = 0;
     double nfe_sum = 0.0, idle_sum = 0.0; /* per sequence, summed */
+    double flops = 0.0, flops_all_heavy = 0.0;
     Rng rng;
     rng_seed(&rng, seed, 0x65766100);
     int rc = 0;
@@ -41,10 +59,14 @@ int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long cou
                 if (!is_prompt[t]) tok[t] = task->mask_id;
         }
         SampleStats st;
-        rc = sample_decode(opt, model_logits, m, tokens, B, T, V, task->mask_id, &rng, logits, &st,
+        rc = sample_decode(&o, model_logits, m, tokens, B, T, V, task->mask_id, &rng, logits, &st,
                            err);
         for (int b = 0; b < B && rc == 0; b++)
             correct += task->ops->score(task, SPLIT_EVAL, start + b, tokens + (size_t)b * T);
+        int heavy_calls = st.model_calls - st.light_calls;
+        flops += heavy_calls * forward_flops(m, B) +
+                 (light ? st.light_calls * forward_flops(light, B) : 0);
+        flops_all_heavy += st.model_calls * forward_flops(m, B);
         calls_total += st.model_calls;
         nfe_sum += st.nfe * B;
         idle_sum += st.idle_step_ratio * B;
@@ -60,6 +82,8 @@ int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long cou
     out->model_calls = batches ? (double)calls_total / (double)batches : 0.0;
     out->nfe = n ? nfe_sum / (double)n : 0.0;
     out->idle_step_ratio = n ? idle_sum / (double)n : 0.0;
+    out->flops = n ? flops / (double)n : 0.0;
+    out->flops_saved = flops_all_heavy > 0 ? 1.0 - flops / flops_all_heavy : 0.0;
     out->seconds = now_seconds() - t0;
     return 0;
 }
@@ -98,7 +122,8 @@ SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k,
                          .temperature = cfg->eval.temperature,
                          .block_size = eval_block_size(cfg, step),
                          .ancestral_steps =
-                             strcmp(cfg->eval.sampler, "ancestral") == 0 ? cfg->eval.steps : 0};
+                             strcmp(cfg->eval.sampler, "ancestral") == 0 ? cfg->eval.steps : 0,
+                         .schedule = cfg->eval.schedule};
     return opt;
 }
 
@@ -114,4 +139,26 @@ int eval_block_size(const Config *cfg, long step) {
     if (cfg->eval.block_size > 0) return cfg->eval.block_size;
     const ForwardOps *process = forward_find(cfg->process);
     return process && process->decode_block_size ? process->decode_block_size(cfg, step) : 0;
+}
+
+int eval_load_model(Model *m, Backend *be, const char *ckpt_path, const Task *task, int max_batch,
+                    Err *err) {
+    memset(m, 0, sizeof *m);
+    Checkpoint ck;
+    if (checkpoint_read(ckpt_path, &ck, err) != 0) return -1;
+    Config c;
+    config_defaults(&c);
+    int rc = config_load_yaml_string(&c, ck.config_yaml, ck.config_len, ckpt_path, err);
+    if (rc == 0) {
+        /* vocabulary and length from the task: a different vocabulary shows as a size mismatch
+         * of the parameter sections; RoPE is relative, so any length works */
+        ModelConfig mc = session_model_config(&c, task);
+        int with_ema = checkpoint_section(&ck, "ema") != NULL;
+        rc = model_create(m, &mc, be, max_batch, with_ema, err);
+        if (rc == 0) rc = model_io_restore(m, &ck, ckpt_path, 0, err);
+        if (rc == 0 && with_ema) model_swap_ema(m);
+        if (rc != 0) model_free(m);
+    }
+    checkpoint_free(&ck);
+    return rc;
 }

@@ -14,13 +14,20 @@ typedef struct EvalResult {
     double model_calls;     /* forward passes per batch, averaged */
     double nfe;             /* forward passes per sequence, averaged (SampleStats) */
     double idle_step_ratio; /* ancestral sampler: steps revealing nothing / T, averaged */
+    double flops;           /* forward FLOPs per example (each call charged by its model) */
+    double flops_saved;     /* 1 - flops / (the same calls all by the heavy model) */
     double seconds;
 } EvalResult;
 
 /* Evaluate the first `count` (0 = all) examples of the eval split in batches of at most
- * m->max_batch. seed drives random policies and Gumbel sampling. */
-int eval_accuracy(Model *m, const Task *task, const SampleOptions *opt, long count, uint64_t seed,
-                  EvalResult *out, Err *err);
+ * m->max_batch. seed drives random policies and Gumbel sampling. light (may be NULL): the
+ * light model of opt->schedule's L steps (model scheduling), same task shape as m. */
+int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions *opt, long count,
+                  uint64_t seed, EvalResult *out, Err *err);
+/* Loads any model of `task`'s vocabulary and length from a checkpoint onto be (EMA weights
+ * when it has them). */
+int eval_load_model(Model *m, Backend *be, const char *ckpt_path, const Task *task, int max_batch,
+                    Err *err);
 
 /* Generates n sequences of task->seq_len tokens into out[n * seq_len]: each starts all MASK
  * and is decoded under opt in batches of at most m->max_batch (seed drives random policies

@@ -288,29 +288,76 @@ static int ancestral_reveal(const SampleOptions *opt, int *tokens, const float *
     return revealed;
 }
 
+int sample_parse_schedule(const char *spec, int steps, unsigned char *light, Err *err) {
+    int at = 0;
+    const char *p = spec ? spec : "";
+    memset(light, 0, (size_t)steps);
+    while (*p) {
+        char kind = *p++;
+        char *end;
+        long n = strtol(p, &end, 10);
+        if ((kind != 'L' && kind != 'H') || end == p || n < 1 || n > steps - at ||
+            (*end != '\0' && (*end != ',' || end[1] == '\0')))
+            return err_set(err,
+                           "key 'eval.schedule': expected segments such as L4,H8,L4 (L light, H "
+                           "heavy, step counts summing to eval.steps = %d), got '%s'",
+                           steps, spec);
+        memset(light + at, kind == 'L', (size_t)n);
+        at += (int)n;
+        p = *end ? end + 1 : end;
+    }
+    if (at != steps && at != 0)
+        return err_set(err, "key 'eval.schedule': its segments sum to %d steps, eval.steps is %d",
+                       at, steps);
+    return 0;
+}
+
+/* Whether some sequence that still has masks needs the step's model: it changed since the last
+ * pass, or the last pass was by the other model; adds those sequences to *passes (may be
+ * NULL). */
+static int needs_pass(const int *tokens, const unsigned char *stale, int model_changed, int B,
+                      int T, int mask_id, long *passes) {
+    int need = 0;
+    for (int b = 0; b < B; b++) {
+        int wants = (stale[b] || model_changed) && count_masked(tokens + (size_t)b * T, T, mask_id);
+        need |= wants;
+        if (passes) *passes += wants;
+    }
+    return need;
+}
+
 static int ancestral_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B,
                             int T, int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *st,
                             Err *err) {
     const int steps = opt->ancestral_steps;
     unsigned char *stale = malloc(B > 0 ? (size_t)B : 1); /* changed since the model saw it */
-    if (!stale) return err_set(err, "sample: out of memory");
+    unsigned char *light = malloc((size_t)steps);         /* the schedule, first step first */
+    if (!stale || !light) {
+        free(stale);
+        free(light);
+        return err_set(err, "sample: out of memory");
+    }
     memset(stale, 1, B > 0 ? (size_t)B : 1);
+    int rc = sample_parse_schedule(opt->schedule, steps, light, err);
+    for (int i = 0; i < steps && rc == 0 && !opt->light_fn; i++)
+        if (light[i])
+            rc = err_set(err, "key 'eval.schedule': names light steps, but there is no light "
+                              "model (eval.light_checkpoint)");
     long seq_passes = 0, idle = 0;
-    int rc = 0;
+    int cached = -1; /* the model whose logits logits_buf holds: 0 heavy, 1 light */
     for (int i = steps; i >= 1 && rc == 0; i--) {
-        int need = 0;
-        for (int b = 0; b < B; b++)
-            need |= stale[b] && count_masked(tokens + (size_t)b * T, T, mask_id) > 0;
-        if (need) {
+        int model = light[steps - i];
+        if (needs_pass(tokens, stale, model != cached, B, T, mask_id, NULL)) {
+            needs_pass(tokens, stale, model != cached, B, T, mask_id, &seq_passes);
             st->model_calls++;
-            if (fn(ctx, tokens, B, logits_buf, err) != 0) {
+            st->light_calls += model;
+            if ((model ? opt->light_fn(opt->light_ctx, tokens, B, logits_buf, err)
+                       : fn(ctx, tokens, B, logits_buf, err)) != 0) {
                 rc = -1;
                 break;
             }
-            for (int b = 0; b < B; b++) {
-                seq_passes += stale[b] && count_masked(tokens + (size_t)b * T, T, mask_id) > 0;
-                stale[b] = 0;
-            }
+            memset(stale, 0, B > 0 ? (size_t)B : 1);
+            cached = model;
         }
         for (int b = 0; b < B && rc == 0; b++) {
             size_t row = (size_t)b * T;
@@ -327,6 +374,7 @@ static int ancestral_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, in
         }
     }
     free(stale);
+    free(light);
     st->nfe = B ? (double)seq_passes / B : 0.0;
     st->idle_step_ratio = B && steps ? (double)idle / ((double)B * steps) : 0.0;
     return rc;

@@ -14,6 +14,9 @@ typedef enum {
     POLICY_COUNT
 } UnmaskPolicy;
 
+/* Fill logits[B*T*V] (host memory) for tokens[B*T]. Returns 0, or -1 with err set. */
+typedef int (*LogitsFn)(void *ctx, const int *tokens, int B, float *logits, Err *err);
+
 typedef struct SampleOptions {
     UnmaskPolicy policy;
     int tokens_per_step; /* k positions unmasked per step (>= 1) */
@@ -23,19 +26,23 @@ typedef struct SampleOptions {
     int block_size;      /* > 0: decode block by block, see sample_unmask; 0: no blocks */
     int ancestral_steps; /* > 0: MDLM's ancestral sampler with T = this many steps (policy,
                             k, threshold and blocks unused), see sample_decode */
+    /* Model scheduling (ancestral only): "L4,H8,L4" names the model of each step, segments in
+     * order from the first step (t = 1); L calls light_fn, H the heavy model (fn). NULL or ""
+     * = every step heavy. The segments must sum to ancestral_steps. */
+    const char *schedule;
+    LogitsFn light_fn;
+    void *light_ctx;
 } SampleOptions;
 
 /* What a decoding cost, for one batch. */
 typedef struct SampleStats {
     int model_calls;        /* forward passes on the batch */
+    int light_calls;        /* of which by the light model (opt->schedule) */
     double nfe;             /* per sequence, mean over the batch: the passes a decoder of that
                                sequence alone makes (none while it is unchanged since the last) */
     double idle_step_ratio; /* ancestral: steps that reveal nothing in a sequence / T, mean
                                over the batch; 0 for the policy decoder, whose steps all reveal */
 } SampleStats;
-
-/* Fill logits[B*T*V] (host memory) for tokens[B*T]. Returns 0, or -1 with err set. */
-typedef int (*LogitsFn)(void *ctx, const int *tokens, int B, float *logits, Err *err);
 
 /* Unmask every position of tokens[B*T] that holds mask_id, in place. Each step calls fn once
  * on the whole batch; per sequence it picks positions by policy among its still-masked ones
@@ -57,6 +64,9 @@ int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens,
  * may be NULL. */
 int sample_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
                   int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *stats, Err *err);
+/* Parses a schedule ("L4,H8,L4": segments of L or H and a step count) for `steps` steps into
+ * light[steps] (1 = light), first step first; errors name the key eval.schedule. */
+int sample_parse_schedule(const char *spec, int steps, unsigned char *light, Err *err);
 
 const char *policy_name(UnmaskPolicy p);
 int policy_from_name(const char *name, UnmaskPolicy *out); /* 0 ok, -1 unknown */

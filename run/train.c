@@ -245,7 +245,7 @@ static int eval_pair(Run *r, long step, double wall0, UnmaskPolicy policy, int k
                      Err *err) {
     SampleOptions opt = eval_sample_options(&r->cfg, policy, k, step);
     EvalResult res;
-    int rc = eval_accuracy(&r->s.model, &r->s.task, &opt, r->cfg.eval.count,
+    int rc = eval_accuracy(&r->s.model, NULL, &r->s.task, &opt, r->cfg.eval.count,
                            (uint64_t)r->cfg.seed ^ (uint64_t)step, &res, err);
     if (rc != 0) return rc;
     EvalRow row = {.step = step,

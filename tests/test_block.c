@@ -417,7 +417,7 @@ static double solve_rate(Evaluator *e, const Config *c, int block_size) {
     SampleOptions opt = {.policy = POLICY_MARGIN, .tokens_per_step = 1, .block_size = block_size};
     EvalResult r;
     Err err = {{0}};
-    int rc = eval_accuracy(&e->model, &e->task, &opt, c->eval.count, 1, &r, &err);
+    int rc = eval_accuracy(&e->model, NULL, &e->task, &opt, c->eval.count, 1, &r, &err);
     CHECK_MSG(rc == 0, "eval: %s", err.msg);
     return rc ? -1.0 : r.accuracy;
 }

@@ -206,6 +206,21 @@ expect_ok "eval ancestral" "$MDMLAB" eval "$RUN" eval.sampler=ancestral eval.ste
 grep -q '"policy":"ancestral","k":32,' "$RUN/eval_results.json" &&
     grep -qE '"nfe":[0-9.]+,"idle_step_ratio":0\.[0-9]+' "$RUN/eval_results.json" && ok ||
     bad "eval_results.json lacks the ancestral row's nfe and idle_step_ratio"
+# model scheduling: a light model at some of the steps; all heavy saves nothing, L4,H8,L4 a part
+expect_ok "train a light model" "$MDMLAB" train "$TMP/tiny.yaml" model.d=16 model.layers=1 \
+    model.heads=2 model.ffn=32 train.steps=5 train.eval_every=0 "out_dir=$TMP/light"
+saved() {
+    "$MDMLAB" eval "$RUN" --json eval.sampler=ancestral eval.steps=16 \
+        "eval.light_checkpoint=$TMP/light/checkpoint.bin" "eval.schedule=$1" |
+        sed -n 's/.*"flops":\([0-9.e+]*\),"flops_saved":\([0-9.]*\),.*/\1 \2/p'
+}
+set -- $(saved H16)
+[ -n "${1:-}" ] && [ "$2" = "0.000000" ] && ok || bad "schedule H16: flops '${1:-}', saved '${2:-}'"
+set -- $(saved L4,H8,L4)
+awk -v s="${2:-0}" 'BEGIN { exit !(s > 0 && s < 0.5) }' && ok || bad "schedule L4,H8,L4 saved '${2:-}'"
+expect_fail "schedule not summing to eval.steps" "eval.schedule.*sum to 12 steps, eval.steps is 16" \
+    "$MDMLAB" eval "$RUN" eval.sampler=ancestral eval.steps=16 \
+    "eval.light_checkpoint=$TMP/light/checkpoint.bin" eval.schedule=L4,H8
 # a run directory whose path holds a quote and a backslash still gives valid JSON
 ODD="$TMP/quo\"te\\back"
 cp -r "$RUN" "$ODD"

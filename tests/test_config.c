@@ -96,6 +96,8 @@ static const struct {
     FIELD_OF(eval.extra),
     FIELD_OF(eval.sampler),
     FIELD_OF(eval.steps),
+    FIELD_OF(eval.light_checkpoint),
+    FIELD_OF(eval.schedule),
     FIELD_OF(model.shift_logits),
     FIELD_OF(train.init_from),
     FIELD_OF(train.attention_anneal_steps),

@@ -511,6 +511,59 @@ static void test_ancestral_statistics(void) {
     CHECK_MSG(st.model_calls == 1 && f.calls == 1, "%d calls", st.model_calls);
 }
 
+/* Model scheduling: each step's model is the one its schedule segment names; the light and
+ * heavy fakes count their calls, which must match the stats; a change of model forces a call. */
+static void test_ancestral_schedule(void) {
+    enum { T = 8, V = 3, STEPS = 16 };
+    Fake heavy, light;
+    int tokens[T];
+    float logits[T * V];
+    const double p[2] = {0.6, 0.4};
+    fake_init(&heavy, 1, T, V, 2);
+    fake_init(&light, 1, T, V, 2);
+    for (int t = 0; t < T; t++) set_row(&heavy, t, p), set_row(&light, t, p);
+    SampleOptions o = options(POLICY_TOPK, 1, 0, 0);
+    o.ancestral_steps = STEPS;
+    o.light_fn = fake_logits;
+    o.light_ctx = &light;
+    Rng rng;
+    rng_seed(&rng, 5, 0);
+    Err err;
+    SampleStats st;
+    static const char *const schedules[] = {"H16", "L4,H8,L4", "L16", ""};
+    for (int i = 0; i < 4; i++) {
+        for (int t = 0; t < T; t++) tokens[t] = 2;
+        heavy.calls = light.calls = 0;
+        o.schedule = schedules[i];
+        CHECK_MSG(sample_decode(&o, fake_logits, &heavy, tokens, 1, T, V, 2, &rng, logits, &st,
+                                &err) == 0,
+                  "%s: %s", schedules[i], err.msg);
+        CHECK_MSG(light.calls == st.light_calls && heavy.calls == st.model_calls - st.light_calls,
+                  "%s: %d light, %d heavy calls; stats %d of %d", schedules[i], light.calls,
+                  heavy.calls, st.light_calls, st.model_calls);
+        CHECK(st.model_calls >= 1 && st.nfe == st.model_calls); /* one sequence: its own passes */
+    }
+    /* all light and all heavy: nothing of the other model */
+    o.schedule = "L16";
+    for (int t = 0; t < T; t++) tokens[t] = 2;
+    CHECK(sample_decode(&o, fake_logits, &heavy, tokens, 1, T, V, 2, &rng, logits, &st, &err) == 0);
+    CHECK(st.light_calls == st.model_calls);
+    static const char *const bad[] = {"L4,H8", "L4,H8,L5", "X16", "L4;H12", "L0,H16", "H16,"};
+    for (int i = 0; i < 6; i++) {
+        o.schedule = bad[i];
+        for (int t = 0; t < T; t++) tokens[t] = 2;
+        CHECK_MSG(sample_decode(&o, fake_logits, &heavy, tokens, 1, T, V, 2, &rng, logits, &st,
+                                &err) == -1 &&
+                      strstr(err.msg, "eval.schedule"),
+                  "schedule '%s' accepted (%s)", bad[i], err.msg);
+    }
+    o.schedule = "L4,H12";
+    o.light_fn = NULL;
+    CHECK(sample_decode(&o, fake_logits, &heavy, tokens, 1, T, V, 2, &rng, logits, &st, &err) ==
+          -1);
+    CHECK_MSG(strstr(err.msg, "no light model"), "%s", err.msg);
+}
+
 int main(void) {
     test_order_k1();
     test_tokens_per_step();
@@ -528,5 +581,6 @@ int main(void) {
     test_policy_names();
     test_ancestral_one_step();
     test_ancestral_statistics();
+    test_ancestral_schedule();
     return check_summary("sample");
 }
