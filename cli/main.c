@@ -11,6 +11,7 @@
 #include "bench.h"
 #include "model/model_io.h"
 #include "cmd_sweep.h"
+#include "cmd_inference.h"
 #include "base/config.h"
 #include "run/elbo.h"
 #include "run/eval.h"
@@ -38,6 +39,8 @@ static void usage(FILE *f) {
         "  plan FILE.yaml                        list the runs a sweep file expands to\n"
         "  report SWEEP_DIR                      curves, speedup figures and summary of a sweep\n"
         "  compare BASELINE CURRENT              regression gate over two metrics files\n"
+        "  step-importance RUN --light CKPT      per-time loss and KL of a heavy vs a light model\n"
+        "  pareto ROWS.jsonl ...                 cost vs quality front of decoding choices\n"
         "  gen TASK [options]                    generate a task's data (tasks: %s)\n"
         "  score TASK FILE [options]             check answers against references (tasks: %s)\n"
         "  keys                                  list every config key with its default\n"
@@ -266,6 +269,13 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
                      "\"flops\":%.6g,\"flops_saved\":%.6f,\"seconds\":%.3f}",
                      label, eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls,
                      r.nfe, r.idle_step_ratio, r.flops, r.flops_saved, r.seconds);
+            if (light && cfg->eval.schedule[0]) { /* model scheduling: its schedule too */
+                StrBuf with = {0};
+                sb_printf(&with, "%.*s,\"schedule\":", (int)strlen(row) - 1, row);
+                sb_json_string(&with, cfg->eval.schedule);
+                snprintf(row, sizeof row, "%s}", with.data);
+                sb_free(&with);
+            }
             sb_printf(&json, "%s%s", p + k ? "," : "", row);
             if (ec->json)
                 printf("%s\n", row);
@@ -474,11 +484,13 @@ static int cmd_version(int argc, char **argv, Err *err) {
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv, Err *err);
-} commands[] = {{"train", cmd_train},     {"eval", cmd_eval},        {"bench", cmd_bench},
-                {"sweep", cmd_sweep},     {"plan", cmd_plan},        {"report", cmd_report},
-                {"compare", cmd_compare}, {"gen", cmd_gen},          {"score", cmd_score},
-                {"keys", cmd_keys},       {"help", cmd_help},        {"-h", cmd_help},
-                {"--help", cmd_help},     {"--version", cmd_version}};
+} commands[] = {
+    {"train", cmd_train},     {"eval", cmd_eval},         {"bench", cmd_bench},
+    {"sweep", cmd_sweep},     {"plan", cmd_plan},         {"report", cmd_report},
+    {"compare", cmd_compare}, {"gen", cmd_gen},           {"score", cmd_score},
+    {"keys", cmd_keys},       {"help", cmd_help},         {"-h", cmd_help},
+    {"--help", cmd_help},     {"--version", cmd_version}, {"step-importance", cmd_step_importance},
+    {"pareto", cmd_pareto}};
 
 int main(int argc, char **argv) {
     if (argc < 2) {

@@ -359,3 +359,48 @@ int gnuplot_run(const char *gnuplot, const char *dir, const char *script, Err *e
     return err_set(err, "gnuplot %s (in '%s') was killed by signal %d", script, dir,
                    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
+
+void gp_step_importance_script(StrBuf *sb, const char *title) {
+    preamble(sb, "step_importance",
+             "Step importance: at each masked fraction t, the masked-token loss of the heavy and "
+             "the light model (left axis) and KL(heavy || light) (right axis).",
+             title, "t (fraction of positions masked)", "masked-token loss (nats)");
+    sb_printf(sb, "set ytics nomirror\nset y2tics\nset y2label 'KL(heavy || light) (nats)'\n");
+    StrBuf plot = {0};
+    int count = 0;
+    static const char *const series[3] = {"heavy model", "light model", "KL(heavy || light)"};
+    for (int i = 0; i < 3; i++) {
+        next_element(&plot, &count);
+        sb_printf(&plot,
+                  "'step_importance.tsv' using 1:%d%s with linespoints lw 1.5 pt 7 "
+                  "ps 0.7 lc rgb '%s' title ",
+                  2 + i, i == 2 ? " axes x1y2" : "", gp_colour(i));
+        quoted(&plot, series[i]);
+    }
+    sb_printf(&plot, "\n");
+    render(sb, "step_importance", &plot);
+    sb_free(&plot);
+}
+
+void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const char *quality) {
+    preamble(sb, "pareto",
+             "Cost vs quality: every point (grey), the non-dominated ones (no other point is "
+             "cheaper and at least as good) joined and labelled.",
+             title, cost, quality);
+    sb_printf(sb, "set offsets graph 0.03, graph 0.12, graph 0.06, graph 0.03\n"); /* labels */
+    StrBuf plot = {0};
+    int count = 0;
+    next_element(&plot, &count);
+    sb_printf(&plot, "'pareto.tsv' using 2:3 with points pt 7 ps 0.8 lc rgb '#999999' "
+                     "title 'all points'");
+    next_element(&plot, &count);
+    sb_printf(&plot,
+              "'pareto.tsv' using 2:($4 > 0 ? $3 : NaN) with linespoints lw 1.5 pt 7 "
+              "ps 1 lc rgb '%s' title 'Pareto front'",
+              gp_colour(0));
+    next_element(&plot, &count);
+    sb_printf(&plot, "'pareto.tsv' using 2:($4 > 0 ? $3 : NaN):1 with labels offset 0.8,0.8 "
+                     "left font ',9' notitle\n");
+    render(sb, "pareto", &plot);
+    sb_free(&plot);
+}

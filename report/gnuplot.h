@@ -31,6 +31,12 @@ void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m);
 void gp_speedup_script(StrBuf *sb, const char *title, const char *baseline, int n_rows,
                        int has_step, int has_wall);
 
+/* step_importance.gp over step_importance.tsv: 1 t, 2 heavy loss, 3 light loss, 4 KL. */
+void gp_step_importance_script(StrBuf *sb, const char *title);
+/* pareto.gp over pareto.tsv (sorted by cost): 1 label, 2 cost, 3 quality, 4 on the front (0/1);
+ * cost and quality are the axis labels. */
+void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const char *quality);
+
 /* Absolute path of the first executable "gnuplot" on PATH into out; 0 if there is none. */
 int gnuplot_find(char *out, size_t n);
 /* Runs `gnuplot SCRIPT` in directory dir. A non-zero exit is an error naming the script and

@@ -81,6 +81,26 @@ static void count_scored(const Task *task, const Batch *b, int B, int T, int ar,
         }
 }
 
+/* Masks windows first .. first+B-1 (clean tokens in b->targets) at time t_j: each non-prompt
+ * position hidden with probability t from the stream (seed, window, j), weight 1 where
+ * hidden. Returns the number hidden. */
+static long mask_batch_at(int mask_id, Batch *b, long first, int B, int T, int j, double t,
+                          uint64_t seed) {
+    long masked = 0;
+    for (int i = 0; i < B; i++) {
+        Rng r;
+        rng_seed(&r, seed, mask_stream(first + i, j));
+        for (int p = 0; p < T; p++) {
+            size_t k = (size_t)i * T + p;
+            int hide = rng_uniform(&r) < t && !b->is_prompt[k];
+            b->tokens[k] = hide ? mask_id : b->targets[k];
+            b->weights[k] = hide ? 1.0f : 0.0f;
+            masked += hide;
+        }
+    }
+    return masked;
+}
+
 /* The midpoint-rule NELBO of windows first .. first+B-1 (clean tokens in b->targets):
  * sum over j of (1/J) (1/t_j) * [CE summed over the positions masked at t_j]. */
 static double masked_batch_bound(Model *m, int mask_id, Batch *b, long first, int B, int T,
@@ -89,18 +109,7 @@ static double masked_batch_bound(Model *m, int mask_id, Batch *b, long first, in
     double total = 0.0;
     for (int j = 0; j < J; j++) {
         double t = (j + 0.5) / J;
-        long masked = 0;
-        for (int i = 0; i < B; i++) {
-            Rng r;
-            rng_seed(&r, opt->seed, mask_stream(first + i, j));
-            for (int p = 0; p < T; p++) {
-                size_t k = (size_t)i * T + p;
-                int hide = rng_uniform(&r) < t && !b->is_prompt[k];
-                b->tokens[k] = hide ? mask_id : b->targets[k];
-                b->weights[k] = hide ? 1.0f : 0.0f;
-                masked += hide;
-            }
-        }
+        long masked = mask_batch_at(mask_id, b, first, B, T, j, t, opt->seed);
         if (masked) total += forward_nll(m, b, B) / (t * J);
     }
     return total;
@@ -208,4 +217,81 @@ int eval_gen_perplexity(Model *m, Model *ar, const Task *task, const SampleOptio
     out->tokens = scored;
     out->seconds = now_seconds() - t0;
     return 0;
+}
+
+/* log-softmax of one row of V logits into out. */
+static void log_softmax_row(const float *logits, int V, double *out) {
+    double mx = logits[0], sum = 0.0;
+    for (int v = 1; v < V; v++) mx = logits[v] > mx ? logits[v] : mx;
+    for (int v = 0; v < V; v++) sum += exp(logits[v] - mx);
+    double lse = mx + log(sum);
+    for (int v = 0; v < V; v++) out[v] = logits[v] - lse;
+}
+
+/* Adds one batch's masked positions to row: -log p of the clean token under each model and
+ * KL(heavy || light) of their predictive distributions. */
+static void add_step_terms(const Batch *b, const float *lh, const float *ll, int B, int T, int V,
+                           double *lph, double *lpl, StepImportanceRow *row) {
+    for (size_t k = 0; k < (size_t)B * T; k++) {
+        if (b->weights[k] == 0.0f) continue;
+        log_softmax_row(lh + k * V, V, lph);
+        log_softmax_row(ll + k * V, V, lpl);
+        double kl = 0.0;
+        for (int v = 0; v < V; v++) kl += exp(lph[v]) * (lph[v] - lpl[v]);
+        row->loss_heavy -= lph[b->targets[k]];
+        row->loss_light -= lpl[b->targets[k]];
+        row->kl += kl;
+        row->masked++;
+    }
+}
+
+int eval_step_importance(Model *heavy, Model *light, const Task *task, const ElboOptions *opt,
+                         StepImportanceRow *rows, Err *err) {
+    if (check_model(heavy, task, "step importance: heavy model", err) ||
+        check_model(light, task, "step importance: light model", err))
+        return -1;
+    const int T = task->seq_len, V = task->vocab_size, J = opt->points;
+    if (J < 1) return err_set(err, "step importance: --points must be >= 1, got %d", J);
+    long n = opt->count > 0 && opt->count < task->n_eval ? opt->count : task->n_eval;
+    if (n <= 0) return err_set(err, "step importance: the eval split is empty");
+    int Bmax = opt->batch < heavy->max_batch ? opt->batch : heavy->max_batch;
+    Bmax = Bmax < light->max_batch ? Bmax : light->max_batch;
+    if (n < Bmax) Bmax = (int)n;
+    if (Bmax < 1) Bmax = 1;
+    Batch b;
+    if (batch_alloc(&b, Bmax, T, err) != 0) return -1;
+    float *lh = malloc((size_t)Bmax * T * V * sizeof(float));
+    float *ll = malloc((size_t)Bmax * T * V * sizeof(float));
+    double *lph = malloc((size_t)V * sizeof(double)), *lpl = malloc((size_t)V * sizeof(double));
+    int rc = lh && ll && lph && lpl ? 0 : err_set(err, "step importance: out of memory");
+    for (int j = 0; j < J && rc == 0; j++) {
+        StepImportanceRow *row = &rows[j];
+        memset(row, 0, sizeof *row);
+        row->t = (j + 0.5) / J;
+        for (long start = 0; start < n && rc == 0; start += Bmax) {
+            int B = (int)(n - start < Bmax ? n - start : Bmax);
+            for (int i = 0; i < B; i++)
+                task->ops->example(task, SPLIT_EVAL, start + i, b.targets + (size_t)i * T,
+                                   b.is_prompt + (size_t)i * T);
+            if (mask_batch_at(task->mask_id, &b, start, B, T, j, row->t, opt->seed) == 0) continue;
+            model_forward(heavy, b.tokens, B);
+            model_logits_to_host(heavy, lh);
+            model_forward(light, b.tokens, B);
+            model_logits_to_host(light, ll);
+            heavy->be->ops->sync(heavy->be);
+            rc = backend_check(heavy->be, err);
+            if (rc == 0) add_step_terms(&b, lh, ll, B, T, V, lph, lpl, row);
+        }
+        if (row->masked) {
+            row->loss_heavy /= (double)row->masked;
+            row->loss_light /= (double)row->masked;
+            row->kl /= (double)row->masked;
+        }
+    }
+    free(lh);
+    free(ll);
+    free(lph);
+    free(lpl);
+    batch_free(&b);
+    return rc;
 }

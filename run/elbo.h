@@ -50,6 +50,17 @@ int eval_elbo(Model *m, const Task *task, const ElboOptions *opt, ElboResult *ou
  * number of scored tokens in *scored. */
 int elbo_ar_nll(Model *ar, const int *tokens, long n, double *nll, long *scored, Err *err);
 
+/* Step importance at time point t_j = (j + 0.5) / J (the ELBO's masks: same seed, same
+ * windows): over every masked position, the mean -log p of the clean token under the heavy
+ * and the light model and the mean KL(heavy || light) of their predictive distributions. */
+typedef struct StepImportanceRow {
+    double t, loss_heavy, loss_light, kl;
+    long masked; /* positions averaged over */
+} StepImportanceRow;
+/* rows[opt->points]; both models of the task's vocabulary and length, on one backend. */
+int eval_step_importance(Model *heavy, Model *light, const Task *task, const ElboOptions *opt,
+                         StepImportanceRow *rows, Err *err);
+
 /* Loads an AR model for scoring sequences of `task` (its vocabulary and length) from an AR
  * checkpoint (model.causal and model.shift_logits; the same vocabulary), EMA weights when the
  * checkpoint has them. On success *ar is created on be; release with model_free. */

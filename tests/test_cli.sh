@@ -218,6 +218,25 @@ set -- $(saved H16)
 [ -n "${1:-}" ] && [ "$2" = "0.000000" ] && ok || bad "schedule H16: flops '${1:-}', saved '${2:-}'"
 set -- $(saved L4,H8,L4)
 awk -v s="${2:-0}" 'BEGIN { exit !(s > 0 && s < 0.5) }' && ok || bad "schedule L4,H8,L4 saved '${2:-}'"
+# step importance of the run against the light model: 8 time points, a TSV row each
+expect_ok "step-importance" "$MDMLAB" step-importance "$RUN" --light "$TMP/light/checkpoint.bin" \
+    --points 8 -o "$TMP/si"
+[ "$(grep -vc '^#' "$TMP/si/step_importance.tsv")" -eq 8 ] && [ -s "$TMP/si/step_importance.gp" ] &&
+    ok || bad "step-importance: expected 8 rows and a gnuplot script"
+if command -v gnuplot >/dev/null; then
+    [ -s "$TMP/si/step_importance.png" ] && ok || bad "step-importance: no figure"
+fi
+expect_fail "step-importance without --light" "--light CHECKPOINT is required" \
+    "$MDMLAB" step-importance "$RUN"
+# the Pareto front of rows: the cheapest point, and each point better than every cheaper one
+printf '%s\n' '{"policy":"a","k":1,"nfe":1,"accuracy":0.5}' '{"policy":"b","k":1,"nfe":2,"accuracy":0.4}' \
+    '{"policy":"c","k":1,"nfe":3,"accuracy":0.9}' '{"policy":"d","k":1,"nfe":3,"accuracy":0.8}' >"$TMP/rows.jsonl"
+expect_ok "pareto" "$MDMLAB" pareto "$TMP/rows.jsonl" -o "$TMP/pareto"
+[ "$(grep -v '^#' "$TMP/pareto/pareto.tsv" | cut -f1,4 | tr '\t\n' ':,')" = "a:1:1,b:1:0,c:1:1,d:1:0," ] &&
+    ok || bad "pareto front: $(cat "$TMP/pareto/pareto.tsv")"
+expect_ok "pareto --help" "$MDMLAB" pareto --help
+printf '{"policy":"a","k":1,"accuracy":0.5}\n' >"$TMP/nocost.jsonl"
+expect_fail "pareto row without the cost" "nocost.jsonl:1: field 'nfe' missing" "$MDMLAB" pareto "$TMP/nocost.jsonl"
 expect_fail "schedule not summing to eval.steps" "eval.schedule.*sum to 12 steps, eval.steps is 16" \
     "$MDMLAB" eval "$RUN" eval.sampler=ancestral eval.steps=16 \
     "eval.light_checkpoint=$TMP/light/checkpoint.bin" eval.schedule=L4,H8

@@ -1,0 +1,292 @@
+/* `mdmlab step-importance` and `mdmlab pareto` (issue 14's inference studies). */
+#include "cmd_inference.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backends/backend.h"
+#include "base/config.h"
+#include "forward/config_schema.h"
+#include "model/checkpoint.h"
+#include "report/gnuplot.h"
+#include "run/elbo.h"
+#include "run/eval.h"
+#include "tasks/lib/jsonl.h"
+#include "tasks/task.h"
+
+static int is_directory(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ---- shared: the output directory and its figure ---------------------------------------- */
+
+/* Writes DIR/NAME.tsv and DIR/NAME.gp and runs gnuplot when there is one (a missing gnuplot
+ * leaves the data and the script, and says so). */
+static int write_figure(const char *dir, const char *name, const StrBuf *tsv, const StrBuf *gp,
+                        Err *err) {
+    char path[CFG_PATH + 64];
+    if (make_dirs(dir, err)) return -1;
+    snprintf(path, sizeof path, "%s/%s.tsv", dir, name);
+    if (write_file_atomic(path, tsv->data, tsv->len, err)) return -1;
+    snprintf(path, sizeof path, "%s/%s.gp", dir, name);
+    if (write_file_atomic(path, gp->data, gp->len, err)) return -1;
+    char gnuplot[CFG_PATH];
+    snprintf(path, sizeof path, "%s.gp", name);
+    if (!gnuplot_find(gnuplot, sizeof gnuplot)) {
+        fprintf(stderr, "mdmlab: note: no gnuplot on PATH; %s/%s.gp is written, not drawn\n", dir,
+                name);
+        return 0;
+    }
+    if (gnuplot_run(gnuplot, dir, path, err)) return -1;
+    printf("wrote %s/%s.tsv and %s/%s.png, .svg\n", dir, name, dir, name);
+    return 0;
+}
+
+/* ---- step-importance -------------------------------------------------------------------- */
+
+static void step_importance_usage(FILE *f) {
+    fprintf(f,
+            "usage: mdmlab step-importance HEAVY_RUN_DIR|CHECKPOINT --light CHECKPOINT\n"
+            "                              [-o DIR] [--points J] [key=value ...]\n\n"
+            "At J time points t = (j + 0.5) / J (default 16) the eval windows are masked as the\n"
+            "validation ELBO masks them (each non-prompt position with probability t, fixed by\n"
+            "task.data_seed), and over the masked positions it reports the heavy and the light\n"
+            "model's mean loss (-log p of the clean token) and KL(heavy || light) of their\n"
+            "predictive distributions. Writes DIR/step_importance.tsv and .gp/.png/.svg (DIR:\n"
+            "HEAVY_RUN_DIR/step_importance, or ./step_importance for a checkpoint). key=value\n"
+            "overrides: eval.count, eval.batch, backend, threads.\n");
+}
+
+typedef struct StepImportanceArgs {
+    const char *heavy, *light, *out;
+    char heavy_ckpt[CFG_PATH], out_dir[CFG_PATH];
+    int points;
+    char *const *overrides;
+    int n_overrides;
+} StepImportanceArgs;
+
+static int step_importance_args(StepImportanceArgs *a, int argc, char **argv, Err *err) {
+    memset(a, 0, sizeof *a);
+    a->points = 16;
+    a->overrides = argv + argc;
+    a->heavy = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(opt, "--light") == 0 && val)
+            a->light = argv[++i];
+        else if (strcmp(opt, "-o") == 0 && val)
+            a->out = argv[++i];
+        else if (strcmp(opt, "--points") == 0 && val) {
+            char *end;
+            long j = strtol(val, &end, 10);
+            if (*end || j < 2 || j > 4096)
+                return err_set(err, "--points: expected an integer from 2 to 4096, got '%s'", val);
+            a->points = (int)j;
+            i++;
+        } else if (strchr(opt, '=')) {
+            if (a->n_overrides == 0) a->overrides = argv + i;
+            if (a->overrides + a->n_overrides != argv + i)
+                return err_set(err, "key=value overrides go last, after the options");
+            a->n_overrides++;
+        } else {
+            return err_set(err, "step-importance: unknown option '%s' (see --help)", opt);
+        }
+    }
+    if (!a->light) return err_set(err, "step-importance: --light CHECKPOINT is required");
+    int dir = is_directory(a->heavy);
+    snprintf(a->heavy_ckpt, sizeof a->heavy_ckpt, dir ? "%s/checkpoint.bin" : "%s", a->heavy);
+    if (a->out)
+        snprintf(a->out_dir, sizeof a->out_dir, "%s", a->out);
+    else
+        snprintf(a->out_dir, sizeof a->out_dir, "%s%sstep_importance", dir ? a->heavy : "",
+                 dir ? "/" : "");
+    return 0;
+}
+
+/* The heavy run's stored config with the overrides. */
+static int heavy_config(Config *cfg, const StepImportanceArgs *a, Err *err) {
+    Checkpoint ck;
+    if (checkpoint_read(a->heavy_ckpt, &ck, err) != 0) return -1;
+    config_defaults(cfg);
+    int rc = config_load_yaml_string(cfg, ck.config_yaml, ck.config_len, a->heavy_ckpt, err);
+    checkpoint_free(&ck);
+    for (int i = 0; i < a->n_overrides && rc == 0; i++)
+        rc = config_apply_override(cfg, a->overrides[i], err);
+    return rc;
+}
+
+static void step_importance_table(const StepImportanceRow *rows, int J, StrBuf *tsv) {
+    sb_printf(tsv, "# t\tloss_heavy\tloss_light\tkl\tmasked\n");
+    printf("%6s %11s %11s %9s %8s\n", "t", "loss_heavy", "loss_light", "kl", "masked");
+    for (int j = 0; j < J; j++) {
+        const StepImportanceRow *r = &rows[j];
+        sb_printf(tsv, "%.6f\t%.6f\t%.6f\t%.6f\t%ld\n", r->t, r->loss_heavy, r->loss_light, r->kl,
+                  r->masked);
+        printf("%6.3f %11.4f %11.4f %9.4f %8ld\n", r->t, r->loss_heavy, r->loss_light, r->kl,
+               r->masked);
+    }
+}
+
+int cmd_step_importance(int argc, char **argv, Err *err) {
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        step_importance_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    StepImportanceArgs a;
+    Config cfg;
+    if (step_importance_args(&a, argc, argv, err) || heavy_config(&cfg, &a, err)) return 1;
+    Backend be = {0};
+    Task task = {0};
+    Model heavy = {0}, light = {0};
+    StepImportanceRow *rows = calloc((size_t)a.points, sizeof *rows);
+    int rc = rows ? 0 : err_set(err, "step-importance: out of memory");
+    if (rc == 0) rc = backend_create(&be, cfg.backend, cfg.threads, err);
+    if (rc == 0) rc = task_create(&task, &cfg, err);
+    if (rc == 0) rc = eval_load_model(&heavy, &be, a.heavy_ckpt, &task, cfg.eval.batch, err);
+    if (rc == 0) rc = eval_load_model(&light, &be, a.light, &task, cfg.eval.batch, err);
+    ElboOptions eo = {.points = a.points,
+                      .count = cfg.eval.count,
+                      .batch = cfg.eval.batch,
+                      .seed = (uint64_t)cfg.task.data_seed};
+    if (rc == 0) rc = eval_step_importance(&heavy, &light, &task, &eo, rows, err);
+    if (rc == 0) {
+        StrBuf tsv = {0}, gp = {0};
+        step_importance_table(rows, a.points, &tsv);
+        char title[CFG_PATH * 2 + 32];
+        snprintf(title, sizeof title, "step importance: %s vs light %s", a.heavy, a.light);
+        gp_step_importance_script(&gp, title);
+        rc = write_figure(a.out_dir, "step_importance", &tsv, &gp, err);
+        sb_free(&tsv);
+        sb_free(&gp);
+    }
+    free(rows);
+    model_free(&light);
+    model_free(&heavy);
+    if (task.ops) task_destroy(&task);
+    if (be.ops) backend_destroy(&be);
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- pareto ----------------------------------------------------------------------------- */
+
+static void pareto_usage(FILE *f) {
+    fprintf(f,
+            "usage: mdmlab pareto ROWS.jsonl ... [-o DIR] [--cost FIELD] [--quality FIELD]\n\n"
+            "Reads evaluation rows (the lines `mdmlab eval --json` prints: one JSON object per\n"
+            "decoding choice) and draws cost vs quality with the non-dominated points (no other\n"
+            "point is cheaper and at least as good) joined and labelled by policy, k and\n"
+            "schedule. Writes DIR/pareto.tsv (label, cost, quality, on the front) and\n"
+            "pareto.gp/.png/.svg (DIR default: pareto).\n"
+            "  --cost FIELD     nfe (default), flops, model_calls or seconds\n"
+            "  --quality FIELD  accuracy (default); higher is better\n");
+}
+
+typedef struct ParetoPoint {
+    char label[96];
+    double cost, quality;
+    int front;
+} ParetoPoint;
+
+static int by_cost_then_quality(const void *x, const void *y) {
+    const ParetoPoint *a = x, *b = y;
+    if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
+    return (a->quality < b->quality) - (a->quality > b->quality);
+}
+
+/* Sorted by cost (ties: better first), a point is on the front when it beats every cheaper
+ * one. */
+static void mark_front(ParetoPoint *p, int n) {
+    qsort(p, (size_t)n, sizeof *p, by_cost_then_quality);
+    double best = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        p[i].front = p[i].quality > best;
+        if (p[i].front) best = p[i].quality;
+    }
+}
+
+static int number_field(const JsonlReader *r, const char *key, double *out, Err *err) {
+    const JsonField *f = json_row_find(&r->row, key);
+    if (!f || f->type != JSON_NUMBER)
+        return err_set(err, "%s:%ld: field '%s' missing or not a number", r->path, r->line, key);
+    *out = f->number;
+    return 0;
+}
+
+static int read_points(const char *path, const char *cost, const char *quality, ParetoPoint **pts,
+                       int *n, int *cap, Err *err) {
+    JsonlReader r;
+    if (jsonl_open(&r, path, err)) return -1;
+    int rc = 0, got;
+    while ((got = jsonl_next(&r, err)) == 1) {
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 64;
+            *pts = realloc_or_die(*pts, (size_t)*cap * sizeof **pts, "pareto points");
+        }
+        ParetoPoint *p = &(*pts)[*n];
+        memset(p, 0, sizeof *p);
+        double k = 0;
+        const JsonField *policy = json_row_find(&r.row, "policy");
+        const JsonField *schedule = json_row_find(&r.row, "schedule");
+        if ((rc = number_field(&r, cost, &p->cost, err)) ||
+            (rc = number_field(&r, quality, &p->quality, err)) ||
+            (rc = number_field(&r, "k", &k, err)))
+            break;
+        snprintf(p->label, sizeof p->label, "%s:%.0f%s%s",
+                 policy && policy->str ? policy->str : "?", k, schedule && schedule->str ? " " : "",
+                 schedule && schedule->str ? schedule->str : "");
+        (*n)++;
+    }
+    jsonl_close(&r);
+    return rc || got < 0 ? -1 : 0;
+}
+
+int cmd_pareto(int argc, char **argv, Err *err) {
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        pareto_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *out = "pareto", *cost = "nfe", *quality = "accuracy";
+    ParetoPoint *pts = NULL;
+    int n = 0, cap = 0, rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "-o") == 0 && val)
+            out = argv[++i];
+        else if (strcmp(argv[i], "--cost") == 0 && val)
+            cost = argv[++i];
+        else if (strcmp(argv[i], "--quality") == 0 && val)
+            quality = argv[++i];
+        else if (argv[i][0] == '-')
+            rc = err_set(err, "pareto: unknown option '%s' (see --help)", argv[i]);
+    }
+    for (int i = 1; i < argc && rc == 0; i++) {
+        if (argv[i][0] == '-') {
+            i++; /* an option's value */
+            continue;
+        }
+        rc = read_points(argv[i], cost, quality, &pts, &n, &cap, err);
+    }
+    if (rc == 0 && n == 0) rc = err_set(err, "pareto: the inputs hold no rows");
+    if (rc == 0) {
+        mark_front(pts, n);
+        StrBuf tsv = {0}, gp = {0};
+        sb_printf(&tsv, "# label\t%s\t%s\tfront\n", cost, quality);
+        for (int i = 0; i < n; i++)
+            sb_printf(&tsv, "%s\t%.6g\t%.6g\t%d\n", pts[i].label, pts[i].cost, pts[i].quality,
+                      pts[i].front);
+        for (int i = 0; i < n; i++)
+            if (pts[i].front)
+                printf("front: %-28s %s %.6g  %s %.6g\n", pts[i].label, cost, pts[i].cost, quality,
+                       pts[i].quality);
+        gp_pareto_script(&gp, "cost vs quality", cost, quality);
+        rc = write_figure(out, "pareto", &tsv, &gp, err);
+        sb_free(&tsv);
+        sb_free(&gp);
+    }
+    free(pts);
+    return rc == 0 ? 0 : 1;
+}
