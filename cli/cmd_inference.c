@@ -61,17 +61,33 @@ static void step_importance_usage(FILE *f) {
             "overrides: eval.count, eval.batch, backend, threads.\n");
 }
 
-typedef struct StepImportanceArgs {
+/* The arguments of the heavy-vs-light commands (step-importance, schedule-search). */
+typedef struct HeavyLightArgs {
     const char *heavy, *light, *out;
     char heavy_ckpt[CFG_PATH], out_dir[CFG_PATH];
-    int points;
+    int points;                   /* step-importance: time points */
+    int segments, light_segments; /* schedule-search */
     char *const *overrides;
     int n_overrides;
-} StepImportanceArgs;
+} HeavyLightArgs;
 
-static int step_importance_args(StepImportanceArgs *a, int argc, char **argv, Err *err) {
+/* An integer option's value in [lo, hi]. */
+static int int_option(const char *opt, const char *val, int lo, int hi, int *out, Err *err) {
+    char *end;
+    long v = strtol(val, &end, 10);
+    if (*end || end == val || v < lo || v > hi)
+        return err_set(err, "%s: expected an integer from %d to %d, got '%s'", opt, lo, hi, val);
+    *out = (int)v;
+    return 0;
+}
+
+/* default_dir: the output folder's name inside the run directory (or the current one). */
+static int heavy_light_args(HeavyLightArgs *a, const char *command, const char *default_dir,
+                            int argc, char **argv, Err *err) {
     memset(a, 0, sizeof *a);
     a->points = 16;
+    a->segments = 8;
+    a->light_segments = 2;
     a->overrides = argv + argc;
     a->heavy = argv[1];
     for (int i = 2; i < argc; i++) {
@@ -81,34 +97,36 @@ static int step_importance_args(StepImportanceArgs *a, int argc, char **argv, Er
         else if (strcmp(opt, "-o") == 0 && val)
             a->out = argv[++i];
         else if (strcmp(opt, "--points") == 0 && val) {
-            char *end;
-            long j = strtol(val, &end, 10);
-            if (*end || j < 2 || j > 4096)
-                return err_set(err, "--points: expected an integer from 2 to 4096, got '%s'", val);
-            a->points = (int)j;
-            i++;
+            if (int_option(opt, argv[++i], 2, 4096, &a->points, err)) return -1;
+        } else if (strcmp(opt, "--segments") == 0 && val) {
+            if (int_option(opt, argv[++i], 1, 20, &a->segments, err)) return -1;
+        } else if (strcmp(opt, "--light-segments") == 0 && val) {
+            if (int_option(opt, argv[++i], 0, 20, &a->light_segments, err)) return -1;
         } else if (strchr(opt, '=')) {
             if (a->n_overrides == 0) a->overrides = argv + i;
             if (a->overrides + a->n_overrides != argv + i)
                 return err_set(err, "key=value overrides go last, after the options");
             a->n_overrides++;
         } else {
-            return err_set(err, "step-importance: unknown option '%s' (see --help)", opt);
+            return err_set(err, "%s: unknown option '%s' (see --help)", command, opt);
         }
     }
-    if (!a->light) return err_set(err, "step-importance: --light CHECKPOINT is required");
+    if (!a->light) return err_set(err, "%s: --light CHECKPOINT is required", command);
+    if (a->light_segments > a->segments)
+        return err_set(err, "%s: --light-segments %d is more than --segments %d", command,
+                       a->light_segments, a->segments);
     int dir = is_directory(a->heavy);
     snprintf(a->heavy_ckpt, sizeof a->heavy_ckpt, dir ? "%s/checkpoint.bin" : "%s", a->heavy);
     if (a->out)
         snprintf(a->out_dir, sizeof a->out_dir, "%s", a->out);
     else
-        snprintf(a->out_dir, sizeof a->out_dir, "%s%sstep_importance", dir ? a->heavy : "",
-                 dir ? "/" : "");
+        snprintf(a->out_dir, sizeof a->out_dir, "%s%s%s", dir ? a->heavy : "", dir ? "/" : "",
+                 default_dir);
     return 0;
 }
 
 /* The heavy run's stored config with the overrides. */
-static int heavy_config(Config *cfg, const StepImportanceArgs *a, Err *err) {
+static int heavy_config(Config *cfg, const HeavyLightArgs *a, Err *err) {
     Checkpoint ck;
     if (checkpoint_read(a->heavy_ckpt, &ck, err) != 0) return -1;
     config_defaults(cfg);
@@ -136,9 +154,11 @@ int cmd_step_importance(int argc, char **argv, Err *err) {
         step_importance_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    StepImportanceArgs a;
+    HeavyLightArgs a;
     Config cfg;
-    if (step_importance_args(&a, argc, argv, err) || heavy_config(&cfg, &a, err)) return 1;
+    if (heavy_light_args(&a, "step-importance", "step_importance", argc, argv, err) ||
+        heavy_config(&cfg, &a, err))
+        return 1;
     Backend be = {0};
     Task task = {0};
     Model heavy = {0}, light = {0};
@@ -164,6 +184,118 @@ int cmd_step_importance(int argc, char **argv, Err *err) {
         sb_free(&gp);
     }
     free(rows);
+    model_free(&light);
+    model_free(&heavy);
+    if (task.ops) task_destroy(&task);
+    if (be.ops) backend_destroy(&be);
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- schedule-search -------------------------------------------------------------------- */
+
+static void schedule_search_usage(FILE *f) {
+    fprintf(f,
+            "usage: mdmlab schedule-search HEAVY_RUN_DIR|CHECKPOINT --light CHECKPOINT\n"
+            "                              [--segments N] [--light-segments M] [-o DIR]\n"
+            "                              [key=value ...]\n\n"
+            "Splits the ancestral sampler's eval.steps (default 128; set it with eval.steps=T)\n"
+            "into N equal segments (default 8) and evaluates every placement of M light ones\n"
+            "(default 2) with model scheduling: one row per schedule with its FLOPs per example,\n"
+            "flops_saved, accuracy and its 95%% Wilson interval over the eval examples. Writes\n"
+            "DIR/schedule_search.tsv, DIR/rows.jsonl (for mdmlab pareto) and the Pareto figure\n"
+            "pareto.gp/.png/.svg (DIR: HEAVY_RUN_DIR/schedule_search, or ./schedule_search).\n"
+            "key=value overrides: eval.steps, eval.count, eval.batch, eval.temperature, backend,\n"
+            "threads.\n");
+}
+
+/* The schedule of light-segment mask `light` over n segments of `steps` (the first steps % n
+ * segments one step longer), adjacent segments of one model merged: "H32,L16,H80". */
+static void schedule_of(unsigned light, int n, int steps, char *out, size_t size) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n;) {
+        int kind = (light >> i) & 1, count = 0;
+        for (; i < n && (int)((light >> i) & 1) == kind; i++) count += steps / n + (i < steps % n);
+        len += (size_t)snprintf(out + len, size - len, "%s%c%d", len ? "," : "", kind ? 'L' : 'H',
+                                count);
+    }
+}
+
+/* The 95% Wilson score interval of k successes in n. */
+static void wilson_interval(long k, long n, double *lo, double *hi) {
+    const double z = 1.959964;
+    double p = n ? (double)k / n : 0.0, z2n = n ? z * z / n : 0.0;
+    double centre = (p + z2n / 2) / (1 + z2n);
+    double half = n ? z * sqrt(p * (1 - p) / n + z2n / (4.0 * n)) / (1 + z2n) : 0.0;
+    *lo = centre - half;
+    *hi = centre + half;
+}
+
+static int search_schedules(const HeavyLightArgs *a, const Config *cfg, Model *heavy, Model *light,
+                            const Task *task, StrBuf *tsv, StrBuf *rows, Err *err) {
+    const int n = a->segments, steps = cfg->eval.steps;
+    if (steps < n) return err_set(err, "--segments %d: more than eval.steps = %d", n, steps);
+    sb_printf(tsv, "# schedule\tflops\tflops_saved\taccuracy\tlo95\thi95\tnfe\n");
+    printf("%-28s %10s %8s %9s %17s\n", "schedule", "flops", "saved", "accuracy", "95% interval");
+    int rc = 0;
+    for (unsigned mask = 0; mask < (1u << n) && rc == 0; mask++) {
+        if (__builtin_popcount(mask) != a->light_segments) continue;
+        char schedule[CFG_STR];
+        schedule_of(mask, n, steps, schedule, sizeof schedule);
+        SampleOptions opt = eval_sample_options(cfg, POLICY_MARGIN, 1, 0);
+        opt.ancestral_steps = steps;
+        opt.schedule = schedule;
+        EvalResult r;
+        rc = eval_accuracy(heavy, light, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
+        if (rc) break;
+        double lo, hi;
+        wilson_interval(r.correct, r.total, &lo, &hi);
+        sb_printf(tsv, "%s\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.3f\n", schedule, r.flops, r.flops_saved,
+                  r.accuracy, lo, hi, r.nfe);
+        sb_printf(rows,
+                  "{\"policy\":\"ancestral\",\"k\":%d,\"schedule\":\"%s\",\"accuracy\":%.6f,"
+                  "\"flops\":%.6g,\"flops_saved\":%.6f,\"nfe\":%.3f}\n",
+                  steps, schedule, r.accuracy, r.flops, r.flops_saved, r.nfe);
+        printf("%-28s %10.3g %8.3f %9.4f   [%.4f, %.4f]\n", schedule, r.flops, r.flops_saved,
+               r.accuracy, lo, hi);
+        fflush(stdout);
+    }
+    return rc;
+}
+
+static int pareto_from_rows(const char *dir, const char *cost, const char *quality, Err *err);
+
+int cmd_schedule_search(int argc, char **argv, Err *err) {
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        schedule_search_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    HeavyLightArgs a;
+    Config cfg;
+    if (heavy_light_args(&a, "schedule-search", "schedule_search", argc, argv, err) ||
+        heavy_config(&cfg, &a, err))
+        return 1;
+    Backend be = {0};
+    Task task = {0};
+    Model heavy = {0}, light = {0};
+    int rc = backend_create(&be, cfg.backend, cfg.threads, err);
+    if (rc == 0) rc = task_create(&task, &cfg, err);
+    if (rc == 0 && !task.ops->score)
+        rc = err_set(err, "schedule-search: task '%s' has no accuracy to compare schedules by",
+                     task.ops->name);
+    if (rc == 0) rc = eval_load_model(&heavy, &be, a.heavy_ckpt, &task, cfg.eval.batch, err);
+    if (rc == 0) rc = eval_load_model(&light, &be, a.light, &task, cfg.eval.batch, err);
+    StrBuf tsv = {0}, rows = {0};
+    if (rc == 0) rc = search_schedules(&a, &cfg, &heavy, &light, &task, &tsv, &rows, err);
+    char path[CFG_PATH + 32];
+    if (rc == 0) rc = make_dirs(a.out_dir, err);
+    snprintf(path, sizeof path, "%s/schedule_search.tsv", a.out_dir);
+    if (rc == 0) rc = write_file_atomic(path, tsv.data, tsv.len, err);
+    snprintf(path, sizeof path, "%s/rows.jsonl", a.out_dir);
+    if (rc == 0) rc = write_file_atomic(path, rows.data, rows.len, err);
+    if (rc == 0) rc = pareto_from_rows(a.out_dir, "flops", "accuracy", err);
+    sb_free(&tsv);
+    sb_free(&rows);
     model_free(&light);
     model_free(&heavy);
     if (task.ops) task_destroy(&task);
@@ -244,6 +376,9 @@ static int read_points(const char *path, const char *cost, const char *quality, 
     return rc || got < 0 ? -1 : 0;
 }
 
+static int write_pareto(const char *out, const char *cost, const char *quality, ParetoPoint *pts,
+                        int n, Err *err);
+
 int cmd_pareto(int argc, char **argv, Err *err) {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         pareto_usage(argc < 2 ? stderr : stdout);
@@ -270,7 +405,14 @@ int cmd_pareto(int argc, char **argv, Err *err) {
         }
         rc = read_points(argv[i], cost, quality, &pts, &n, &cap, err);
     }
-    if (rc == 0 && n == 0) rc = err_set(err, "pareto: the inputs hold no rows");
+    if (rc == 0) rc = write_pareto(out, cost, quality, pts, n, err);
+    free(pts);
+    return rc == 0 ? 0 : 1;
+}
+
+static int write_pareto(const char *out, const char *cost, const char *quality, ParetoPoint *pts,
+                        int n, Err *err) {
+    int rc = n ? 0 : err_set(err, "pareto: the inputs hold no rows");
     if (rc == 0) {
         mark_front(pts, n);
         StrBuf tsv = {0}, gp = {0};
@@ -287,6 +429,16 @@ int cmd_pareto(int argc, char **argv, Err *err) {
         sb_free(&tsv);
         sb_free(&gp);
     }
+    return rc;
+}
+
+static int pareto_from_rows(const char *dir, const char *cost, const char *quality, Err *err) {
+    char path[CFG_PATH + 32];
+    snprintf(path, sizeof path, "%s/rows.jsonl", dir);
+    ParetoPoint *pts = NULL;
+    int n = 0, cap = 0;
+    int rc = read_points(path, cost, quality, &pts, &n, &cap, err);
+    if (rc == 0) rc = write_pareto(dir, cost, quality, pts, n, err);
     free(pts);
-    return rc == 0 ? 0 : 1;
+    return rc;
 }

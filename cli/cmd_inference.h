@@ -6,6 +6,7 @@
 #include "base/util.h"
 
 int cmd_step_importance(int argc, char **argv, Err *err);
+int cmd_schedule_search(int argc, char **argv, Err *err);
 int cmd_pareto(int argc, char **argv, Err *err);
 
 #endif

@@ -40,6 +40,7 @@ static void usage(FILE *f) {
         "  report SWEEP_DIR                      curves, speedup figures and summary of a sweep\n"
         "  compare BASELINE CURRENT              regression gate over two metrics files\n"
         "  step-importance RUN --light CKPT      per-time loss and KL of a heavy vs a light model\n"
+        "  schedule-search RUN --light CKPT      every placement of light segments, evaluated\n"
         "  pareto ROWS.jsonl ...                 cost vs quality front of decoding choices\n"
         "  gen TASK [options]                    generate a task's data (tasks: %s)\n"
         "  score TASK FILE [options]             check answers against references (tasks: %s)\n"
@@ -484,13 +485,23 @@ static int cmd_version(int argc, char **argv, Err *err) {
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv, Err *err);
-} commands[] = {
-    {"train", cmd_train},     {"eval", cmd_eval},         {"bench", cmd_bench},
-    {"sweep", cmd_sweep},     {"plan", cmd_plan},         {"report", cmd_report},
-    {"compare", cmd_compare}, {"gen", cmd_gen},           {"score", cmd_score},
-    {"keys", cmd_keys},       {"help", cmd_help},         {"-h", cmd_help},
-    {"--help", cmd_help},     {"--version", cmd_version}, {"step-importance", cmd_step_importance},
-    {"pareto", cmd_pareto}};
+} commands[] = {{"train", cmd_train},
+                {"eval", cmd_eval},
+                {"bench", cmd_bench},
+                {"sweep", cmd_sweep},
+                {"plan", cmd_plan},
+                {"report", cmd_report},
+                {"compare", cmd_compare},
+                {"gen", cmd_gen},
+                {"score", cmd_score},
+                {"keys", cmd_keys},
+                {"help", cmd_help},
+                {"-h", cmd_help},
+                {"--help", cmd_help},
+                {"--version", cmd_version},
+                {"step-importance", cmd_step_importance},
+                {"schedule-search", cmd_schedule_search},
+                {"pareto", cmd_pareto}};
 
 int main(int argc, char **argv) {
     if (argc < 2) {

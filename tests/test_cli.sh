@@ -237,6 +237,12 @@ expect_ok "pareto" "$MDMLAB" pareto "$TMP/rows.jsonl" -o "$TMP/pareto"
 expect_ok "pareto --help" "$MDMLAB" pareto --help
 printf '{"policy":"a","k":1,"accuracy":0.5}\n' >"$TMP/nocost.jsonl"
 expect_fail "pareto row without the cost" "nocost.jsonl:1: field 'nfe' missing" "$MDMLAB" pareto "$TMP/nocost.jsonl"
+# every placement of 1 light segment among 4: four schedules, a TSV row and a JSONL row each
+expect_ok "schedule-search" "$MDMLAB" schedule-search "$RUN" --light "$TMP/light/checkpoint.bin" \
+    --segments 4 --light-segments 1 eval.steps=8 -o "$TMP/ss"
+[ "$(grep -vc '^#' "$TMP/ss/schedule_search.tsv")" -eq 4 ] && [ "$(wc -l <"$TMP/ss/rows.jsonl")" -eq 4 ] &&
+    grep -q '^L2,H6	' "$TMP/ss/schedule_search.tsv" && grep -q '^H6,L2	' "$TMP/ss/schedule_search.tsv" &&
+    ok || bad "schedule-search: $(cat "$TMP/ss/schedule_search.tsv")"
 expect_fail "schedule not summing to eval.steps" "eval.schedule.*sum to 12 steps, eval.steps is 16" \
     "$MDMLAB" eval "$RUN" eval.sampler=ancestral eval.steps=16 \
     "eval.light_checkpoint=$TMP/light/checkpoint.bin" eval.schedule=L4,H8
