@@ -137,6 +137,42 @@ static int heavy_config(Config *cfg, const HeavyLightArgs *a, Err *err) {
     return rc;
 }
 
+/* A heavy and a light model of one task on one backend. */
+typedef struct HeavyLight {
+    Config cfg; /* the heavy run's, with the overrides */
+    Backend be;
+    Task task;
+    Model heavy, light;
+} HeavyLight;
+
+static void heavy_light_close(HeavyLight *h) {
+    model_free(&h->light);
+    model_free(&h->heavy);
+    if (h->task.ops) task_destroy(&h->task);
+    if (h->be.ops) backend_destroy(&h->be);
+}
+
+/* Parses the arguments and loads both models; `command` names the errors. need_score: the
+ * task must be scored by accuracy. */
+static int heavy_light_open(HeavyLight *h, HeavyLightArgs *a, const char *command,
+                            const char *default_dir, int need_score, int argc, char **argv,
+                            Err *err) {
+    memset(h, 0, sizeof *h);
+    if (heavy_light_args(a, command, default_dir, argc, argv, err) || heavy_config(&h->cfg, a, err))
+        return -1;
+    const Config *c = &h->cfg;
+    int rc = backend_create(&h->be, c->backend, c->threads, err);
+    if (rc == 0) rc = task_create(&h->task, c, err);
+    if (rc == 0 && need_score && !h->task.ops->score)
+        rc =
+            err_set(err, "%s: task '%s' has no accuracy to compare by", command, h->task.ops->name);
+    if (rc == 0)
+        rc = eval_load_model(&h->heavy, &h->be, a->heavy_ckpt, &h->task, c->eval.batch, err);
+    if (rc == 0) rc = eval_load_model(&h->light, &h->be, a->light, &h->task, c->eval.batch, err);
+    if (rc) heavy_light_close(h);
+    return rc;
+}
+
 static void step_importance_table(const StepImportanceRow *rows, int J, StrBuf *tsv) {
     sb_printf(tsv, "# t\tloss_heavy\tloss_light\tkl\tmasked\n");
     printf("%6s %11s %11s %9s %8s\n", "t", "loss_heavy", "loss_light", "kl", "masked");
@@ -155,24 +191,16 @@ int cmd_step_importance(int argc, char **argv, Err *err) {
         return argc < 2 ? 2 : 0;
     }
     HeavyLightArgs a;
-    Config cfg;
-    if (heavy_light_args(&a, "step-importance", "step_importance", argc, argv, err) ||
-        heavy_config(&cfg, &a, err))
+    HeavyLight h;
+    if (heavy_light_open(&h, &a, "step-importance", "step_importance", 0, argc, argv, err))
         return 1;
-    Backend be = {0};
-    Task task = {0};
-    Model heavy = {0}, light = {0};
     StepImportanceRow *rows = calloc((size_t)a.points, sizeof *rows);
     int rc = rows ? 0 : err_set(err, "step-importance: out of memory");
-    if (rc == 0) rc = backend_create(&be, cfg.backend, cfg.threads, err);
-    if (rc == 0) rc = task_create(&task, &cfg, err);
-    if (rc == 0) rc = eval_load_model(&heavy, &be, a.heavy_ckpt, &task, cfg.eval.batch, err);
-    if (rc == 0) rc = eval_load_model(&light, &be, a.light, &task, cfg.eval.batch, err);
     ElboOptions eo = {.points = a.points,
-                      .count = cfg.eval.count,
-                      .batch = cfg.eval.batch,
-                      .seed = (uint64_t)cfg.task.data_seed};
-    if (rc == 0) rc = eval_step_importance(&heavy, &light, &task, &eo, rows, err);
+                      .count = h.cfg.eval.count,
+                      .batch = h.cfg.eval.batch,
+                      .seed = (uint64_t)h.cfg.task.data_seed};
+    if (rc == 0) rc = eval_step_importance(&h.heavy, &h.light, &h.task, &eo, rows, err);
     if (rc == 0) {
         StrBuf tsv = {0}, gp = {0};
         step_importance_table(rows, a.points, &tsv);
@@ -184,10 +212,7 @@ int cmd_step_importance(int argc, char **argv, Err *err) {
         sb_free(&gp);
     }
     free(rows);
-    model_free(&light);
-    model_free(&heavy);
-    if (task.ops) task_destroy(&task);
-    if (be.ops) backend_destroy(&be);
+    heavy_light_close(&h);
     return rc == 0 ? 0 : 1;
 }
 
@@ -271,22 +296,12 @@ int cmd_schedule_search(int argc, char **argv, Err *err) {
         return argc < 2 ? 2 : 0;
     }
     HeavyLightArgs a;
-    Config cfg;
-    if (heavy_light_args(&a, "schedule-search", "schedule_search", argc, argv, err) ||
-        heavy_config(&cfg, &a, err))
+    HeavyLight h;
+    if (heavy_light_open(&h, &a, "schedule-search", "schedule_search", 1, argc, argv, err))
         return 1;
-    Backend be = {0};
-    Task task = {0};
-    Model heavy = {0}, light = {0};
-    int rc = backend_create(&be, cfg.backend, cfg.threads, err);
-    if (rc == 0) rc = task_create(&task, &cfg, err);
-    if (rc == 0 && !task.ops->score)
-        rc = err_set(err, "schedule-search: task '%s' has no accuracy to compare schedules by",
-                     task.ops->name);
-    if (rc == 0) rc = eval_load_model(&heavy, &be, a.heavy_ckpt, &task, cfg.eval.batch, err);
-    if (rc == 0) rc = eval_load_model(&light, &be, a.light, &task, cfg.eval.batch, err);
+    int rc = 0;
     StrBuf tsv = {0}, rows = {0};
-    if (rc == 0) rc = search_schedules(&a, &cfg, &heavy, &light, &task, &tsv, &rows, err);
+    if (rc == 0) rc = search_schedules(&a, &h.cfg, &h.heavy, &h.light, &h.task, &tsv, &rows, err);
     char path[CFG_PATH + 32];
     if (rc == 0) rc = make_dirs(a.out_dir, err);
     snprintf(path, sizeof path, "%s/schedule_search.tsv", a.out_dir);
@@ -296,10 +311,7 @@ int cmd_schedule_search(int argc, char **argv, Err *err) {
     if (rc == 0) rc = pareto_from_rows(a.out_dir, "flops", "accuracy", err);
     sb_free(&tsv);
     sb_free(&rows);
-    model_free(&light);
-    model_free(&heavy);
-    if (task.ops) task_destroy(&task);
-    if (be.ops) backend_destroy(&be);
+    heavy_light_close(&h);
     return rc == 0 ? 0 : 1;
 }
 
