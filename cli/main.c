@@ -95,6 +95,20 @@ static int has_suffix(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* A config that failed on a sweep file's own section (grid, seeds, ...) is a sweep file: the
+ * error says to run it with `mdmlab sweep`. Returns 1 (the exit status) either way. */
+static int sweep_file_hint(const char *path, Err *err) {
+    const char *key = strstr(err->msg, "unknown key '");
+    char name[32] = "";
+    if (key) sscanf(key + 13, "%31[^']", name);
+    if (name[0] && sweep_is_section(name))
+        err_set(err,
+                "%s is a sweep file (it has '%s:'): run it with mdmlab sweep %s (mdmlab plan "
+                "%s lists its runs)",
+                path, name, path, path);
+    return 1;
+}
+
 static int cmd_train(int argc, char **argv, Err *err) {
     Config cfg;
     config_defaults(&cfg);
@@ -108,7 +122,7 @@ static int cmd_train(int argc, char **argv, Err *err) {
             err_set(err, "train: '%s' is neither a .yaml config nor key=value", argv[1]);
             return 2;
         }
-        if (config_load_yaml(&cfg, argv[1], err) != 0) return 1;
+        if (config_load_yaml(&cfg, argv[1], err) != 0) return sweep_file_hint(argv[1], err);
         if (!cfg.name[0]) { /* name the run after its config file */
             const char *base = strrchr(argv[1], '/');
             base = base ? base + 1 : argv[1];
@@ -225,6 +239,10 @@ static int eval_config(Config *cfg, const Checkpoint *ck, const EvalCommand *ec,
         return -1;
     for (int i = 0; i < ec->n_overrides; i++)
         if (config_apply_override(cfg, ec->overrides[i], err) != 0) return -1;
+    /* evaluation reads the eval split only: building the training data (20,000 generated
+     * puzzles by default) would cost seconds for nothing */
+    cfg->task.train_count = 0;
+    cfg->task.train_file[0] = '\0';
     return config_validate(cfg, err);
 }
 

@@ -19,6 +19,12 @@
 static const char *const sweep_sections[] = {"grid",   "zip",   "exclude", "seeds",
                                              "report", "sweep", NULL};
 
+int sweep_is_section(const char *name) {
+    for (const char *const *s = sweep_sections; *s; s++)
+        if (strcmp(*s, name) == 0) return 1;
+    return 0;
+}
+
 /* A value spelled from nested lists (a schedule is two levels inside its axis list and a few
  * hundred characters) is at most this deep and long; past that it is a mistake or an alias
  * cycle, and stopping there keeps a hostile file from exhausting the stack or memory. */

@@ -85,6 +85,8 @@ typedef struct Sweep {
 
 /* Loads and expands a sweep file; overrides ("key=value") apply to the base config. */
 int sweep_load(Sweep *sw, const char *path, char *const *overrides, int n_overrides, Err *err);
+/* Whether name is one of a sweep file's own top-level sections (grid, seeds, ...). */
+int sweep_is_section(const char *name);
 void sweep_free(Sweep *sw);
 
 /* A run's fully resolved config, rebuilt from the axes (a run holds no Config of its own, so a

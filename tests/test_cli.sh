@@ -243,6 +243,17 @@ expect_ok "schedule-search" "$MDMLAB" schedule-search "$RUN" --light "$TMP/light
 [ "$(grep -vc '^#' "$TMP/ss/schedule_search.tsv")" -eq 4 ] && [ "$(wc -l <"$TMP/ss/rows.jsonl")" -eq 4 ] &&
     grep -q '^L2,H6	' "$TMP/ss/schedule_search.tsv" && grep -q '^H6,L2	' "$TMP/ss/schedule_search.tsv" &&
     ok || bad "schedule-search: $(cat "$TMP/ss/schedule_search.tsv")"
+# a sweep file given to train: the error says to run it with sweep
+printf 'seeds: [1, 2]\ntrain: {steps: 5}\n' >"$TMP/asweep.yaml"
+expect_fail "train on a sweep file" "asweep.yaml is a sweep file \(it has 'seeds:'\): run it with mdmlab sweep" \
+    "$MDMLAB" train "$TMP/asweep.yaml"
+# eval builds only the split it evaluates: a run whose training file is gone still evaluates
+head -21 "$TMP/p1.csv" >"$TMP/gone.csv"
+expect_ok "train from a file" "$MDMLAB" train "$TMP/tiny.yaml" task.box=3 task.min_clues=0 task.max_clues=0 \
+    task.train_file="$TMP/gone.csv" task.eval_count=8 \
+    train.steps=2 train.eval_every=0 "out_dir=$TMP/gone"
+rm -f "$TMP/gone.csv"
+expect_ok "eval without the training file" "$MDMLAB" eval "$TMP/gone" --policy margin --k 1
 expect_fail "schedule not summing to eval.steps" "eval.schedule.*sum to 12 steps, eval.steps is 16" \
     "$MDMLAB" eval "$RUN" eval.sampler=ancestral eval.steps=16 \
     "eval.light_checkpoint=$TMP/light/checkpoint.bin" eval.schedule=L4,H8
