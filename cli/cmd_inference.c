@@ -303,9 +303,10 @@ int cmd_schedule_search(int argc, char **argv, Err *err) {
     StrBuf tsv = {0}, rows = {0};
     if (rc == 0) rc = search_schedules(&a, &h.cfg, &h.heavy, &h.light, &h.task, &tsv, &rows, err);
     char path[CFG_PATH + 32];
-    if (rc == 0) rc = make_dirs(a.out_dir, err);
-    snprintf(path, sizeof path, "%s/schedule_search.tsv", a.out_dir);
-    if (rc == 0) rc = write_file_atomic(path, tsv.data, tsv.len, err);
+    StrBuf gp = {0};
+    gp_schedule_search_script(&gp, "schedule search: accuracy per schedule");
+    if (rc == 0) rc = write_figure(a.out_dir, "schedule_search", &tsv, &gp, err);
+    sb_free(&gp);
     snprintf(path, sizeof path, "%s/rows.jsonl", a.out_dir);
     if (rc == 0) rc = write_file_atomic(path, rows.data, rows.len, err);
     if (rc == 0) rc = pareto_from_rows(a.out_dir, "flops", "accuracy", err);

@@ -387,7 +387,8 @@ void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const cha
              "Cost vs quality: every point (grey), the non-dominated ones (no other point is "
              "cheaper and at least as good) joined and labelled.",
              title, cost, quality);
-    sb_printf(sb, "set offsets graph 0.03, graph 0.12, graph 0.06, graph 0.03\n"); /* labels */
+    sb_printf(sb, "set offsets graph 0.03, graph 0.12, graph 0.06, graph 0.03\n" /* labels */
+                  "set format x '%%.3g'\n");
     StrBuf plot = {0};
     int count = 0;
     next_element(&plot, &count);
@@ -402,5 +403,22 @@ void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const cha
     sb_printf(&plot, "'pareto.tsv' using 2:($4 > 0 ? $3 : NaN):1 with labels offset 0.8,0.8 "
                      "left font ',9' notitle\n");
     render(sb, "pareto", &plot);
+    sb_free(&plot);
+}
+
+void gp_schedule_search_script(StrBuf *sb, const char *title) {
+    preamble(sb, "schedule_search",
+             "Model scheduling: accuracy of every schedule searched, with its 95% Wilson "
+             "interval over the eval examples (the FLOPs saved are in the TSV).",
+             title, "schedule (H heavy, L light steps, first step first)", "accuracy");
+    sb_printf(sb, "set xtics rotate by 45 right font ',8'\n"
+                  "set bmargin 9\n"
+                  "set offsets 0.5, 0.5, graph 0.05, graph 0.05\n");
+    StrBuf plot = {0};
+    sb_printf(&plot,
+              "plot 'schedule_search.tsv' using 0:4:5:6:xtic(1) with yerrorbars pt 7 "
+              "ps 0.8 lc rgb '%s' title 'accuracy, 95%% interval'\n",
+              gp_colour(0));
+    render(sb, "schedule_search", &plot);
     sb_free(&plot);
 }

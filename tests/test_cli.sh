@@ -243,6 +243,7 @@ expect_ok "schedule-search" "$MDMLAB" schedule-search "$RUN" --light "$TMP/light
 [ "$(grep -vc '^#' "$TMP/ss/schedule_search.tsv")" -eq 4 ] && [ "$(wc -l <"$TMP/ss/rows.jsonl")" -eq 4 ] &&
     grep -q '^L2,H6	' "$TMP/ss/schedule_search.tsv" && grep -q '^H6,L2	' "$TMP/ss/schedule_search.tsv" &&
     ok || bad "schedule-search: $(cat "$TMP/ss/schedule_search.tsv")"
+[ -s "$TMP/ss/schedule_search.gp" ] && [ -s "$TMP/ss/pareto.gp" ] && ok || bad "schedule-search: no scripts"
 # a sweep file given to train: the error says to run it with sweep
 printf 'seeds: [1, 2]\ntrain: {steps: 5}\n' >"$TMP/asweep.yaml"
 expect_fail "train on a sweep file" "asweep.yaml is a sweep file \(it has 'seeds:'\): run it with mdmlab sweep" \
