@@ -166,6 +166,32 @@ static const ConfigKey *locate_key(const Config *cfg, int i, size_t *base) {
     return NULL;
 }
 
+/* Every key of cfg's schema in order, with where in Config the struct its offset is into
+ * starts: one walk of the schema, for the code that visits every key (the canonical writer
+ * runs once per sweep run). Returns the count. */
+typedef struct KeyRef {
+    const ConfigKey *key;
+    size_t base;
+} KeyRef;
+
+static int list_keys(const Config *cfg, KeyRef refs[MAX_KEYS]) {
+    int n = 0;
+    for (int i = 0; i < N_CORE; i++) refs[n++] = (KeyRef){&core_keys[i], 0};
+    size_t offset = offsetof(Config, module_params);
+    for (int s = 0; s < schema_section_count(cfg->schema); s++) {
+        const ConfigSection *sec = cfg->schema->section_at(s);
+        if (!sec) continue;
+        for (int j = 0; j < sec->key_count && n < MAX_KEYS; j++)
+            refs[n++] = (KeyRef){&sec->keys[j], offset};
+        offset += aligned_size(sec->params_size);
+    }
+    return n;
+}
+
+static const void *ref_field(const Config *cfg, KeyRef r) {
+    return (const char *)cfg + r.base + r.key->offset;
+}
+
 int config_key_count(const Config *cfg) {
     int n = N_CORE;
     for (int s = 0; s < schema_section_count(cfg->schema); s++) {
@@ -576,7 +602,7 @@ static void lowercase_copy(const char *s, char *out, size_t n) {
 
 /* The closest of `count` names to value within a few edits, ignoring case ("PUMA" is "puma"),
  * or NULL. */
-static const char *closest_name(const char *value, const char *const *names, int count) {
+const char *config_closest_name(const char *value, const char *const *names, int count) {
     char v[NAME_MAX_LEN], name[NAME_MAX_LEN];
     lowercase_copy(value, v, sizeof v);
     size_t n = strlen(v), limit = n < 3 ? 1 : n < 9 ? 2 : 3, best = (size_t)-1;
@@ -622,7 +648,7 @@ static int check_allowed_value(const Config *cfg, const ConfigKey *k, const char
     quote_for_message(value, strlen(value), shown, sizeof shown);
     for (int i = 0; i < n; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
-    const char *hint = closest_name(value, names, n);
+    const char *hint = config_closest_name(value, names, n);
     snprintf(why, wsz, "expected one of %s; got %s%s%s%s", list, shown,
              hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
     return -1;
@@ -711,8 +737,10 @@ void config_init(Config *cfg, const ConfigSchema *schema) {
 }
 
 void config_reset_roles(Config *cfg, unsigned roles) {
-    for (int i = 0; i < config_key_count(cfg); i++) {
-        if (!(config_key_role(config_key_at(cfg, i)) & roles)) continue;
+    KeyRef refs[MAX_KEYS];
+    int n = list_keys(cfg, refs);
+    for (int i = 0; i < n; i++) {
+        if (!(config_key_role(refs[i].key) & roles)) continue;
         char why[WHY_LEN];
         set_default(cfg, i, why, sizeof why); /* checked by config_init */
     }
@@ -1047,9 +1075,7 @@ int config_apply_override(Config *cfg, const char *assignment, Err *err) {
 
 /* ---- validation ------------------------------------------------------------------------- */
 
-static double numeric_value(const Config *cfg, int ki) {
-    const ConfigKey *k = config_key_at(cfg, ki);
-    const void *p = key_field_of(cfg, ki);
+static double numeric_value(const ConfigKey *k, const void *p) {
     switch (k->type) {
     case CFG_T_INT:
         return *(const int *)p;
@@ -1064,15 +1090,18 @@ static double numeric_value(const Config *cfg, int ki) {
 
 /* Values set directly in code bypass the parsers: re-check every key's bounds and choices. */
 static int validate_values(const Config *cfg, Err *err) {
-    for (int i = 0; i < config_key_count(cfg); i++) {
-        const ConfigKey *k = config_key_at(cfg, i);
+    KeyRef refs[MAX_KEYS];
+    int n = list_keys(cfg, refs);
+    for (int i = 0; i < n; i++) {
+        const ConfigKey *k = refs[i].key;
+        const void *field = ref_field(cfg, refs[i]);
         char shown[32], why[WHY_LEN];
-        if (k->type == CFG_T_STRING &&
-            check_allowed_value(cfg, k, key_field_of(cfg, i), why, sizeof why))
+        if (k->type == CFG_T_STRING && check_allowed_value(cfg, k, field, why, sizeof why))
             return err_set(err, "key '%s': %s", k->name, why);
         if (k->type != CFG_T_INT && k->type != CFG_T_LONG && k->type != CFG_T_DOUBLE) continue;
-        double v = numeric_value(cfg, i);
-        format_double(v, shown, sizeof shown);
+        double v = numeric_value(k, field);
+        if (isfinite(v) && v >= k->min && v <= k->max) continue;
+        format_double(v, shown, sizeof shown); /* only a value in error is spelled */
         if (!isfinite(v))
             return err_set(err, "key '%s': expected a finite number, got %s", k->name, shown);
         if (check_bounds(k, v, shown, why, sizeof why))
@@ -1157,9 +1186,7 @@ static void write_quoted(StrBuf *sb, const char *s) {
     sb_append(sb, "\"", 1);
 }
 
-static void write_value(StrBuf *sb, const Config *cfg, int ki) {
-    const ConfigKey *k = config_key_at(cfg, ki);
-    const void *p = key_field_of(cfg, ki);
+static void write_value(StrBuf *sb, const ConfigKey *k, const void *p) {
     char num[32];
     switch (k->type) {
     case CFG_T_INT:
@@ -1194,8 +1221,10 @@ const ConfigKey *config_find_key(const Config *cfg, const char *name) {
 }
 
 const void *config_key_field(const Config *cfg, const ConfigKey *k) {
-    for (int i = 0; i < config_key_count(cfg); i++)
-        if (config_key_at(cfg, i) == k) return key_field_of(cfg, i);
+    KeyRef refs[MAX_KEYS];
+    int n = list_keys(cfg, refs);
+    for (int i = 0; i < n; i++)
+        if (refs[i].key == k) return ref_field(cfg, refs[i]);
     return NULL;
 }
 
@@ -1212,7 +1241,7 @@ int config_format_value(const Config *cfg, const char *key, char *out, size_t n)
     int ki = find_key(cfg, key);
     if (ki < 0) return -1;
     StrBuf sb = {0};
-    write_value(&sb, cfg, ki);
+    write_value(&sb, config_key_at(cfg, ki), key_field_of(cfg, ki));
     snprintf(out, n, "%s", sb.data ? sb.data : "");
     sb_free(&sb);
     return 0;
@@ -1224,38 +1253,30 @@ static size_t section_len(const char *name) {
     return dot ? (size_t)(dot - name) : 0;
 }
 
-/* Whether a key before key i has the same section as key i. */
-static int section_seen_before(const Config *cfg, int i, size_t len) {
-    const char *name = config_key_at(cfg, i)->name;
-    for (int j = 0; j < i; j++) {
-        const char *other = config_key_at(cfg, j)->name;
-        if (section_len(other) == len && strncmp(other, name, len) == 0) return 1;
-    }
-    return 0;
-}
-
 /* Top-level keys, then each section once (in order of its first key) with all of its keys,
  * whether core or a module's: a section is one YAML mapping. */
 void config_write_yaml(const Config *cfg, StrBuf *sb) {
-    int n = config_key_count(cfg);
+    KeyRef refs[MAX_KEYS];
+    int n = list_keys(cfg, refs);
+    unsigned char written[MAX_KEYS] = {0};
     for (int i = 0; i < n; i++) {
-        const char *name = config_key_at(cfg, i)->name;
-        if (section_len(name)) continue;
-        sb_printf(sb, "%s: ", name);
-        write_value(sb, cfg, i);
+        if (section_len(refs[i].key->name)) continue;
+        sb_printf(sb, "%s: ", refs[i].key->name);
+        write_value(sb, refs[i].key, ref_field(cfg, refs[i]));
         sb_append(sb, "\n", 1);
     }
     for (int i = 0; i < n; i++) {
-        const char *name = config_key_at(cfg, i)->name;
+        const char *name = refs[i].key->name;
         size_t len = section_len(name);
-        if (!len || section_seen_before(cfg, i, len)) continue;
+        if (!len || written[i]) continue;
         sb_printf(sb, "%.*s:\n", (int)len, name);
         for (int j = i; j < n; j++) {
-            const char *key = config_key_at(cfg, j)->name;
+            const char *key = refs[j].key->name;
             if (section_len(key) != len || strncmp(key, name, len) != 0) continue;
             sb_printf(sb, "  %s: ", key + len + 1);
-            write_value(sb, cfg, j);
+            write_value(sb, refs[j].key, ref_field(cfg, refs[j]));
             sb_append(sb, "\n", 1);
+            written[j] = 1;
         }
     }
 }

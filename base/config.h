@@ -252,6 +252,9 @@ int config_load_yaml_string(Config *cfg, const char *text, size_t len, const cha
  * (the checkpoint reader) reads a stored config's core keys with config_init(cfg, NULL) and
  * this. Every other name and every value is checked as always. */
 int config_load_known_keys(Config *cfg, const char *text, size_t len, const char *origin, Err *err);
+/* The closest of `count` names to value within a few edits, ignoring case ("PUMA" is "puma"),
+ * or NULL: the did-you-mean of every name error. */
+const char *config_closest_name(const char *value, const char *const *names, int count);
 /* Print the key table (name, type, default, help) for --help. */
 void config_print_keys(const Config *cfg, FILE *f);
 

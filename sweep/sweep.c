@@ -4,7 +4,6 @@
 #include "forward/config_schema.h"
 #include "sweep.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +13,6 @@
 
 #include "backends/backend.h"
 #include "forward/forward.h"
-#include "tasks/task.h"
 
 static const char *const sweep_sections[] = {"grid",   "zip",   "exclude", "seeds",
                                              "report", "sweep", NULL};
@@ -328,90 +326,23 @@ static int axis_values(Parse *p, yaml_node_t *n, const char *key, StrList *out) 
     return 0;
 }
 
-/* ---- names of registered kinds ---------------------------------------------------------- */
+/* ---- the backend ------------------------------------------------------------------------ */
 
-static const char *process_name_at(int i) {
-    const ForwardOps *ops = forward_at(i);
-    return ops ? ops->name : NULL;
-}
-
-static const char *task_name_at(int i) {
-    const TaskOps *ops = task_at(i);
-    return ops ? ops->name : NULL;
-}
-
-/* "auto" (the fastest backend built) is a backend name too. */
-static const char *backend_name_at(int i) {
-    if (i == 0) return "auto";
-    const BackendOps *ops = backend_at(i - 1);
-    return ops ? ops->name : NULL;
-}
-
-/* A key whose value names something registered: checked against its registry here, since a
- * run would only find out when it starts training. */
-typedef struct NamedKind {
-    const char *key;
-    const char *what;
-    size_t offset;                 /* the name's field in Config */
-    const char *(*name_at)(int i); /* the i-th registered name; NULL past the last */
-} NamedKind;
-
-static const NamedKind named_kinds[] = {
-    {"process", "forward process", offsetof(Config, process), process_name_at},
-    {"task.name", "task", offsetof(Config, task_name), task_name_at},
-    {"backend", "backend", offsetof(Config, backend), backend_name_at},
-};
-#define N_NAMED_KINDS (int)(sizeof(named_kinds) / sizeof(named_kinds[0]))
-
-static const NamedKind *named_kind(const char *key) {
-    for (int i = 0; i < N_NAMED_KINDS; i++)
-        if (strcmp(named_kinds[i].key, key) == 0) return &named_kinds[i];
-    return NULL;
-}
-
-/* Levenshtein distance ignoring case; names longer than 63 characters are never close. */
-static int name_distance(const char *a, const char *b) {
-    size_t na = strlen(a), nb = strlen(b);
-    if (na > 63 || nb > 63) return 64;
-    int prev[64], cur[64];
-    for (size_t j = 0; j <= nb; j++) prev[j] = (int)j;
-    for (size_t i = 1; i <= na; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= nb; j++) {
-            int sub = prev[j - 1] +
-                      (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-            int del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (nb + 1) * sizeof(int));
-    }
-    return prev[nb];
-}
-
-/* The registered name closest to `name` (a case slip, or one or two typos), or NULL. */
-static const char *closest_name(const NamedKind *k, const char *name) {
-    int limit = strlen(name) < 4 ? 1 : 2, best = limit + 1;
-    const char *hint = NULL;
-    for (int i = 0; k->name_at(i); i++) {
-        int d = name_distance(name, k->name_at(i));
-        if (d < best) {
-            best = d;
-            hint = k->name_at(i);
-        }
-    }
-    return hint;
-}
-
-static int check_named(const NamedKind *k, const Config *cfg, Err *err) {
-    const char *name = (const char *)cfg + k->offset;
-    for (int i = 0; k->name_at(i); i++)
-        if (strcmp(k->name_at(i), name) == 0) return 0;
+/* The config checks every other registered name where it is set; a backend it leaves to the
+ * machine that runs (a checkpoint may name one built elsewhere). A sweep runs here, so it
+ * checks the backend of every run before the first starts: auto or one built here. */
+static int check_backend(const Config *cfg, Err *err) {
+    const char *names[16] = {"auto"};
+    int n = 1;
+    for (int i = 0; i < backend_count() && n < 16; i++) names[n++] = backend_at(i)->name;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], cfg->backend) == 0) return 0;
     StrBuf known = {0};
-    for (int i = 0; k->name_at(i); i++) sb_printf(&known, "%s%s", i ? ", " : "", k->name_at(i));
-    const char *hint = closest_name(k, name);
-    int rc = hint ? err_set(err, "unknown %s '%s' (did you mean '%s'? known: %s)", k->what, name,
-                            hint, known.data)
-                  : err_set(err, "unknown %s '%s' (known: %s)", k->what, name, known.data);
+    for (int i = 0; i < n; i++) sb_printf(&known, "%s%s", i ? ", " : "", names[i]);
+    const char *hint = config_closest_name(cfg->backend, names, n);
+    int rc = hint ? err_set(err, "unknown backend '%s' (did you mean '%s'? known: %s)",
+                            cfg->backend, hint, known.data)
+                  : err_set(err, "unknown backend '%s' (known: %s)", cfg->backend, known.data);
     sb_free(&known);
     return rc;
 }
@@ -513,21 +444,16 @@ static int check_process_needs(const Config *cfg, Err *err) {
 
 /* ---- checking values against the config's key table ------------------------------------- */
 
-static int apply_value(Config *cfg, const char *key, const char *value, Err *err) {
-    return config_set_value(cfg, key, value, err);
-}
-
-/* Every value of key must be accepted by the config (type, bounds, known key) and, for a name,
- * by its registry. */
+/* Every value of key must be accepted by the config (type, bounds, known key, registered name)
+ * and a backend must be built here. */
 static int check_values(Parse *p, const Config *base, const char *key, const StrList *values,
                         size_t line) {
-    const NamedKind *named = named_kind(key);
     Config scratch = *base; /* applying a value sets only its key */
     for (int i = 0; i < values->n; i++) {
         Err e;
-        if (apply_value(&scratch, key, values->items[i], &e) != 0)
+        if (config_set_value(&scratch, key, values->items[i], &e) != 0)
             return err_set(p->err, "%s:%zu: %s", p->origin, line, e.msg);
-        if (named && check_named(named, &scratch, &e) != 0)
+        if (strcmp(key, "backend") == 0 && check_backend(&scratch, &e) != 0)
             return err_set(p->err, "%s:%zu: key '%s': %s", p->origin, line, key, e.msg);
     }
     return 0;
@@ -879,20 +805,16 @@ static const char *override_of(const Parse *p, const char *key) {
     return NULL;
 }
 
-/* Names in the base config (the file's config keys and the overrides) that no axis replaces
- * must be registered too; axis values were checked as they were read. */
-static int check_base_names(const Sweep *sw, Parse *p) {
-    for (int i = 0; i < N_NAMED_KINDS; i++) {
-        const NamedKind *k = &named_kinds[i];
-        Err e;
-        if (axis_of(sw, k->key) >= 0 || check_named(k, &sw->base, &e) == 0) continue;
-        const char *ov = override_of(p, k->key);
-        size_t line = key_line_in(p, yaml_document_get_root_node(&p->doc), k->key, 0);
-        if (ov) return err_set(p->err, "%s: override '%s': %s", p->origin, ov, e.msg);
-        if (line) return err_set(p->err, "%s:%zu: key '%s': %s", p->origin, line, k->key, e.msg);
-        return err_set(p->err, "%s: key '%s': %s", p->origin, k->key, e.msg);
-    }
-    return 0;
+/* The base config's backend (the file's or an override's), when no axis replaces it; axis
+ * values were checked as they were read. */
+static int check_base_backend(const Sweep *sw, Parse *p) {
+    Err e;
+    if (axis_of(sw, "backend") >= 0 || check_backend(&sw->base, &e) == 0) return 0;
+    const char *ov = override_of(p, "backend");
+    size_t line = key_line_in(p, yaml_document_get_root_node(&p->doc), "backend", 0);
+    if (ov) return err_set(p->err, "%s: override '%s': %s", p->origin, ov, e.msg);
+    if (line) return err_set(p->err, "%s:%zu: key 'backend': %s", p->origin, line, e.msg);
+    return err_set(p->err, "%s: key 'backend': %s", p->origin, e.msg);
 }
 
 /* The line to blame for a run's cross-key error: the first axis, in file order, that sets a key
@@ -930,142 +852,6 @@ void sweep_run_id(const Config *cfg, char id[SWEEP_ID_LEN]) {
     snprintf(id, SWEEP_ID_LEN, "%016llx", (unsigned long long)run_hash(cfg));
 }
 
-/* Writing a run's canonical YAML is most of the cost of expanding it, and a key's value changes
- * only its own "key: value" line. So a run's YAML is taken as the base's with each axis key's
- * value text spliced in, and hashed piecewise. Sampled runs are checked against the written
- * YAML; a mismatch (a format whose lines depend on each other) makes every id come from the
- * written YAML instead. */
-typedef struct Splice {
-    int axis, key;
-    size_t from, to; /* the bytes of the base YAML its value text replaces */
-} Splice;
-
-typedef struct IdSplicer {
-    StrBuf base; /* canonical YAML of the base config, execution keys reset as in ids */
-    Splice splices[SWEEP_MAX_AXES * SWEEP_MAX_ZIP]; /* in YAML order */
-    int n_splices;
-    char **text[SWEEP_MAX_AXES]; /* per axis, as its values: each value's YAML spelling */
-    int exact;                   /* 1: hash every run's written YAML */
-} IdSplicer;
-
-static void canonical_yaml(const Config *cfg, StrBuf *out) {
-    Config c = *cfg;
-    config_reset_roles(&c, CFG_ROLE_EXECUTION);
-    out->len = 0;
-    config_write_yaml(&c, out);
-}
-
-/* The value part [from, to) of the YAML line holding byte `at`: after its first ": ". */
-static int value_span_at(const StrBuf *yaml, size_t at, size_t *from, size_t *to) {
-    size_t line = at;
-    while (line > 0 && yaml->data[line - 1] != '\n') line--;
-    const char *sep = strstr(yaml->data + line, ": ");
-    const char *end = strchr(yaml->data + line, '\n');
-    if (!sep || !end || sep > end || (size_t)(sep + 2 - yaml->data) > at) return -1;
-    *from = (size_t)(sep + 2 - yaml->data);
-    *to = (size_t)(end - yaml->data);
-    return 0;
-}
-
-/* How the YAML spells key k's value in cfg: integers and booleans as config_write_yaml prints
- * them, anything else cut from the written YAML at the key's line (which starts at `from`). */
-static char *value_spelling(const ConfigKey *k, const Config *cfg, size_t from, StrBuf *scratch) {
-    char num[32];
-    const void *f = field_of(k, cfg);
-    if (k->type == CFG_T_INT || k->type == CFG_T_BOOL || k->type == CFG_T_LONG) {
-        if (k->type == CFG_T_LONG)
-            snprintf(num, sizeof(num), "%ld", *(const long *)f);
-        else if (k->type == CFG_T_INT)
-            snprintf(num, sizeof(num), "%d", *(const int *)f);
-        else
-            snprintf(num, sizeof(num), "%s", *(const int *)f ? "true" : "false");
-        return strdup(num);
-    }
-    canonical_yaml(cfg, scratch);
-    if (from > scratch->len) return NULL;
-    return strndup(scratch->data + from, strcspn(scratch->data + from, "\n"));
-}
-
-/* Finds where axis a's key j sits in the base YAML, from the first value that changes it, and
- * spells each of its values. A key that no value changes, or that ids ignore, needs no splice. */
-static int splice_key(IdSplicer *s, const Sweep *sw, int a, int j, StrBuf *scratch, Err *err) {
-    const SweepAxis *ax = &sw->axes[a];
-    const ConfigKey *k = config_find_key(&sw->base, ax->keys[j]);
-    if (!k || (config_key_role(k) & CFG_ROLE_EXECUTION)) return 0;
-    Config probe = sw->base;
-    int v = 0, rc = 0;
-    while (v < ax->n_values &&
-           (rc = apply_value(&probe, k->name, ax->values[v * ax->n_keys + j], err)) == 0 &&
-           same_field(k, &probe, &sw->base))
-        v++;
-    if (rc || v == ax->n_values) return rc;
-    canonical_yaml(&probe, scratch);
-    size_t at = 0;
-    while (at < s->base.len && at < scratch->len && s->base.data[at] == scratch->data[at]) at++;
-    Splice *sp = &s->splices[s->n_splices];
-    if (value_span_at(&s->base, at, &sp->from, &sp->to)) {
-        s->exact = 1; /* not a "key: value" line: the format is not what splicing assumes */
-        return 0;
-    }
-    sp->axis = a;
-    sp->key = j;
-    s->n_splices++;
-    for (v = 0; v < ax->n_values; v++) {
-        if (apply_value(&probe, k->name, ax->values[v * ax->n_keys + j], err)) return -1;
-        char *text = value_spelling(k, &probe, sp->from, scratch);
-        if (!text) return err_set(err, "out of memory");
-        s->text[a][v * ax->n_keys + j] = text;
-    }
-    return 0;
-}
-
-static void id_splicer_free(IdSplicer *s, const Sweep *sw) {
-    for (int a = 0; a < sw->n_axes; a++) {
-        for (int i = 0; s->text[a] && i < sw->axes[a].n_values * sw->axes[a].n_keys; i++)
-            free(s->text[a][i]);
-        free(s->text[a]);
-    }
-    sb_free(&s->base);
-}
-
-static int splice_order(const void *x, const void *y) {
-    const Splice *a = x, *b = y;
-    return a->from < b->from ? -1 : a->from > b->from;
-}
-
-static int id_splicer_init(IdSplicer *s, const Sweep *sw, int exact, Err *err) {
-    memset(s, 0, sizeof(*s));
-    s->exact = exact;
-    canonical_yaml(&sw->base, &s->base);
-    StrBuf scratch = {0};
-    int rc = 0;
-    for (int a = 0; a < sw->n_axes && rc == 0 && !s->exact; a++) {
-        size_t n = (size_t)sw->axes[a].n_values * (size_t)sw->axes[a].n_keys;
-        if (!(s->text[a] = calloc(n, sizeof(char *)))) rc = err_set(err, "out of memory");
-        for (int j = 0; j < sw->axes[a].n_keys && rc == 0 && !s->exact; j++)
-            rc = splice_key(s, sw, a, j, &scratch, err);
-    }
-    sb_free(&scratch);
-    qsort(s->splices, (size_t)s->n_splices, sizeof(Splice), splice_order);
-    for (int i = 1; i < s->n_splices; i++)
-        if (s->splices[i].from < s->splices[i - 1].to) s->exact = 1; /* two keys on one line */
-    return rc;
-}
-
-/* A run's id hash from the base YAML and its values' spellings (digit: its value per axis). */
-static uint64_t spliced_hash(const IdSplicer *s, const Sweep *sw, const int *digit) {
-    uint64_t h = FNV1A64_INIT;
-    size_t at = 0;
-    for (int i = 0; i < s->n_splices; i++) {
-        const Splice *sp = &s->splices[i];
-        const char *text = s->text[sp->axis][digit[sp->axis] * sw->axes[sp->axis].n_keys + sp->key];
-        h = fnv1a64(s->base.data + at, sp->from - at, h);
-        h = fnv1a64(text, strlen(text), h);
-        at = sp->to;
-    }
-    return fnv1a64(s->base.data + at, s->base.len - at, h);
-}
-
 /* The values of one exclude key, indexed by fingerprint so that a run is matched in constant
  * time however long the list. */
 typedef struct KeyMatch {
@@ -1088,7 +874,7 @@ static int key_match_init(KeyMatch *km, const Sweep *sw, const SweepExclude *x, 
     if (hash_index_init(&km->values, (size_t)x->n_values[j], err)) return -1;
     Config probe = sw->base;
     for (int v = 0; v < x->n_values[j]; v++) {
-        if (apply_value(&probe, x->keys[j], x->values[j][v], err)) return -1;
+        if (config_set_value(&probe, x->keys[j], x->values[j][v], err)) return -1;
         hash_index_put(&km->values, field_fingerprint(km->key, &probe), v);
     }
     return 0;
@@ -1110,7 +896,7 @@ static int key_matches(const KeyMatch *km, const SweepExclude *x, int j, const C
     if (v < 0) return 0;
     Config probe = *cfg;
     Err ignored;
-    return apply_value(&probe, x->keys[j], x->values[j][v], &ignored) == 0 &&
+    return config_set_value(&probe, x->keys[j], x->values[j][v], &ignored) == 0 &&
            same_field(km->key, &probe, cfg);
 }
 
@@ -1127,22 +913,18 @@ static int excluded(const Sweep *sw, const ExcludeMatch *m, const Config *cfg) {
 
 /* Grid point `combo`'s config (mixed radix over the axes, the first axis slowest) and, when
  * `method` is given, its label: the non-seed assignments. */
-static void combo_digits(const Sweep *sw, long combo, int *digit) {
+static int combo_config(const Sweep *sw, long combo, Config *cfg, StrBuf *method, Err *err) {
+    int digit[SWEEP_MAX_AXES];
     for (int a = sw->n_axes - 1; a >= 0; a--) {
         digit[a] = (int)(combo % sw->axes[a].n_values);
         combo /= sw->axes[a].n_values;
     }
-}
-
-static int combo_config(const Sweep *sw, long combo, Config *cfg, StrBuf *method, Err *err) {
-    int digit[SWEEP_MAX_AXES];
-    combo_digits(sw, combo, digit);
     *cfg = sw->base;
     for (int a = 0; a < sw->n_axes; a++) {
         const SweepAxis *ax = &sw->axes[a];
         for (int j = 0; j < ax->n_keys; j++) {
             const char *v = ax->values[digit[a] * ax->n_keys + j];
-            if (apply_value(cfg, ax->keys[j], v, err)) return -1;
+            if (config_set_value(cfg, ax->keys[j], v, err)) return -1;
             if (method && strcmp(ax->keys[j], "seed") != 0)
                 sb_printf(method, "%s%s=%s", method->len ? "," : "", ax->keys[j], v);
         }
@@ -1158,26 +940,8 @@ int sweep_run_config(const Sweep *sw, const SweepRun *run, Config *cfg, Err *err
 /* What expansion carries from run to run. */
 typedef struct Expansion {
     ExcludeMatch excludes;
-    IdSplicer ids;
     HashIndex seen; /* run id hash -> run index */
 } Expansion;
-
-/* A splice-built id that differs from the written YAML's: expansion starts over, exact. */
-#define SPLICE_MISMATCH (-2)
-
-/* The id hash of a run, spliced, and for a sample of runs checked against the written YAML. */
-static int run_id_hash(const Sweep *sw, const IdSplicer *ids, long combo, const Config *cfg,
-                       uint64_t *hash) {
-    if (ids->exact) {
-        *hash = run_hash(cfg);
-        return 0;
-    }
-    int digit[SWEEP_MAX_AXES];
-    combo_digits(sw, combo, digit);
-    *hash = spliced_hash(ids, sw, digit);
-    int sampled = sw->n_runs < 16 || sw->n_runs % 64 == 0;
-    return sampled && run_hash(cfg) != *hash ? SPLICE_MISMATCH : 0;
-}
 
 /* Builds grid point `combo` into run: 1 if it is excluded, 0 if it is a run that would start,
  * -1 (with an error naming the file, the line to blame and the run) if it would not. */
@@ -1193,7 +957,7 @@ static int build_run(const Sweep *sw, Parse *p, const Expansion *x, long combo, 
     if (rc == 0 && config_validate(&cfg, &e) == 0 && check_process_needs(&cfg, &e) == 0) {
         run->combo = combo;
         run->seed = cfg.seed;
-        if ((rc = run_id_hash(sw, &x->ids, combo, &cfg, hash))) return rc;
+        *hash = run_hash(&cfg);
         snprintf(run->id, sizeof(run->id), "%016llx", (unsigned long long)*hash);
         return 0;
     }
@@ -1245,17 +1009,15 @@ static int add_unique_run(Sweep *sw, HashIndex *ids, uint64_t hash, Err *err) {
 
 static void expansion_free(Expansion *x, const Sweep *sw) {
     exclude_match_free(&x->excludes, sw);
-    id_splicer_free(&x->ids, sw);
     hash_index_free(&x->seen);
 }
 
 /* Every grid point in order: the runs, the excluded count, or the first error. */
-static int expand_runs(Sweep *sw, Parse *p, long total, int exact_ids) {
+static int expand_runs(Sweep *sw, Parse *p, long total) {
     Expansion *x = calloc(1, sizeof(*x));
     if (!x) return err_set(p->err, "out of memory");
     sw->n_runs = sw->n_excluded = 0;
     int rc = exclude_match_init(&x->excludes, sw, p->err);
-    if (rc == 0) rc = id_splicer_init(&x->ids, sw, exact_ids, p->err);
     if (rc == 0) rc = hash_index_init(&x->seen, (size_t)total, p->err);
     for (long c = 0; c < total && rc == 0; c++) {
         uint64_t hash = 0;
@@ -1277,8 +1039,7 @@ static int expand(Sweep *sw, Parse *p) {
     if (grid_size(sw, &total, p->err)) return -1;
     if (!(sw->runs = calloc((size_t)total, sizeof(SweepRun))))
         return err_set(p->err, "out of memory");
-    int rc = expand_runs(sw, p, total, 0);
-    if (rc == SPLICE_MISMATCH) rc = expand_runs(sw, p, total, 1);
+    int rc = expand_runs(sw, p, total);
     if (rc == 0 && sw->n_runs == 0) rc = err_set(p->err, "%s: every run is excluded", sw->path);
     return rc;
 }
@@ -1308,7 +1069,7 @@ static int load_sweep_file(Sweep *sw, const char *path, char *const *overrides, 
             err_set(err, "%s: %s", path, e.msg);
     }
     if (rc == 0) rc = parse_sections(sw, &p);
-    if (rc == 0) rc = check_base_names(sw, &p);
+    if (rc == 0) rc = check_base_backend(sw, &p);
     if (rc == 0) rc = expand(sw, &p);
     yaml_document_delete(&p.doc);
     return rc;

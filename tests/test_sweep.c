@@ -323,8 +323,8 @@ static void test_names_checked_first(void) {
     sweep_free(&sw);
 }
 
-/* A 20,000-run grid and a 20,000-value exclusion expand in linear time; ids built by splicing
- * value texts equal the hash of each run's written config. The time limits are hang guards
+/* A 20,000-run grid and a 20,000-value exclusion expand in linear time; each run's id is the
+ * hash of its written config. The time limits are hang guards
  * for a loaded machine (a quadratic expansion took 4-10 s at 20,000 runs, 55 s at 100,000;
  * the linear one takes well under a second), not speed claims: those are in the README. */
 static void test_scale_and_ids(void) {
