@@ -312,43 +312,40 @@ int sample_parse_schedule(const char *spec, int steps, unsigned char *light, Err
     return 0;
 }
 
-/* Whether some sequence that still has masks needs the step's model: it changed since the last
- * pass, or the last pass was by the other model; adds those sequences to *passes (may be
- * NULL). */
-static int needs_pass(const int *tokens, const unsigned char *stale, int model_changed, int B,
-                      int T, int mask_id, long *passes) {
-    int need = 0;
-    for (int b = 0; b < B; b++) {
-        int wants = (stale[b] || model_changed) && count_masked(tokens + (size_t)b * T, T, mask_id);
-        need |= wants;
-        if (passes) *passes += wants;
-    }
-    return need;
+/* The sequences that still have masks and need the step's model: changed since the last pass,
+ * or the last pass was by the other model. */
+static long sequences_needing_pass(const int *left, const unsigned char *stale, int model_changed,
+                                   int B) {
+    long n = 0;
+    for (int b = 0; b < B; b++) n += left[b] > 0 && (stale[b] || model_changed);
+    return n;
 }
 
 static int ancestral_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B,
                             int T, int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *st,
                             Err *err) {
     const int steps = opt->ancestral_steps;
-    unsigned char *stale = malloc(B > 0 ? (size_t)B : 1); /* changed since the model saw it */
-    unsigned char *light = malloc((size_t)steps);         /* the schedule, first step first */
-    if (!stale || !light) {
-        free(stale);
-        free(light);
-        return err_set(err, "sample: out of memory");
-    }
-    memset(stale, 1, B > 0 ? (size_t)B : 1);
-    int rc = sample_parse_schedule(opt->schedule, steps, light, err);
+    size_t nb = B > 0 ? (size_t)B : 1;
+    unsigned char *stale = malloc(nb);            /* changed since the model saw it */
+    int *left = malloc(nb * sizeof *left);        /* masked positions per sequence */
+    unsigned char *light = malloc((size_t)steps); /* the schedule, first step first */
+    int rc = stale && left && light ? 0 : err_set(err, "sample: out of memory");
+    if (rc == 0) rc = sample_parse_schedule(opt->schedule, steps, light, err);
     for (int i = 0; i < steps && rc == 0 && !opt->light_fn; i++)
         if (light[i])
             rc = err_set(err, "key 'eval.schedule': names light steps, but there is no light "
                               "model (eval.light_checkpoint)");
+    for (int b = 0; b < B && rc == 0; b++) {
+        stale[b] = 1;
+        left[b] = count_masked(tokens + (size_t)b * T, T, mask_id);
+    }
     long seq_passes = 0, idle = 0;
     int cached = -1; /* the model whose logits logits_buf holds: 0 heavy, 1 light */
     for (int i = steps; i >= 1 && rc == 0; i--) {
         int model = light[steps - i];
-        if (needs_pass(tokens, stale, model != cached, B, T, mask_id, NULL)) {
-            needs_pass(tokens, stale, model != cached, B, T, mask_id, &seq_passes);
+        long needing = sequences_needing_pass(left, stale, model != cached, B);
+        if (needing) {
+            seq_passes += needing;
             st->model_calls++;
             st->light_calls += model;
             if ((model ? opt->light_fn(opt->light_ctx, tokens, B, logits_buf, err)
@@ -356,24 +353,27 @@ static int ancestral_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, in
                 rc = -1;
                 break;
             }
-            memset(stale, 0, B > 0 ? (size_t)B : 1);
+            memset(stale, 0, nb);
             cached = model;
         }
         for (int b = 0; b < B && rc == 0; b++) {
             size_t row = (size_t)b * T;
             int bad_pos = 0;
-            int n = ancestral_reveal(opt, tokens + row, logits_buf + row * V, T, V, mask_id, i, rng,
-                                     &bad_pos);
+            int n = left[b] ? ancestral_reveal(opt, tokens + row, logits_buf + row * V, T, V,
+                                               mask_id, i, rng, &bad_pos)
+                            : 0;
             if (n < 0)
                 rc = err_set(err,
                              "sample: logits of sequence %d position %d are NaN, +inf or "
                              "all -inf",
                              b, bad_pos);
+            left[b] -= n > 0 ? n : 0;
             stale[b] |= n > 0;
             idle += n == 0;
         }
     }
     free(stale);
+    free(left);
     free(light);
     st->nfe = B ? (double)seq_passes / B : 0.0;
     st->idle_step_ratio = B && steps ? (double)idle / ((double)B * steps) : 0.0;
