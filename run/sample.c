@@ -1,5 +1,6 @@
-/* Iterative unmasking: one model call per step for the whole batch, then per sequence the
- * best-scoring eligible masked positions (by policy) receive their chosen token. */
+/* Iterative unmasking (sample.h): the policy decoder (one model call per step for the whole
+ * batch, then per sequence the best-scoring eligible masked positions receive their chosen
+ * token) and MDLM's ancestral sampler with model scheduling. */
 #include "sample.h"
 
 #include <limits.h>
@@ -191,7 +192,7 @@ static int check_options(const SampleOptions *opt, const Rng *rng, int B, int T,
     return 0;
 }
 
-/* Scratch of one sample_unmask call. */
+/* Scratch of one policy decoding. */
 typedef struct SampleWork {
     Candidate *cand; /* (T) candidates of one sequence */
     int *block_of;   /* (B, T) block of each position masked on entry, -1 elsewhere */
@@ -392,16 +393,5 @@ int sample_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens,
             ? ancestral_decode(opt, fn, ctx, tokens, B, T, V, mask_id, rng, logits_buf, &st, err)
             : policy_decode(opt, fn, ctx, tokens, B, T, V, mask_id, rng, logits_buf, &st, err);
     if (stats) *stats = st;
-    return rc;
-}
-
-int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
-                  int V, int mask_id, Rng *rng, float *logits_buf, int *steps, Err *err) {
-    SampleOptions policy_only = *opt;
-    policy_only.ancestral_steps = 0;
-    SampleStats st;
-    int rc =
-        sample_decode(&policy_only, fn, ctx, tokens, B, T, V, mask_id, rng, logits_buf, &st, err);
-    if (steps) *steps = st.model_calls;
     return rc;
 }

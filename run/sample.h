@@ -23,7 +23,7 @@ typedef struct SampleOptions {
     double threshold;    /* > 0: unmask every position whose max prob > threshold; if none
                             qualifies, fall back to the single best position */
     double temperature;  /* 0: argmax token; > 0: Gumbel-max sample at this temperature */
-    int block_size;      /* > 0: decode block by block, see sample_unmask; 0: no blocks */
+    int block_size;      /* > 0: decode block by block, see sample_decode; 0: no blocks */
     int ancestral_steps; /* > 0: MDLM's ancestral sampler with T = this many steps (policy,
                             k, threshold and blocks unused), see sample_decode */
     /* Model scheduling (ancestral only): "L4,H8,L4" names the model of each step, segments in
@@ -44,19 +44,15 @@ typedef struct SampleStats {
                                over the batch; 0 for the policy decoder, whose steps all reveal */
 } SampleStats;
 
-/* Unmask every position of tokens[B*T] that holds mask_id, in place. Each step calls fn once
- * on the whole batch; per sequence it picks positions by policy among its still-masked ones
- * and writes the chosen token (mask_id itself is never chosen). Returns the number of model
- * calls in *steps (may be NULL). logits_buf holds B*T*V floats.
- * With opt->block_size > 0 the positions masked on entry are split, in order, into blocks of
- * block_size (prompt positions are skipped, like the training split of the answer), and only
- * the first block that still has masked positions is eligible: blocks are decoded left to
- * right, each by the policy. */
-int sample_unmask(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
-                  int V, int mask_id, Rng *rng, float *logits_buf, int *steps, Err *err);
-
-/* Decodes every MASK of tokens[B*T] with opt's sampler: the policy decoder (sample_unmask) or,
- * with opt->ancestral_steps = T > 0, MDLM's ancestral sampler under the linear schedule
+/* Decodes every position of tokens[B*T] that holds mask_id, in place; logits_buf holds
+ * B*T*V floats. Two samplers:
+ * - the policy decoder (opt->ancestral_steps = 0): each step calls fn once on the whole batch;
+ *   per sequence it picks positions by policy among its still-masked ones and writes the
+ *   chosen token (mask_id itself is never chosen). With opt->block_size > 0 the positions
+ *   masked on entry are split, in order, into blocks of block_size (prompt positions are
+ *   skipped, like the training split of the answer), and only the first block that still has
+ *   masked positions is eligible: blocks are decoded left to right, each by the policy;
+ * - with opt->ancestral_steps = T > 0, MDLM's ancestral sampler under the linear schedule
  * alpha_t = 1 - t: at the step from t = i/T to s = (i-1)/T every masked position is revealed
  * with probability (alpha_s - alpha_t) / (1 - alpha_t) = 1/i, its token drawn from the model
  * (argmax at temperature 0, else Gumbel-max at opt->temperature), so the last step reveals

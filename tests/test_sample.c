@@ -90,6 +90,15 @@ static void order_fixture(Fake *f, int *tokens) {
     tokens[4] = 3;
 }
 
+/* The sampler with the number of model calls in *steps (may be NULL). */
+static int decode_steps(const SampleOptions *o, LogitsFn fn, void *ctx, int *tokens, int B, int T,
+                        int V, int mask_id, Rng *rng, float *logits, int *steps, Err *err) {
+    SampleStats st;
+    int rc = sample_decode(o, fn, ctx, tokens, B, T, V, mask_id, rng, logits, &st, err);
+    if (steps) *steps = st.model_calls;
+    return rc;
+}
+
 static SampleOptions options(UnmaskPolicy policy, int k, double threshold, double temperature) {
     SampleOptions o = {
         .policy = policy, .tokens_per_step = k, .threshold = threshold, .temperature = temperature};
@@ -106,9 +115,9 @@ static void check_fill_steps(const SampleOptions *o, const int *expect, int expe
     rng_seed(&rng, 1, 0);
     int steps = -1;
     Err err = {{0}};
-    CHECK_MSG(sample_unmask(o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, &rng, logits, &steps,
-                            &err) == 0,
-              "%s", err.msg);
+    CHECK_MSG(
+        decode_steps(o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, &rng, logits, &steps, &err) == 0,
+        "%s", err.msg);
     fake_record(&f, tokens, f.calls - 1);
     CHECK_MSG(steps == expect_calls && f.calls == expect_calls, "policy %s: %d steps, want %d",
               policy_name(o->policy), steps, expect_calls);
@@ -213,7 +222,7 @@ static void test_blocks_batch(void) {
     Err err = {{0}};
     SampleOptions o = options(POLICY_TOPK, 1, 0, 0);
     o.block_size = 2;
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, B, T, V, 2, NULL, logits, &steps, &err) == 0);
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, B, T, V, 2, NULL, logits, &steps, &err) == 0);
     fake_record(&f, tokens, f.calls - 1);
     CHECK(steps == 6 && f.calls == 6);
     const int seq0[T] = {-1, 0, 1, 2, -1, 3, 5, 4};   /* {A B} {C D} {F E} */
@@ -234,7 +243,7 @@ static void test_argmax_tokens(void) {
     float logits[ORDER_T * 5];
     Err err = {{0}};
     SampleOptions o = options(POLICY_MARGIN, 2, 0, 0);
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
           0);
     /* tokens 0,1,3,4 carry the distribution entries 0..3; A ties 0/1 -> lowest id */
     const int want[ORDER_T] = {1, 0, 1, 4, 3, 1, 1, 4};
@@ -256,7 +265,7 @@ static void check_gumbel_distribution(double temperature) {
     Err err = {{0}};
     int steps = 0;
     SampleOptions o = options(POLICY_TOPK, 1, 0, temperature);
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, B, 1, V, 4, &rng, logits, &steps, &err) == 0);
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, B, 1, V, 4, &rng, logits, &steps, &err) == 0);
     CHECK(steps == 1);
     long counts[V] = {0};
     for (int b = 0; b < B; b++)
@@ -297,8 +306,7 @@ static void run_random_batch(const SampleOptions *o, uint64_t seed, int *tokens)
     rng_seed(&rng, seed, 0);
     int steps = 0;
     Err err = {{0}};
-    CHECK(sample_unmask(o, fake_logits, &f, tokens, B, T, V, MASK, &rng, logits, &steps, &err) ==
-          0);
+    CHECK(decode_steps(o, fake_logits, &f, tokens, B, T, V, MASK, &rng, logits, &steps, &err) == 0);
     int bad = 0;
     for (int i = 0; i < B * T; i++) bad += tokens[i] < 0 || tokens[i] >= MASK;
     CHECK_MSG(bad == 0, "policy %s temperature %g: %d tokens are MASK or out of range",
@@ -338,8 +346,8 @@ static void test_random_order(void) {
         rng_seed(&rng, s < 2 ? 11 : 12, 0);
         SampleOptions o = options(POLICY_RANDOM, 1, 0, 0);
         Err err = {{0}};
-        CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, &rng, logits, NULL,
-                            &err) == 0);
+        CHECK(decode_steps(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, &rng, logits, NULL,
+                           &err) == 0);
         fake_record(&f, tokens, f.calls - 1);
         memcpy(orders[s], f.fill_step, sizeof orders[s]);
         int seen = 0;
@@ -366,7 +374,7 @@ static void test_batch_steps(void) {
     int steps = 0;
     Err err = {{0}};
     SampleOptions o = options(POLICY_TOPK, 2, 0, 0);
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, B, T, V, 2, NULL, logits, &steps, &err) == 0);
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, B, T, V, 2, NULL, logits, &steps, &err) == 0);
     fake_record(&f, tokens, f.calls - 1);
     CHECK(steps == 3 && f.calls == 3);
     CHECK(f.fill_step[T + P_B] == 0 && f.fill_step[T + P_E] == 0);
@@ -388,7 +396,7 @@ static void test_ties_lowest_position(void) {
     float logits[T * V];
     Err err = {{0}};
     SampleOptions o = options(POLICY_MARGIN, 1, 0, 0);
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, T, V, 2, NULL, logits, NULL, &err) == 0);
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, 1, T, V, 2, NULL, logits, NULL, &err) == 0);
     fake_record(&f, tokens, f.calls - 1);
     for (int t = 0; t < T; t++) CHECK(f.fill_step[t] == t && tokens[t] == 0);
 }
@@ -402,30 +410,30 @@ static void test_errors(void) {
     int steps = 0;
     Err err = {{0}};
     SampleOptions o = options(POLICY_TOPK, 1, 0, 0);
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, &steps,
-                        &err) == -1);
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, &steps, &err) ==
+          -1);
     CHECK_MSG(strcmp(err.msg, "fake model failed on call 2") == 0, "%s", err.msg);
     CHECK(steps == 2 && f.calls == 2);
 
     order_fixture(&f, tokens);
     f.row[P_D][3] = NAN;
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
           -1);
     CHECK_MSG(strstr(err.msg, "position 5") != NULL, "%s", err.msg);
 
     order_fixture(&f, tokens);
     o.tokens_per_step = 0;
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
           -1);
     CHECK(strstr(err.msg, "tokens_per_step") != NULL);
     CHECK(f.calls == 0);
     o = options(POLICY_RANDOM, 1, 0, 0);
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
           -1);
     CHECK(strstr(err.msg, "rng") != NULL);
     o = options(POLICY_TOPK, 1, 0, 0);
     o.block_size = -1;
-    CHECK(sample_unmask(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
+    CHECK(decode_steps(&o, fake_logits, &f, tokens, 1, ORDER_T, 5, 2, NULL, logits, NULL, &err) ==
           -1);
     CHECK_MSG(strstr(err.msg, "block_size") != NULL, "%s", err.msg);
 }
@@ -456,8 +464,7 @@ static void test_ancestral_one_step(void) {
     Err err;
     Rng rng;
     rng_seed(&rng, 7, 0);
-    CHECK(sample_unmask(&o, fake_logits, &f, want, 1, ORDER_T, 5, 2, &rng, logits, NULL, &err) ==
-          0);
+    CHECK(decode_steps(&o, fake_logits, &f, want, 1, ORDER_T, 5, 2, &rng, logits, NULL, &err) == 0);
     order_fixture(&f, got);
     o.ancestral_steps = 1;
     SampleStats st;
