@@ -1,15 +1,12 @@
 /* Validation ELBO / AR NLL per token, and generative perplexity (see elbo.h). */
-#include "forward/config_schema.h"
 #include "elbo.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model_io.h"
 #include "base/config.h"
 #include "eval.h"
-#include "session.h"
 
 /* RNG stream of window w's mask at time point j: j < 4096 (the eval.elbo_points bound),
  * w < 2^36, tagged so it shares no stream with other users of the same seed. */
@@ -264,29 +261,34 @@ int eval_step_importance(Model *heavy, Model *light, const Task *task, const Elb
     float *ll = malloc((size_t)Bmax * T * V * sizeof(float));
     double *lph = malloc((size_t)V * sizeof(double)), *lpl = malloc((size_t)V * sizeof(double));
     int rc = lh && ll && lph && lpl ? 0 : err_set(err, "step importance: out of memory");
-    for (int j = 0; j < J && rc == 0; j++) {
-        StepImportanceRow *row = &rows[j];
-        memset(row, 0, sizeof *row);
-        row->t = (j + 0.5) / J;
-        for (long start = 0; start < n && rc == 0; start += Bmax) {
-            int B = (int)(n - start < Bmax ? n - start : Bmax);
-            for (int i = 0; i < B; i++)
-                task->ops->example(task, SPLIT_EVAL, start + i, b.targets + (size_t)i * T,
-                                   b.is_prompt + (size_t)i * T);
-            if (mask_batch_at(task->mask_id, &b, start, B, T, j, row->t, opt->seed) == 0) continue;
+    for (int j = 0; j < J; j++) {
+        memset(&rows[j], 0, sizeof rows[j]);
+        rows[j].t = (j + 0.5) / J;
+    }
+    /* each batch of windows once, masked at every time point */
+    for (long start = 0; start < n && rc == 0; start += Bmax) {
+        int B = (int)(n - start < Bmax ? n - start : Bmax);
+        for (int i = 0; i < B; i++)
+            task->ops->example(task, SPLIT_EVAL, start + i, b.targets + (size_t)i * T,
+                               b.is_prompt + (size_t)i * T);
+        for (int j = 0; j < J && rc == 0; j++) {
+            if (mask_batch_at(task->mask_id, &b, start, B, T, j, rows[j].t, opt->seed) == 0)
+                continue;
             model_forward(heavy, b.tokens, B);
             model_logits_to_host(heavy, lh);
             model_forward(light, b.tokens, B);
             model_logits_to_host(light, ll);
             heavy->be->ops->sync(heavy->be);
             rc = backend_check(heavy->be, err);
-            if (rc == 0) add_step_terms(&b, lh, ll, B, T, V, lph, lpl, row);
+            if (rc == 0) add_step_terms(&b, lh, ll, B, T, V, lph, lpl, &rows[j]);
         }
-        if (row->masked) {
-            row->loss_heavy /= (double)row->masked;
-            row->loss_light /= (double)row->masked;
-            row->kl /= (double)row->masked;
-        }
+    }
+    for (int j = 0; j < J; j++) {
+        StepImportanceRow *row = &rows[j];
+        if (!row->masked) continue;
+        row->loss_heavy /= (double)row->masked;
+        row->loss_light /= (double)row->masked;
+        row->kl /= (double)row->masked;
     }
     free(lh);
     free(ll);
