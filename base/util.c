@@ -20,6 +20,12 @@ int err_set(Err *err, const char *fmt, ...) {
     return -1;
 }
 
+int err_one_line(Err *err) {
+    for (unsigned char *c = err ? (unsigned char *)err->msg : NULL; c && *c; c++)
+        if (*c < 0x20 || *c == 0x7f) *c = ' ';
+    return -1;
+}
+
 /* ---- RNG -------------------------------------------------------------------------------- */
 
 static uint64_t splitmix64_next(uint64_t *x) {

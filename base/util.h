@@ -20,6 +20,9 @@ typedef struct Err {
 
 /* Always returns -1 so callers can write `return err_set(err, ...)`. err may be NULL. */
 int err_set(Err *err, const char *fmt, ...) MDM_PRINTF(2, 3);
+/* Keeps err's message on one line: control characters (a newline inside a quoted YAML key or
+ * value) become spaces. Returns -1, like err_set. */
+int err_one_line(Err *err);
 
 /* xoshiro256** seeded through splitmix64. A (seed, stream) pair names an independent stream,
  * so state derived from (run seed, step) makes training resumable from the step count alone. */

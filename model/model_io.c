@@ -30,14 +30,6 @@ long model_io_padded_params(const ModelConfig *cfg) {
     return model_param_layout(cfg, offset, size);
 }
 
-/* The config module quotes keys as YAML decoded them, escapes included: a stored config can
- * hold a key with a newline, and the error must stay on one line. */
-static int keep_on_one_line(Err *err) {
-    for (char *c = err ? err->msg : NULL; c && *c; c++)
-        if ((unsigned char)*c < ' ' || *c == 0x7f) *c = ' ';
-    return -1;
-}
-
 /* The shape of the model ck's stored config describes (vocab 0: the task knows it); *kept_ema,
  * when asked, whether its run kept EMA weights. */
 static int stored_model_shape(const Checkpoint *ck, const char *path, ModelConfig *mc,
@@ -47,7 +39,7 @@ static int stored_model_shape(const Checkpoint *ck, const char *path, ModelConfi
     Config saved; /* the model keys are core keys: the modules' sections are not needed */
     config_init(&saved, NULL);
     if (config_load_known_keys(&saved, ck->config_yaml, ck->config_len, path, err))
-        return keep_on_one_line(err);
+        return err_one_line(err); /* a stored key may hold a newline */
     int d = saved.model.d, heads = saved.model.heads;
     if (d % heads || (d / heads) % 2)
         return err_set(err,

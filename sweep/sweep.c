@@ -61,12 +61,6 @@ static const char *node_kind(const yaml_node_t *n) {
                                            : "a value";
 }
 
-/* Errors are one line: a value quoted into a message may hold a newline or a tab. */
-static void make_one_line(char *msg) {
-    for (unsigned char *c = (unsigned char *)msg; *c; c++)
-        if (*c < 0x20 || *c == 0x7f) *c = '?';
-}
-
 /* ---- a hash index (64-bit hash -> item), for linear-time duplicate and exclusion checks ---- */
 
 typedef struct HashIndex {
@@ -764,7 +758,7 @@ int sweep_report_options(const char *text, size_t len, const char *origin, Sweep
     yaml_node_t *r = find_section(&p, "report", NULL);
     int rc = r ? parse_report(&p, r, o) : 0;
     yaml_document_delete(&p.doc);
-    if (rc) make_one_line(err->msg);
+    if (rc) err_one_line(err); /* a value quoted into a message may hold a newline */
     return rc;
 }
 
@@ -1082,7 +1076,7 @@ int sweep_load(Sweep *sw, const char *path, char *const *overrides, int n_overri
     report_defaults(&sw->report);
     config_defaults(&sw->base);
     int rc = load_sweep_file(sw, path, overrides, n_overrides, err);
-    if (rc) make_one_line(err->msg);
+    if (rc) err_one_line(err); /* a value quoted into a message may hold a newline */
     return rc;
 }
 
