@@ -281,27 +281,26 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
             rc = eval_accuracy(m, light, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
             if (rc) break;
             const char *label = eval_sampler_label(&opt);
-            char row[400];
-            snprintf(row, sizeof(row),
-                     "{\"policy\":\"%s\",\"k\":%d,\"accuracy\":%.6f,\"correct\":%ld,"
-                     "\"total\":%ld,\"model_calls\":%.1f,\"nfe\":%.3f,\"idle_step_ratio\":%.6f,"
-                     "\"flops\":%.6g,\"flops_saved\":%.6f,\"seconds\":%.3f}",
-                     label, eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls,
-                     r.nfe, r.idle_step_ratio, r.flops, r.flops_saved, r.seconds);
+            StrBuf row = {0};
+            sb_printf(&row,
+                      "{\"policy\":\"%s\",\"k\":%d,\"accuracy\":%.6f,\"correct\":%ld,"
+                      "\"total\":%ld,\"model_calls\":%.1f,\"nfe\":%.3f,\"idle_step_ratio\":%.6f,"
+                      "\"flops\":%.6g,\"flops_saved\":%.6f,\"seconds\":%.3f",
+                      label, eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls,
+                      r.nfe, r.idle_step_ratio, r.flops, r.flops_saved, r.seconds);
             if (light && cfg->eval.schedule[0]) { /* model scheduling: its schedule too */
-                StrBuf with = {0};
-                sb_printf(&with, "%.*s,\"schedule\":", (int)strlen(row) - 1, row);
-                sb_json_string(&with, cfg->eval.schedule);
-                snprintf(row, sizeof row, "%s}", with.data);
-                sb_free(&with);
+                sb_printf(&row, ",\"schedule\":");
+                sb_json_string(&row, cfg->eval.schedule);
             }
-            sb_printf(&json, "%s%s", p + k ? "," : "", row);
+            sb_printf(&row, "}");
+            sb_printf(&json, "%s%s", p + k ? "," : "", row.data);
             if (ec->json)
-                printf("%s\n", row);
+                printf("%s\n", row.data);
             else
                 printf("%-9s %4d %9.4f %4ld/%-4ld %8.1f %8.2f %6.3f %8.2f\n", label,
                        eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls, r.nfe,
                        r.idle_step_ratio, r.seconds);
+            sb_free(&row);
             fflush(stdout);
         }
     }
