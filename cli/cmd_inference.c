@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "backends/backend.h"
 #include "base/config.h"
@@ -16,11 +15,6 @@
 #include "run/eval.h"
 #include "tasks/lib/jsonl.h"
 #include "tasks/task.h"
-
-static int is_directory(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 /* ---- shared: the output directory and its figure ---------------------------------------- */
 
@@ -115,8 +109,8 @@ static int heavy_light_args(HeavyLightArgs *a, const char *command, const char *
     if (a->light_segments > a->segments)
         return err_set(err, "%s: --light-segments %d is more than --segments %d", command,
                        a->light_segments, a->segments);
-    int dir = is_directory(a->heavy);
-    snprintf(a->heavy_ckpt, sizeof a->heavy_ckpt, dir ? "%s/checkpoint.bin" : "%s", a->heavy);
+    int dir;
+    if (eval_checkpoint_path(a->heavy, a->heavy_ckpt, sizeof a->heavy_ckpt, &dir, err)) return -1;
     if (a->out)
         snprintf(a->out_dir, sizeof a->out_dir, "%s", a->out);
     else

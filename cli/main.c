@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "forward/config_schema.h"
 #include "backends/backend.h"
@@ -223,13 +222,7 @@ static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, ch
         }
     }
     if (!ec->target) return err_set(err, "eval: give a run directory or a checkpoint file");
-    struct stat st;
-    if (stat(ec->target, &st) != 0)
-        return err_set(err, "%s: no such file or directory", ec->target);
-    ec->is_dir = S_ISDIR(st.st_mode);
-    snprintf(ec->ckpt_path, sizeof(ec->ckpt_path), ec->is_dir ? "%s/checkpoint.bin" : "%s",
-             ec->target);
-    return 0;
+    return eval_checkpoint_path(ec->target, ec->ckpt_path, sizeof ec->ckpt_path, &ec->is_dir, err);
 }
 
 /* Replays the command line's overrides over the checkpoint's own config. */

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "forward/config_schema.h"
 #include "forward/forward.h"
@@ -161,4 +162,13 @@ int eval_load_model(Model *m, Backend *be, const char *ckpt_path, const Task *ta
     }
     checkpoint_free(&ck);
     return rc;
+}
+
+int eval_checkpoint_path(const char *target, char *ckpt, size_t n, int *is_dir, Err *err) {
+    struct stat st;
+    if (stat(target, &st) != 0) return err_set(err, "%s: no such file or directory", target);
+    int dir = S_ISDIR(st.st_mode);
+    if (is_dir) *is_dir = dir;
+    snprintf(ckpt, n, dir ? "%s/checkpoint.bin" : "%s", target);
+    return 0;
 }

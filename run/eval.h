@@ -24,6 +24,9 @@ typedef struct EvalResult {
  * light model of opt->schedule's L steps (model scheduling), same task shape as m. */
 int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions *opt, long count,
                   uint64_t seed, EvalResult *out, Err *err);
+/* What to evaluate, a run directory or a checkpoint file: the checkpoint path into ckpt (the
+ * directory's checkpoint.bin), whether it is a directory in *is_dir (may be NULL). */
+int eval_checkpoint_path(const char *target, char *ckpt, size_t n, int *is_dir, Err *err);
 /* Loads any model of `task`'s vocabulary and length from a checkpoint onto be (EMA weights
  * when it has them). */
 int eval_load_model(Model *m, Backend *be, const char *ckpt_path, const Task *task, int max_batch,
