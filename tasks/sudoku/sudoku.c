@@ -58,8 +58,9 @@ static const ConfigSection sudoku_config_section =
 
 /* The clue range of generated puzzles: the keys, or the box size's defaults for 0. */
 static void clue_range(const SudokuParams *p, int *lo, int *hi) {
-    *lo = p->min_clues ? p->min_clues : p->box == 3 ? 28 : 6;
-    *hi = p->max_clues ? p->max_clues : p->box == 3 ? 36 : 8;
+    sudoku_default_clues(p->box, lo, hi);
+    if (p->min_clues) *lo = p->min_clues;
+    if (p->max_clues) *hi = p->max_clues;
 }
 
 static int check_task_keys(const Config *cfg, Err *err) {

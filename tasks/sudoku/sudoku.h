@@ -26,6 +26,8 @@ int sudoku_rate(const unsigned char *clues, int box);
  * Civario's exhaustive search, 2012), 4 for 4x4 (tests/test_sudoku.c checks every 3-clue grid);
  * 0 for an unsupported box. */
 int sudoku_fewest_clues(int box);
+/* The clue range generated puzzles get unless told otherwise: 28-36 for 9x9, 6-8 for 4x4. */
+void sudoku_default_clues(int box, int *min_clues, int *max_clues);
 /* A random puzzle with exactly one solution and clue count in [min_clues, max_clues]
  * (removal stops at min_clues, or earlier when no clue can be removed keeping uniqueness;
  * the result then has more than max_clues only if uniqueness forces it; a min_clues below

@@ -216,6 +216,11 @@ int sudoku_fewest_clues(int box) {
     return box == 2 ? 4 : box == 3 ? 17 : 0;
 }
 
+void sudoku_default_clues(int box, int *min_clues, int *max_clues) {
+    *min_clues = box == 3 ? 28 : 6;
+    *max_clues = box == 3 ? 36 : 8;
+}
+
 void sudoku_generate(Rng *rng, int box, int min_clues, int max_clues, int want_rating,
                      SudokuPuzzle *out) {
     if (!box_supported(box)) {
@@ -758,8 +763,7 @@ static int gen_parse_args(int argc, char **argv, GenArgs *a, Err *err) {
     }
     if (!a->have_count) return err_set(err, "--count is required");
     if (!a->have_seed) return err_set(err, "--seed is required");
-    a->min_clues = a->box == 3 ? 28 : 6;
-    a->max_clues = a->box == 3 ? 36 : 8;
+    sudoku_default_clues(a->box, &a->min_clues, &a->max_clues);
     return clues ? parse_clues(clues, a->box, &a->min_clues, &a->max_clues, err) : 0;
 }
 
