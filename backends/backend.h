@@ -28,6 +28,8 @@
 
 typedef struct Backend Backend;
 
+enum { BACKEND_SUBTOKEN_MAX_ELL = 8 }; /* subtoken_filter's bound on digits per token */
+
 /* C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b in [0, batch).
  * op(A) is m x k: A stored m x k (lda >= k), or k x m when trans_a (lda >= m).
  * op(B) is k x n: B stored k x n (ldb >= n), or n x k when trans_b (ldb >= k).
@@ -150,6 +152,16 @@ typedef struct BackendOps {
      * device backend matches it to rounding. */
     void (*max_log_prob)(Backend *be, float *out, const float *logits, int n, int V,
                          int exclude_id);
+
+    /* MDM-Prime's filter (tasks/lib/subtoken.h): in place over n rows of V logits, the logit of
+     * every token inconsistent with the row's known sub-tokens becomes -INFINITY, so the
+     * softmax gives it probability exactly 0 and the cross-entropy gradient is exactly 0 there
+     * (no backward op is needed). ids (ell, n): ids[j * n + i] = j * (base + 1) + digit j of
+     * row i, digit == base meaning masked; codes (V, ell): the digits of each token. Token v
+     * is consistent when codes[v * ell + j] equals every known digit j; ell <=
+     * BACKEND_SUBTOKEN_MAX_ELL. Exact (no arithmetic). */
+    void (*subtoken_filter)(Backend *be, float *logits, const int *ids, const int *codes, int n,
+                            int V, int ell, int base);
 
     /* Returns sum of x[i]^2 in double, reduced in a fixed order (deterministic). */
     double (*sumsq)(Backend *be, const float *x, long n);

@@ -650,6 +650,27 @@ void cpu_max_log_prob(Backend *be, float *out, const float *logits, int n, int V
     for (int i = 0; i < n; i++) out[i] = max_log_prob_row(logits + (size_t)i * V, V, exclude_id);
 }
 
+void cpu_subtoken_filter(Backend *be, float *logits, const int *ids, const int *codes, int n, int V,
+                         int ell, int base) {
+    int threads = team_size(be, (long)n * V);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int i = 0; i < n; i++) {
+        int known[BACKEND_SUBTOKEN_MAX_ELL], digit[BACKEND_SUBTOKEN_MAX_ELL], k = 0;
+        for (int j = 0; j < ell && j < BACKEND_SUBTOKEN_MAX_ELL; j++) {
+            int dj = ids[(size_t)j * n + i] - j * (base + 1);
+            if (dj != base) known[k] = j, digit[k++] = dj;
+        }
+        if (k == 0) continue;
+        float *row = logits + (size_t)i * V;
+        for (int v = 0; v < V; v++) {
+            const int *code = codes + (size_t)v * ell;
+            int ok = 1;
+            for (int q = 0; q < k && ok; q++) ok = code[known[q]] == digit[q];
+            if (!ok) row[v] = -INFINITY;
+        }
+    }
+}
+
 /* ---- reductions and optimizer ------------------------------------------------------- */
 
 /* Float sums over short runs (vectorized), accumulated in double. */

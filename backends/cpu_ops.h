@@ -68,6 +68,8 @@ void cpu_add(Backend *be, float *out, const float *x, const float *y, long n);
 void cpu_xent_forward_backward(Backend *be, float *loss_rows, float *dlogits, const float *logits,
                                const int *targets, const float *weights, int n, int V);
 void cpu_max_log_prob(Backend *be, float *out, const float *logits, int n, int V, int exclude_id);
+void cpu_subtoken_filter(Backend *be, float *logits, const int *ids, const int *codes, int n, int V,
+                         int ell, int base);
 double cpu_sumsq(Backend *be, const float *x, long n);
 void cpu_scale(Backend *be, float *x, float s, long n);
 void cpu_adamw(Backend *be, float *params, const float *grads, float *m, float *v, long n, float lr,
@@ -90,6 +92,7 @@ void cpu_ema_update(Backend *be, float *ema, const float *params, long n, float 
     .softmax_backward = cpu_softmax_backward, .swiglu_forward = cpu_swiglu_forward,                \
     .swiglu_backward = cpu_swiglu_backward, .add = cpu_add,                                        \
     .xent_forward_backward = cpu_xent_forward_backward, .max_log_prob = cpu_max_log_prob,          \
-    .sumsq = cpu_sumsq, .scale = cpu_scale, .adamw = cpu_adamw, .ema_update = cpu_ema_update
+    .subtoken_filter = cpu_subtoken_filter, .sumsq = cpu_sumsq, .scale = cpu_scale,                \
+    .adamw = cpu_adamw, .ema_update = cpu_ema_update
 
 #endif

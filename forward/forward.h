@@ -44,6 +44,10 @@ typedef struct ForwardOps {
     /* Optional: set the keys this process requires of the model (AR: causal attention and
      * shifted outputs), so a tool that configures runs itself (bench) can run every process. */
     void (*require)(Config *cfg);
+    /* Optional: the digits per token of the model's sub-token input this process trains
+     * (MDM-Prime's ell) and, in *permute, the seed of its code permutation (0: none); NULL or
+     * a value <= 1: the model reads plain tokens. */
+    int (*sub_tokens)(const Config *cfg, uint64_t *permute);
     /* Optional state for checkpoints (NULL when the process is stateless). */
     size_t (*state_bytes)(const ForwardProcess *fp);
     void (*state_save)(const ForwardProcess *fp, void *out);
@@ -80,6 +84,9 @@ int forward_batch_alloc(ForwardBatch *b, int B, int T, Err *err);
 void forward_batch_free(ForwardBatch *b);
 /* Non-prompt positions of a sequence, in order; returns their count (L_eff). */
 int forward_answer_positions(const unsigned char *is_prompt, int T, int *positions);
+/* Moves a uniformly random m-subset of items[0..n) to its first m entries (partial
+ * Fisher-Yates: one rng_below per chosen item). */
+void forward_choose_random_subset(Rng *rng, int *items, int n, int m);
 /* Masks a uniformly random m-subset of positions[0..n) in tokens (positions is permuted:
  * its first m entries are the masked ones). */
 void forward_mask_random_subset(Rng *rng, int *tokens, int *positions, int n, int m, int mask_id);

@@ -10,14 +10,18 @@ int forward_answer_positions(const unsigned char *is_prompt, int T, int *positio
     return n;
 }
 
-void forward_mask_random_subset(Rng *rng, int *tokens, int *positions, int n, int m, int mask_id) {
+void forward_choose_random_subset(Rng *rng, int *items, int n, int m) {
     for (int i = 0; i < m; i++) { /* partial Fisher-Yates: the first m form the subset */
         int j = i + (int)rng_below(rng, (uint64_t)(n - i));
-        int tmp = positions[i];
-        positions[i] = positions[j];
-        positions[j] = tmp;
-        tokens[positions[i]] = mask_id;
+        int tmp = items[i];
+        items[i] = items[j];
+        items[j] = tmp;
     }
+}
+
+void forward_mask_random_subset(Rng *rng, int *tokens, int *positions, int n, int m, int mask_id) {
+    forward_choose_random_subset(rng, positions, n, m);
+    for (int i = 0; i < m; i++) tokens[positions[i]] = mask_id;
 }
 
 long forward_draw_example(const ForwardProcess *fp, Rng *rng, int *targets,

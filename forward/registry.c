@@ -10,7 +10,8 @@
  * name is its ops' name. */
 #define PROCESS_TABLE(X)                                                                           \
     X(forward_random_ops, "random")                                                                \
-    X(forward_puma_ops, "puma") X(forward_block_ops, "block") X(forward_ar_ops, "ar")
+    X(forward_puma_ops, "puma")                                                                    \
+    X(forward_block_ops, "block") X(forward_ar_ops, "ar") X(forward_prime_ops, "prime")
 
 #define PROCESS_AS_DECLARATION(ops, name) extern const ForwardOps ops;
 #define PROCESS_AS_ENTRY(ops, name)       &ops,

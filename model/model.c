@@ -7,9 +7,17 @@
 
 #define OPS(m) ((m)->be->ops)
 
+long model_embedding_rows(const ModelConfig *c) {
+    return c->sub_tokens > 1 ? (long)c->sub_tokens * (c->sub_base + 1) : c->vocab;
+}
+
+const SubTokenizer *model_sub_tokenizer(const Model *m) {
+    return m->cfg.sub_tokens > 1 ? &m->sub : NULL;
+}
+
 static void param_shapes(const ModelConfig *c, long size[P_COUNT]) {
     long d = c->d, L = c->layers, f = c->ffn, V = c->vocab;
-    size[P_WTE] = V * d;
+    size[P_WTE] = model_embedding_rows(c) * d;
     size[P_LN1] = L * d;
     size[P_QKVW] = L * 3 * d * d;
     size[P_QKVB] = L * 3 * d;
@@ -44,7 +52,8 @@ double model_step_flops(const ModelConfig *c, int B) {
     double tokens = (double)B * c->seq_len, vd = (double)c->vocab * c->d;
     /* every parameter takes part in a matmul except the embedding lookup; the head always
      * does, whether or not it shares the embedding's storage */
-    double matmul_params = (double)model_param_count(c) - vd + (c->tied_head ? vd : 0.0);
+    double matmul_params = (double)model_param_count(c) - (double)model_embedding_rows(c) * c->d +
+                           (c->tied_head ? vd : 0.0);
     double attention = 12.0 * c->layers * (double)c->seq_len * c->seq_len * c->d * B;
     return 6.0 * matmul_params * tokens + attention;
 }
@@ -164,6 +173,14 @@ static int alloc_buffers(Model *m, int with_ema) {
     int ok = m->params && m->grads && m->adam_m && m->adam_v && (m->ema || !with_ema) &&
              m->act_buffer && m->tokens && m->targets && m->weights && m->rope_cos && m->rope_sin &&
              m->loss_rows_host;
+    if (ok && cfg->sub_tokens > 1) {
+        size_t codes = (size_t)cfg->vocab * cfg->sub_tokens * sizeof(int);
+        m->sub_codes = ops->alloc(be, codes);
+        m->sub_ids = ops->alloc(be, BT * cfg->sub_tokens * sizeof(int));
+        m->sub_ids_host = malloc(BT * cfg->sub_tokens * sizeof(int));
+        ok = m->sub_codes && m->sub_ids && m->sub_ids_host;
+        if (ok) ops->upload(be, m->sub_codes, m->sub.codes, codes);
+    }
     return ok ? 0 : -1;
 }
 
@@ -176,6 +193,28 @@ int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, i
     if (cfg->d % cfg->heads || (cfg->d / cfg->heads) % 2)
         return err_set(err, "model: d=%d must split into heads=%d of even size", cfg->d,
                        cfg->heads);
+    if (cfg->sub_tokens > 1) {
+        if (cfg->tied_head)
+            return err_set(err,
+                           "model: sub-tokens (MDM-Prime ell=%d) need an untied head "
+                           "(model.tied_head=false): the input embeds digits, the head "
+                           "predicts tokens",
+                           cfg->sub_tokens);
+        if (cfg->sub_tokens > BACKEND_SUBTOKEN_MAX_ELL)
+            return err_set(err, "model: at most %d sub-tokens per token, got %d",
+                           BACKEND_SUBTOKEN_MAX_ELL, cfg->sub_tokens);
+        if (subtok_init(&m->sub, cfg->vocab, cfg->sub_mask_id, cfg->sub_tokens, cfg->sub_permute,
+                        err) != 0)
+            return -1;
+        if (cfg->sub_base != m->sub.base) {
+            int want = m->sub.base;
+            subtok_free(&m->sub);
+            return err_set(err,
+                           "model: sub-token base %d, but %d digits over a vocabulary of %d "
+                           "need base %d",
+                           cfg->sub_base, cfg->sub_tokens, cfg->vocab, want);
+        }
+    }
     m->n_params_padded = model_param_layout(cfg, m->param_offset, m->param_size);
     m->n_params = model_param_count(cfg);
     m->act_floats = layout_activations(&m->a, NULL, cfg, max_batch);
@@ -197,11 +236,14 @@ int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, i
 void model_free(Model *m) {
     if (!m->be) return;
     Backend *be = m->be;
-    void *bufs[] = {m->params, m->grads,   m->adam_m,  m->adam_v,   m->ema,     m->act_buffer,
-                    m->tokens, m->targets, m->weights, m->rope_cos, m->rope_sin};
+    void *bufs[] = {m->params,     m->grads,     m->adam_m,  m->adam_v,  m->ema,
+                    m->act_buffer, m->tokens,    m->targets, m->weights, m->rope_cos,
+                    m->rope_sin,   m->sub_codes, m->sub_ids};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         if (bufs[i]) be->ops->free(be, bufs[i]);
     free(m->loss_rows_host);
+    free(m->sub_ids_host);
+    subtok_free(&m->sub);
     memset(m, 0, sizeof(*m));
 }
 
@@ -456,6 +498,31 @@ static AttentionMask take_attention_mask(Model *m) {
     return mask;
 }
 
+/* The first residual stream from the input: a token's embedding row, or for a sub-token model
+ * the sum of its digit slots' rows (slot 0 first, the rest added in order; a->ln is free
+ * scratch until the first layer). */
+static void embed_input(Model *m, const int *tokens_host, int N) {
+    const ModelConfig *c = &m->cfg;
+    const BackendOps *ops = OPS(m);
+    Activations *a = &m->a;
+    int d = c->d, ell = c->sub_tokens, rows = c->sub_base + 1;
+    if (ell <= 1) {
+        ops->embedding_forward(m->be, a->resid, m->tokens, m->p.t[P_WTE], N, d);
+        return;
+    }
+    int digits[SUBTOKEN_MAX_ELL];
+    for (int i = 0; i < N; i++) {
+        subtok_digits(&m->sub, tokens_host[i], digits);
+        for (int j = 0; j < ell; j++) m->sub_ids_host[(size_t)j * N + i] = j * rows + digits[j];
+    }
+    ops->upload(m->be, m->sub_ids, m->sub_ids_host, (size_t)ell * N * sizeof(int));
+    ops->embedding_forward(m->be, a->resid, m->sub_ids, m->p.t[P_WTE], N, d);
+    for (int j = 1; j < ell; j++) {
+        ops->embedding_forward(m->be, a->ln, m->sub_ids + (size_t)j * N, m->p.t[P_WTE], N, d);
+        ops->add(m->be, a->resid, a->resid, a->ln, (long)N * d);
+    }
+}
+
 void model_forward(Model *m, const int *tokens_host, int B) {
     const ModelConfig *c = &m->cfg;
     const BackendOps *ops = OPS(m);
@@ -466,7 +533,7 @@ void model_forward(Model *m, const int *tokens_host, int B) {
     m->batch = B;
     AttentionMask mask = take_attention_mask(m);
     ops->upload(be, m->tokens, tokens_host, (size_t)N * sizeof(int));
-    ops->embedding_forward(be, a->resid, m->tokens, m->p.t[P_WTE], N, d);
+    embed_input(m, tokens_host, N);
     for (int l = 0; l < c->layers; l++) {
         LayerView v = layer_view(m, l);
         ops->rmsnorm_forward(be, a->ln, v.rstd1, v.resid_in, v.w.ln1, N, d, c->norm_eps);
@@ -491,6 +558,9 @@ void model_forward(Model *m, const int *tokens_host, int B) {
     float *final = a->resid + (size_t)c->layers * m->max_batch * T * d;
     ops->rmsnorm_forward(be, a->lnf, a->rstdf, final, m->p.t[P_LNF], N, d, c->norm_eps);
     head_forward(m);
+    if (c->sub_tokens > 1)
+        ops->subtoken_filter(be, a->logits, m->sub_ids, m->sub_codes, N, c->vocab, c->sub_tokens,
+                             c->sub_base);
 }
 
 double model_loss(Model *m, const int *targets_host, const float *weights_host, int want_grad) {
@@ -566,7 +636,14 @@ void model_backward(Model *m) {
         ffn_backward(m, &v);
         attention_backward(m, &v);
     }
-    ops->embedding_backward(be, m->g.t[P_WTE], m->tokens, a->dresid, N, d, c->vocab);
+    if (c->sub_tokens <= 1) {
+        ops->embedding_backward(be, m->g.t[P_WTE], m->tokens, a->dresid, N, d, c->vocab);
+        return;
+    }
+    long rows = model_embedding_rows(c);
+    for (int j = 0; j < c->sub_tokens; j++) /* every slot's row gets the whole input gradient */
+        ops->embedding_backward(be, m->g.t[P_WTE], m->sub_ids + (size_t)j * N, a->dresid, N, d,
+                                (int)rows);
 }
 
 void model_logits_to_host(Model *m, float *out) {

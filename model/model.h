@@ -9,6 +9,7 @@
 #define MDMLAB_MODEL_H
 
 #include "backends/backend.h"
+#include "tasks/lib/subtoken.h"
 
 typedef struct ModelConfig {
     int vocab, seq_len;
@@ -22,6 +23,14 @@ typedef struct ModelConfig {
     int shift_logits;
     int rope; /* ROPE_STANDARD | ROPE_REFERENCE */
     float rope_theta, norm_eps;
+    /* MDM-Prime (sub_tokens = ell > 1, else 0): the input of a position is its state under the
+     * sub-tokenizer of (vocab, sub_mask_id, ell, sub_permute) (tasks/lib/subtoken.h), embedded
+     * as the sum of one row per digit slot from a table of ell * (sub_base + 1) rows (slot j's
+     * rows j * (b + 1) .. j * (b + 1) + b, the last its sub-mask); the head still gives logits
+     * over the vocab, filtered (subtoken_filter) to the tokens consistent with the known
+     * digits. The head cannot be tied to that table. */
+    int sub_tokens, sub_base, sub_mask_id;
+    uint64_t sub_permute;
 } ModelConfig;
 
 /* RoPE variants. STANDARD rotates the half-split pairs (i, i + hd/2) by t * theta^(-i/(hd/2)).
@@ -100,6 +109,11 @@ typedef struct Model {
     int batch;                  /* batch of the last forward */
     float *loss_rows_host;      /* (max_batch, T) host copy of the per-position losses */
     AttentionMix mix;           /* applies to the next forward only */
+    /* sub-token models only (cfg.sub_tokens > 1) */
+    SubTokenizer sub;
+    int *sub_codes;    /* (vocab, ell) device: sub.codes */
+    int *sub_ids;      /* (ell, B*T) device: each position's embedding row per digit slot */
+    int *sub_ids_host; /* (ell, max_batch*T) */
 } Model;
 
 int model_create(Model *m, const ModelConfig *cfg, Backend *be, int max_batch, int with_ema,
@@ -133,6 +147,10 @@ void model_swap_ema(Model *m);
 /* 6*N*tokens + attention FLOPs of one training step (forward+backward), for reports. */
 double model_step_flops(const ModelConfig *cfg, int B);
 long model_param_count(const ModelConfig *cfg);
+/* Rows of the input embedding: the vocab, or ell * (sub_base + 1) for a sub-token model. */
+long model_embedding_rows(const ModelConfig *cfg);
+/* The model's sub-tokenizer, or NULL for a plain token model. */
+const SubTokenizer *model_sub_tokenizer(const Model *m);
 /* Where each tensor starts in a parameter-shaped buffer (each 64-byte aligned) and its size;
  * returns the buffer's floats. A shape only: nothing is built (the checkpoint reader checks a
  * stored model with it). */

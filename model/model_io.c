@@ -56,13 +56,44 @@ static int stored_model_shape(const Checkpoint *ck, const char *path, ModelConfi
     return 0;
 }
 
+enum { SUB_HEADER = 4 }; /* "sub_tokens": ell, base, mask_id, vocab, then the codes */
+
+static int32_t sub_field(const CkptSection *s, size_t i) {
+    int32_t v;
+    memcpy(&v, (const unsigned char *)s->data + i * sizeof v, sizeof v);
+    return v;
+}
+
+/* A "sub_tokens" section, when present, makes mc a sub-token model: its ell and base, checked
+ * for sense (the codes are checked against the model's own when it loads). */
+static int stored_sub_tokens(const Checkpoint *ck, const char *path, ModelConfig *mc, Err *err) {
+    const CkptSection *s = checkpoint_section(ck, "sub_tokens");
+    if (!s) return 0;
+    if (s->bytes < SUB_HEADER * sizeof(int32_t) || s->bytes % sizeof(int32_t))
+        return err_set(err, "%s: section 'sub_tokens' holds %llu bytes: the file is damaged", path,
+                       (unsigned long long)s->bytes);
+    int32_t ell = sub_field(s, 0), base = sub_field(s, 1), mask = sub_field(s, 2);
+    int32_t vocab = sub_field(s, 3);
+    if (ell < 2 || ell > SUBTOKEN_MAX_ELL || base < 2 || vocab < 2 || mask < 0 || mask >= vocab ||
+        s->bytes != (SUB_HEADER + (uint64_t)vocab * ell) * sizeof(int32_t) || mc->tied_head)
+        return err_set(err,
+                       "%s: section 'sub_tokens' (ell %d, base %d, vocab %d, %llu bytes) does not "
+                       "describe a sub-token model of an untied head: the file is damaged",
+                       path, ell, base, vocab, (unsigned long long)s->bytes);
+    mc->sub_tokens = ell;
+    mc->sub_base = base;
+    mc->sub_mask_id = mask;
+    return 0;
+}
+
 /* The vocabulary for which mc's parameter layout is `floats` floats, or 0 when none is. Only
- * the embedding and the head depend on it, each padded on its own. */
+ * the embedding and the head depend on it (for a sub-token model only the head), each padded
+ * on its own. */
 static long vocab_for(const ModelConfig *mc, uint64_t floats) {
     ModelConfig no_vocab = *mc;
     no_vocab.vocab = 0;
     uint64_t fixed = (uint64_t)model_io_padded_params(&no_vocab);
-    uint64_t per_tensor = mc->tied_head ? 1 : 2;
+    uint64_t per_tensor = mc->tied_head || mc->sub_tokens > 1 ? 1 : 2;
     if (floats <= fixed || (floats - fixed) % per_tensor) return 0;
     uint64_t tensor = (floats - fixed) / per_tensor;
     uint64_t vocab = tensor / (uint64_t)mc->d; /* the largest whose padded embedding fits */
@@ -141,7 +172,12 @@ int model_io_check(const Checkpoint *ck, const char *path, Err *err) {
     if (stored_model_shape(ck, path, &mc, NULL, err)) return -1;
     const CkptSection *params = checkpoint_section(ck, "params");
     if (!params) return err_set(err, "%s: no 'params' section (the weights)", path);
-    if (check_params_size(&mc, params, path, err)) return -1;
+    if (stored_sub_tokens(ck, path, &mc, err) || check_params_size(&mc, params, path, err))
+        return -1;
+    const CkptSection *sub = checkpoint_section(ck, "sub_tokens");
+    if (sub && sub_field(sub, 3) != mc.vocab)
+        return err_set(err, "%s: section 'sub_tokens' is for a vocabulary of %d, the weights of %d",
+                       path, sub_field(sub, 3), mc.vocab);
     for (int i = 0; i < MODEL_IO_STATE_SECTIONS; i++) {
         const CkptSection *s = checkpoint_section(ck, state_sections[i]);
         if (!s) continue;
@@ -201,9 +237,34 @@ int model_io_restore_section(Model *m, float *dst, const Checkpoint *ck, const c
     return 0;
 }
 
+/* A sub-token model reads tokens through its codes: the checkpoint's must be the same. */
+static int check_sub_tokens_match(const Model *m, const Checkpoint *ck, const char *path,
+                                  Err *err) {
+    const SubTokenizer *st = model_sub_tokenizer(m);
+    const CkptSection *s = checkpoint_section(ck, "sub_tokens");
+    if (!st && !s) return 0;
+    if (!st || !s)
+        return err_set(err,
+                       "%s: the checkpoint's model %s sub-tokens (MDM-Prime), this one %s: "
+                       "evaluate it with the process and prime.ell it was trained with",
+                       path, s ? "reads" : "does not read", st ? "does" : "does not");
+    int same = sub_field(s, 0) == st->ell && sub_field(s, 1) == st->base &&
+               sub_field(s, 2) == st->mask_id && sub_field(s, 3) == st->vocab;
+    for (long i = 0; same && i < (long)st->vocab * st->ell; i++)
+        same = sub_field(s, SUB_HEADER + (size_t)i) == st->codes[i];
+    if (!same)
+        return err_set(err,
+                       "%s: the checkpoint's sub-token codes (ell %d, base %d) differ from this "
+                       "model's (ell %d, base %d, prime.permute %llu)",
+                       path, sub_field(s, 0), sub_field(s, 1), st->ell, st->base,
+                       (unsigned long long)st->permute);
+    return 0;
+}
+
 int model_io_restore(Model *m, const Checkpoint *ck, const char *path, int with_optimizer,
                      Err *err) {
     if (with_optimizer && model_io_check_resumable(ck, path, m->ema != NULL, err)) return -1;
+    if (check_sub_tokens_match(m, ck, path, err)) return -1;
     for (int i = 0; i < MODEL_IO_STATE_SECTIONS; i++) {
         float *dst = state_buffer(m, i);
         if (!dst || (!with_optimizer && i != 0 && i != SECTION_EMA)) continue;
@@ -229,6 +290,20 @@ int model_io_state_sections(Model *m, CkptSection *sec) {
         sec[n].data = malloc(bytes);
         sec[n].bytes = bytes;
         if (sec[n].data) m->be->ops->download(m->be, sec[n].data, src, bytes);
+        n++;
+    }
+    const SubTokenizer *st = model_sub_tokenizer(m);
+    if (st) {
+        size_t count = SUB_HEADER + (size_t)st->vocab * st->ell;
+        int32_t *v = malloc(count * sizeof *v);
+        memset(&sec[n], 0, sizeof(sec[n]));
+        snprintf(sec[n].name, CKPT_NAME_LEN, "sub_tokens");
+        sec[n].data = v;
+        sec[n].bytes = count * sizeof *v;
+        if (v) {
+            v[0] = st->ell, v[1] = st->base, v[2] = st->mask_id, v[3] = st->vocab;
+            for (size_t i = SUB_HEADER; i < count; i++) v[i] = st->codes[i - SUB_HEADER];
+        }
         n++;
     }
     return n;

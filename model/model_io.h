@@ -8,6 +8,10 @@
 #include "model/model.h"
 
 enum { MODEL_IO_STATE_SECTIONS = 4 };
+/* What model_io_state_sections may return: the state sections and, for a sub-token model
+ * (MDM-Prime), "sub_tokens": int32 [ell, base, mask_id, vocab] then the (vocab, ell) codes,
+ * so a checkpoint says how its input embedding reads tokens. */
+enum { MODEL_IO_MAX_SECTIONS = MODEL_IO_STATE_SECTIONS + 1 };
 
 /* The content checks every checkpoint_read applies, without building anything: the stored
  * config parses and describes a model whose parameter layout is the size of "params" for some
@@ -43,8 +47,9 @@ int model_io_restore_section(Model *m, float *dst, const Checkpoint *ck, const c
 int model_io_restore(Model *m, const Checkpoint *ck, const char *path, int with_optimizer,
                      Err *err);
 
-/* Downloads the model's state buffers into sec[0..n) (n <= MODEL_IO_STATE_SECTIONS, the EMA
- * only when kept) as malloc'ed checkpoint sections; returns n. A section whose allocation
+/* Downloads the model's state buffers into sec[0..n) (n <= MODEL_IO_MAX_SECTIONS, the EMA
+ * only when kept, "sub_tokens" only for a sub-token model) as malloc'ed checkpoint sections;
+ * returns n. A section whose allocation
  * failed has data NULL: the caller checks, writes and frees them. */
 int model_io_state_sections(Model *m, CkptSection *sec);
 

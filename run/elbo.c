@@ -78,21 +78,28 @@ static void count_scored(const Task *task, const Batch *b, int B, int T, int ar,
         }
 }
 
-/* Masks windows first .. first+B-1 (clean tokens in b->targets) at time t_j: each non-prompt
- * position hidden with probability t from the stream (seed, window, j), weight 1 where
- * hidden. Returns the number hidden. */
-static long mask_batch_at(int mask_id, Batch *b, long first, int B, int T, int j, double t,
-                          uint64_t seed) {
+/* Masks windows first .. first+B-1 (clean tokens in b->targets) at time t_j: each unit of a
+ * non-prompt position (the token, or with a sub-token model each of its digits) hidden with
+ * probability t from the stream (seed, window, j), weight 1 on positions with a hidden unit.
+ * Returns the number of such positions. */
+static long mask_batch_at(const Model *m, int mask_id, Batch *b, long first, int B, int T, int j,
+                          double t, uint64_t seed) {
+    const SubTokenizer *sub = model_sub_tokenizer(m);
+    int ell = sub ? sub->ell : 1;
     long masked = 0;
     for (int i = 0; i < B; i++) {
         Rng r;
         rng_seed(&r, seed, mask_stream(first + i, j));
         for (int p = 0; p < T; p++) {
             size_t k = (size_t)i * T + p;
-            int hide = rng_uniform(&r) < t && !b->is_prompt[k];
-            b->tokens[k] = hide ? mask_id : b->targets[k];
-            b->weights[k] = hide ? 1.0f : 0.0f;
-            masked += hide;
+            unsigned hidden = 0;
+            for (int d = 0; d < ell; d++)
+                if (rng_uniform(&r) < t && !b->is_prompt[k]) hidden |= 1u << d;
+            b->tokens[k] = !hidden ? b->targets[k]
+                           : sub   ? subtok_state(sub, b->targets[k], hidden)
+                                   : mask_id;
+            b->weights[k] = hidden ? 1.0f : 0.0f;
+            masked += hidden != 0;
         }
     }
     return masked;
@@ -106,7 +113,7 @@ static double masked_batch_bound(Model *m, int mask_id, Batch *b, long first, in
     double total = 0.0;
     for (int j = 0; j < J; j++) {
         double t = (j + 0.5) / J;
-        long masked = mask_batch_at(mask_id, b, first, B, T, j, t, opt->seed);
+        long masked = mask_batch_at(m, mask_id, b, first, B, T, j, t, opt->seed);
         if (masked) total += forward_nll(m, b, B) / (t * J);
     }
     return total;
@@ -234,7 +241,8 @@ static void add_step_terms(const Batch *b, const float *lh, const float *ll, int
         log_softmax_row(lh + k * V, V, lph);
         log_softmax_row(ll + k * V, V, lpl);
         double kl = 0.0;
-        for (int v = 0; v < V; v++) kl += exp(lph[v]) * (lph[v] - lpl[v]);
+        for (int v = 0; v < V; v++) /* a token a sub-token filter ruled out has p = 0 */
+            if (isfinite(lph[v])) kl += exp(lph[v]) * (lph[v] - lpl[v]);
         row->loss_heavy -= lph[b->targets[k]];
         row->loss_light -= lpl[b->targets[k]];
         row->kl += kl;
@@ -247,6 +255,9 @@ int eval_step_importance(Model *heavy, Model *light, const Task *task, const Elb
     if (check_model(heavy, task, "step importance: heavy model", err) ||
         check_model(light, task, "step importance: light model", err))
         return -1;
+    if (!subtok_same(model_sub_tokenizer(heavy), model_sub_tokenizer(light)))
+        return err_set(err, "step importance: the heavy and the light model read tokens as "
+                            "different sub-tokens (MDM-Prime's prime.ell, prime.permute)");
     const int T = task->seq_len, V = task->vocab_size, J = opt->points;
     if (J < 1) return err_set(err, "step importance: --points must be >= 1, got %d", J);
     long n = opt->count > 0 && opt->count < task->n_eval ? opt->count : task->n_eval;
@@ -272,7 +283,7 @@ int eval_step_importance(Model *heavy, Model *light, const Task *task, const Elb
             task->ops->example(task, SPLIT_EVAL, start + i, b.targets + (size_t)i * T,
                                b.is_prompt + (size_t)i * T);
         for (int j = 0; j < J && rc == 0; j++) {
-            if (mask_batch_at(task->mask_id, &b, start, B, T, j, rows[j].t, opt->seed) == 0)
+            if (mask_batch_at(heavy, task->mask_id, &b, start, B, T, j, rows[j].t, opt->seed) == 0)
                 continue;
             model_forward(heavy, b.tokens, B);
             model_logits_to_host(heavy, lh);

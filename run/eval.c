@@ -31,9 +31,17 @@ int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions 
                        "eval.light_checkpoint: its model has seq_len %d, vocab %d; the task "
                        "%d, %d",
                        light->cfg.seq_len, light->cfg.vocab, T, V);
+    const SubTokenizer *sub = model_sub_tokenizer(m);
+    if (light && !subtok_same(sub, model_sub_tokenizer(light)))
+        return err_set(err,
+                       "eval.light_checkpoint: its model reads tokens as %d sub-tokens, the "
+                       "heavy model as %d: they must decode the same states",
+                       light->cfg.sub_tokens > 1 ? light->cfg.sub_tokens : 1,
+                       m->cfg.sub_tokens > 1 ? m->cfg.sub_tokens : 1);
     SampleOptions o = *opt;
     o.light_fn = light ? model_logits : NULL;
     o.light_ctx = light;
+    o.sub = sub;
     long n = count > 0 && count < task->n_eval ? count : task->n_eval;
     int *tokens = malloc((size_t)Bmax * T * sizeof(int));
     unsigned char *is_prompt = malloc((size_t)T);
@@ -106,8 +114,10 @@ int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, 
         int *tok = out + (size_t)start * T;
         for (size_t i = 0; i < (size_t)B * T; i++) tok[i] = task->mask_id;
         SampleStats st;
-        rc = sample_decode(opt, model_logits, m, tok, B, T, V, task->mask_id, &rng, logits, &st,
-                           err);
+        SampleOptions o = *opt;
+        o.sub = model_sub_tokenizer(m);
+        rc =
+            sample_decode(&o, model_logits, m, tok, B, T, V, task->mask_id, &rng, logits, &st, err);
         calls_total += st.model_calls;
         batches++;
     }

@@ -269,22 +269,70 @@ static int policy_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *
     return rc;
 }
 
-/* Reveals each masked position of one sequence with probability 1/i (step i of T, counting
+/* Masked units (tokens, or sub-tokens with opt->sub) of tokens[0..n). */
+static int count_hidden_units(const SampleOptions *opt, const int *tokens, int n, int mask_id) {
+    if (!opt->sub) return count_masked(tokens, n, mask_id);
+    int h = 0;
+    for (int i = 0; i < n; i++) h += subtok_hidden_count(opt->sub, tokens[i]);
+    return h;
+}
+
+/* Whether a masked unit is revealed at step i of T (counting down): probability 1/i. */
+static int reveal_now(int i, Rng *rng) {
+    return i == 1 || rng_uniform(rng) * i < 1.0;
+}
+
+/* The token a revealing position takes from its logits row; -1 on bad logits. */
+static int draw_token(const SampleOptions *opt, const float *row, int V, int mask_id, Rng *rng) {
+    Distribution d;
+    if (summarize_logits(row, V, mask_id, &d) != 0) return -1;
+    return opt->temperature > 0 ? gumbel_sample(row, V, mask_id, opt->temperature, rng) : d.argmax;
+}
+
+/* MDM-Prime's step at one position: each masked digit revealed with probability 1/i, all of
+ * them from one drawn token. Returns the digits revealed, or -1 on bad logits. */
+static int reveal_digits(const SampleOptions *opt, int *state, const float *row, int V, int mask_id,
+                         int i, Rng *rng) {
+    const SubTokenizer *sub = opt->sub;
+    int digits[SUBTOKEN_MAX_ELL], now[SUBTOKEN_MAX_ELL], n = 0;
+    subtok_digits(sub, *state, digits);
+    for (int j = 0; j < sub->ell; j++) {
+        now[j] = digits[j] == sub->base && reveal_now(i, rng);
+        n += now[j];
+    }
+    if (n == 0) return 0;
+    int token = draw_token(opt, row, V, mask_id, rng);
+    if (token < 0) return -1;
+    const int *code = sub->codes + (size_t)token * sub->ell;
+    for (int j = 0; j < sub->ell; j++)
+        if (now[j]) digits[j] = code[j];
+    *state = subtok_state_of_digits(sub, digits);
+    return n;
+}
+
+/* Reveals the masked units of one sequence, each with probability 1/i (step i of T, counting
  * down); returns how many it revealed, or -1 on bad logits (the position in *bad_pos). */
 static int ancestral_reveal(const SampleOptions *opt, int *tokens, const float *logits, int T,
                             int V, int mask_id, int i, Rng *rng, int *bad_pos) {
     int revealed = 0;
     for (int t = 0; t < T; t++) {
-        if (tokens[t] != mask_id || !(i == 1 || rng_uniform(rng) * i < 1.0)) continue;
         const float *row = logits + (size_t)t * V;
-        Distribution d;
-        if (summarize_logits(row, V, mask_id, &d) != 0) {
+        int n;
+        if (opt->sub) {
+            n = subtok_hidden_count(opt->sub, tokens[t])
+                    ? reveal_digits(opt, tokens + t, row, V, mask_id, i, rng)
+                    : 0;
+        } else {
+            if (tokens[t] != mask_id || !reveal_now(i, rng)) continue;
+            int token = draw_token(opt, row, V, mask_id, rng);
+            n = token < 0 ? -1 : 1;
+            if (token >= 0) tokens[t] = token;
+        }
+        if (n < 0) {
             *bad_pos = t;
             return -1;
         }
-        tokens[t] =
-            opt->temperature > 0 ? gumbel_sample(row, V, mask_id, opt->temperature, rng) : d.argmax;
-        revealed++;
+        revealed += n;
     }
     return revealed;
 }
@@ -338,7 +386,7 @@ static int ancestral_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, in
                               "model (eval.light_checkpoint)");
     for (int b = 0; b < B && rc == 0; b++) {
         stale[b] = 1;
-        left[b] = count_masked(tokens + (size_t)b * T, T, mask_id);
+        left[b] = count_hidden_units(opt, tokens + (size_t)b * T, T, mask_id);
     }
     long seq_passes = 0, idle = 0;
     int cached = -1; /* the model whose logits logits_buf holds: 0 heavy, 1 light */

@@ -4,6 +4,7 @@
 #define MDMLAB_SAMPLE_H
 
 #include "base/util.h"
+#include "tasks/lib/subtoken.h"
 
 typedef enum {
     POLICY_TOPK = 0, /* score = max_v p(v)                         */
@@ -32,6 +33,9 @@ typedef struct SampleOptions {
     const char *schedule;
     LogitsFn light_fn;
     void *light_ctx;
+    /* MDM-Prime (ancestral only): the units are sub-tokens of this sub-tokenizer (the model's),
+     * tokens hold their states (subtoken.h); NULL: the units are tokens. */
+    const SubTokenizer *sub;
 } SampleOptions;
 
 /* What a decoding cost, for one batch. */
@@ -56,8 +60,11 @@ typedef struct SampleStats {
  * alpha_t = 1 - t: at the step from t = i/T to s = (i-1)/T every masked position is revealed
  * with probability (alpha_s - alpha_t) / (1 - alpha_t) = 1/i, its token drawn from the model
  * (argmax at temperature 0, else Gumbel-max at opt->temperature), so the last step reveals
- * the rest. The model is called only when some sequence changed since its last call. stats
- * may be NULL. */
+ * the rest. The model is called only when some sequence changed since its last call. With
+ * opt->sub (MDM-Prime) the units are sub-tokens: each masked digit is revealed with that
+ * probability, and a position that reveals any takes them from one token drawn from its
+ * logits (which the model restricted to the tokens consistent with its known digits), so the
+ * digits always spell a token. An idle step is one that reveals no unit. stats may be NULL. */
 int sample_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B, int T,
                   int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *stats, Err *err);
 /* Parses a schedule ("L4,H8,L4": segments of L or H and a step count) for `steps` steps into

@@ -19,6 +19,15 @@ ModelConfig session_model_config(const Config *cfg, const Task *task) {
         .rope_theta = (float)cfg->model.rope_theta,
         .norm_eps = (float)cfg->model.norm_eps,
     };
+    const ForwardOps *process = forward_find(cfg->process);
+    uint64_t permute = 0;
+    int ell = process && process->sub_tokens ? process->sub_tokens(cfg, &permute) : 0;
+    if (ell > 1) { /* MDM-Prime: the model reads each token as ell digits */
+        mc.sub_tokens = ell;
+        mc.sub_base = subtok_base_for(task->vocab_size - 1, ell);
+        mc.sub_mask_id = task->mask_id;
+        mc.sub_permute = permute;
+    }
     return mc;
 }
 

@@ -56,7 +56,7 @@ static int check_init_shape(const Config *cfg, const Checkpoint *ck, const char 
  * config serialised once. */
 static int save_checkpoint(const char *const *paths, int n_paths, const Config *cfg, Model *m,
                            const ForwardProcess *fp, long step, double train_s, Err *err) {
-    CkptSection sec[MODEL_IO_STATE_SECTIONS + 2];
+    CkptSection sec[MODEL_IO_MAX_SECTIONS + 2];
     int n = model_io_state_sections(m, sec);
     if (fp->ops->state_bytes) {
         memset(&sec[n], 0, sizeof(sec[n]));

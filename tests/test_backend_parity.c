@@ -368,6 +368,30 @@ static void case_max_log_prob(Backend *be, const Inputs *in, Outs *o) {
     bufs_free(&b);
 }
 
+/* MDM-Prime's filter: 2 digits of base 7 over the 50 ids (49 data tokens, MASK = 49 with the
+ * all-masked code); each row's digits known or masked at random. Exact: it only writes -inf. */
+static void case_subtoken_filter(Backend *be, const Inputs *in, Outs *o) {
+    enum { ELL = 2, BASE = 7 };
+    int codes_h[PV * ELL], ids_h[ELL * PN];
+    for (int v = 0; v < PV; v++) {
+        codes_h[v * ELL] = v < PV - 1 ? v / BASE : BASE;
+        codes_h[v * ELL + 1] = v < PV - 1 ? v % BASE : BASE;
+    }
+    for (int i = 0; i < PN; i++) {
+        int t = in->tokens[i] % (PV - 1);
+        for (int j = 0; j < ELL; j++) {
+            int masked = (in->tokens[(i * 7 + j * 13) % PN] % 3) == 0;
+            ids_h[j * PN + i] = j * (BASE + 1) + (masked ? BASE : codes_h[t * ELL + j]);
+        }
+    }
+    Bufs b = {.be = be};
+    float *logits = buf(&b, in->x, PN * PV);
+    int *codes = buf(&b, codes_h, PV * ELL), *ids = buf(&b, ids_h, ELL * PN);
+    be->ops->subtoken_filter(be, logits, ids, codes, PN, PV, ELL, BASE);
+    take(o, be, EXACT, "logits", logits, PN * PV);
+    bufs_free(&b);
+}
+
 static void case_adamw(Backend *be, const Inputs *in, Outs *o) {
     Bufs b = {.be = be};
     float *p = buf(&b, in->x, PX), *g = buf(&b, in->y, PX), *m = buf(&b, in->z, PX);
@@ -395,6 +419,7 @@ static const OpCase op_cases[] = {
     {"swiglu_forward swiglu_backward add scale ema_update sumsq", case_elementwise},
     {"xent_forward_backward", case_xent_forward_backward},
     {"max_log_prob", case_max_log_prob},
+    {"subtoken_filter", case_subtoken_filter},
     {"adamw", case_adamw},
 };
 /* The ops this file checks outside op_cases: create and destroy (test_registry), matmul

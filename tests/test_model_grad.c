@@ -1,6 +1,7 @@
 /* The whole model's gradient against central finite differences, on tiny configs covering
  * bidirectional and causal attention, tied and untied heads, shifted outputs and the
- * partially causal attention of annealing; and cross-backend agreement of one full training
+ * partially causal attention of annealing, MDM-Prime's sub-token input and filtered head (on
+ * every backend); and cross-backend agreement of one full training
  * step (loss, gradient, updated weights) against `ref`. */
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,14 @@ static void fixture_init(Fixture *f, const char *backend, const ModelConfig *mc,
     f->weights = malloc(n * sizeof(float));
     Rng rng;
     rng_seed(&rng, 9, 0);
+    const SubTokenizer *sub = model_sub_tokenizer(&f->m);
     for (int i = 0; i < n; i++) {
         f->targets[i] = (int)rng_below(&rng, (uint64_t)mask_id);
         int masked = rng_uniform(&rng) < 0.5;
         f->tokens[i] = masked ? mask_id : f->targets[i];
+        if (sub && masked) /* any non-empty set of digits masked: partial states too */
+            f->tokens[i] = subtok_state(sub, f->targets[i],
+                                        1u + (unsigned)rng_below(&rng, (1u << sub->ell) - 1));
         f->weights[i] = masked ? 1.0f / (float)B : 0.0f;
     }
 }
@@ -63,10 +68,10 @@ static double loss_at(Fixture *f) {
 
 /* mix: NULL for the configured attention. With shifted outputs the fixture keeps loss
  * weight on rows 0 (whose logits are constants) on purpose: the backward must drop them. */
-static void check_model_gradient(const ModelConfig *mc, const AttentionMix *mix, ModelInit init,
-                                 const char *label) {
+static void check_model_gradient_on(const char *backend, const ModelConfig *mc,
+                                    const AttentionMix *mix, ModelInit init, const char *label) {
     Fixture f;
-    fixture_init(&f, "ref", mc, 2, init, 0.3f);
+    fixture_init(&f, backend, mc, 2, init, 0.3f);
     if (mix) f.mix = *mix;
     Model *m = &f.m;
     size_t bytes = (size_t)m->n_params_padded * sizeof(float);
@@ -109,6 +114,11 @@ static void check_model_gradient(const ModelConfig *mc, const AttentionMix *mix,
     fixture_free(&f);
 }
 
+static void check_model_gradient(const ModelConfig *mc, const AttentionMix *mix, ModelInit init,
+                                 const char *label) {
+    check_model_gradient_on("ref", mc, mix, init, label);
+}
+
 /* Loss, gradient norm and post-step weights of one training step on `backend`. */
 static void one_step(const char *backend, const ModelConfig *mc, int B, double *loss, double *gnorm,
                      float *params_after) {
@@ -129,7 +139,7 @@ static void one_step(const char *backend, const ModelConfig *mc, int B, double *
     fixture_free(&f);
 }
 
-static void check_backend_step_parity(int rope) {
+static void check_backend_step_parity(int rope, int sub_tokens) {
     ModelConfig mc = {.vocab = 11,
                       .seq_len = 40,
                       .d = 64,
@@ -139,6 +149,12 @@ static void check_backend_step_parity(int rope) {
                       .rope = rope,
                       .rope_theta = 10000.0f,
                       .norm_eps = 1e-6f};
+    if (sub_tokens > 1) {
+        mc.sub_tokens = sub_tokens;
+        mc.sub_base = subtok_base_for(mc.vocab - 1, sub_tokens);
+        mc.sub_mask_id = mc.vocab - 1;
+        mc.sub_permute = 3;
+    }
     long n = 0;
     {
         Fixture f;
@@ -171,9 +187,10 @@ static void check_backend_step_parity(int rope) {
         }
         double rel = sqrt(diff / (norm_upd + 1e-30));
         CHECK_MSG(rel < 1e-3, "backend %s: relative update difference %.3g", name, rel);
-        printf("parity rope=%d %-9s loss %.9g (ref %.9g) grad norm %.9g (ref %.9g) update rel diff "
+        printf("parity rope=%d sub_tokens=%d %-9s loss %.9g (ref %.9g) grad norm %.9g (ref %.9g) "
+               "update rel diff "
                "%.2g\n",
-               rope, name, loss, ref_loss, norm, ref_norm, rel);
+               rope, sub_tokens, name, loss, ref_loss, norm, ref_norm, rel);
     }
     free(ref);
     free(other);
@@ -210,7 +227,22 @@ int main(void) {
     reference.causal = reference.tied_head = reference.shift_logits = 1;
     check_model_gradient(&reference, NULL, MODEL_INIT_TORCH,
                          "reference rope/torch init/causal/tied/shift");
-    check_backend_step_parity(ROPE_STANDARD);
-    check_backend_step_parity(ROPE_REFERENCE);
+    /* MDM-Prime: digit-slot input embedding, filtered head; on every backend */
+    ModelConfig prime = base;
+    prime.sub_tokens = 2;
+    prime.sub_base = subtok_base_for(base.vocab - 1, 2);
+    prime.sub_mask_id = base.vocab - 1;
+    prime.sub_permute = 11;
+    for (int b = 0; b < backend_count(); b++) {
+        char label[64];
+        snprintf(label, sizeof label, "sub-tokens ell=2/%s", backend_at(b)->name);
+        check_model_gradient_on(backend_at(b)->name, &prime, NULL, MODEL_INIT_SMALL, label);
+    }
+    prime.sub_tokens = 3;
+    prime.sub_base = subtok_base_for(base.vocab - 1, 3);
+    check_model_gradient(&prime, NULL, MODEL_INIT_TORCH, "sub-tokens ell=3/torch init");
+    check_backend_step_parity(ROPE_STANDARD, 0);
+    check_backend_step_parity(ROPE_REFERENCE, 0);
+    check_backend_step_parity(ROPE_REFERENCE, 2);
     return check_summary("model_grad");
 }

@@ -178,7 +178,7 @@ expect_bad "huge bootstrap" "b8.yaml:2: key 'report.bootstrap'" "$TMP/b8.yaml"
 rc=$?
 check "unknown process in the grid: exit 2 (rc $rc)" [ "$rc" -eq 2 ]
 check "unknown process: one line naming file, line, key, value ($(cat "$TMP/b9.out"))" \
-    grep -q "b9.yaml:7: key 'process': expected one of random, puma, block, ar; got 'PUMA' (did you mean 'puma'?)" "$TMP/b9.out"
+    grep -q "b9.yaml:7: key 'process': expected one of random, puma, block, ar, prime; got 'PUMA' (did you mean 'puma'?)" "$TMP/b9.out"
 check "unknown process: one line" [ "$(wc -l <"$TMP/b9.out")" -eq 1 ]
 check "unknown process: no sweep or run directory made" [ ! -e "$TMP/b9" ]
 check "sweep --help" "$MDMLAB" sweep --help >/dev/null
