@@ -110,7 +110,8 @@ static const ConfigKey core_keys[] = {
                "0 = argmax, >0 = Gumbel sampling"),
     CFG_BOOL(Config, "eval.use_ema", eval.use_ema, "true", "evaluate the EMA weights"),
     CFG_STRING(Config, "eval.extra", eval.extra, "",
-               "more policy:k pairs evaluated during training, e.g. topk:1,topk:2,margin:2"),
+               "more decodings evaluated during training: policy:k pairs and ancestral:T, e.g. "
+               "topk:1,margin:2,ancestral:64"),
     CFG_INT(Config, "eval.block_size", eval.block_size, "0", 0, 1048576,
             "decode block by block (0 = the process's decode block size, else all at once)"),
     CFG_INT(Config, "eval.elbo_points", eval.elbo_points, "8", 1, 4096,
@@ -1110,7 +1111,8 @@ static int validate_values(const Config *cfg, Err *err) {
     return 0;
 }
 
-/* eval.extra: comma-separated "policy:k" with a policy eval.policy allows and k >= 1. */
+/* eval.extra: comma-separated "policy:k" with a policy eval.policy allows and k >= 1, or
+ * "ancestral:T" (the ancestral sampler with T steps). */
 static int validate_eval_extra(const Config *cfg, Err *err) {
     const ConfigKey *policy = config_key_at(cfg, find_key(cfg, "eval.policy"));
     char buf[CFG_STR], why[WHY_LEN];
@@ -1121,10 +1123,11 @@ static int validate_eval_extra(const Config *cfg, Err *err) {
         long k = colon ? strtol(colon + 1, &end, 10) : 0;
         if (colon) *colon = '\0';
         if (!colon || *end || k < 1 || k > 1048576 ||
-            check_allowed_value(cfg, policy, item, why, sizeof why))
+            (strcmp(item, "ancestral") != 0 &&
+             check_allowed_value(cfg, policy, item, why, sizeof why)))
             return err_set(err,
                            "key 'eval.extra': expected policy:k pairs such as topk:1,margin:2 "
-                           "(policies %s), got '%s'",
+                           "(policies %s) or ancestral:T, got '%s'",
                            policy->choices, cfg->eval.extra);
     }
     return 0;

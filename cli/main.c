@@ -310,8 +310,8 @@ static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Mode
     sb_json_string(json, ec->gen_ppl);
     sb_printf(json, ",\"gen_ppl\":[");
     if (!ec->json)
-        printf("%-8s %3s %10s %9s %8s %8s %8s\n", "policy", "k", "gen_ppl", "nll", "samples",
-               "calls", "seconds");
+        printf("%-9s %4s %10s %9s %8s %8s %8s %6s %8s\n", "policy", "k", "gen_ppl", "nll",
+               "samples", "calls", "nfe", "idle", "seconds");
     int rc = 0;
     for (int p = 0; p < ec->n_policies && rc == 0; p++) {
         for (int k = 0; k < ec->n_ks && rc == 0; k++) {
@@ -323,15 +323,17 @@ static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Mode
             char row[256];
             snprintf(row, sizeof(row),
                      "{\"policy\":\"%s\",\"k\":%d,\"gen_ppl\":%.6g,\"nll\":%.6f,"
-                     "\"samples\":%ld,\"tokens\":%ld,\"model_calls\":%.1f,\"seconds\":%.3f}",
-                     policy_name(opt.policy), opt.tokens_per_step, g.gen_ppl, g.nll, g.samples,
-                     g.tokens, g.model_calls, g.seconds);
+                     "\"samples\":%ld,\"tokens\":%ld,\"model_calls\":%.1f,\"nfe\":%.3f,"
+                     "\"idle_step_ratio\":%.6f,\"seconds\":%.3f}",
+                     eval_sampler_label(&opt), eval_sampler_k(&opt), g.gen_ppl, g.nll, g.samples,
+                     g.tokens, g.cost.model_calls, g.cost.nfe, g.cost.idle_step_ratio, g.seconds);
             sb_printf(json, "%s%s", p + k ? "," : "", row);
             if (ec->json)
                 printf("%s\n", row);
             else
-                printf("%-8s %3d %10.3f %9.4f %8ld %8.1f %8.2f\n", policy_name(opt.policy),
-                       opt.tokens_per_step, g.gen_ppl, g.nll, g.samples, g.model_calls, g.seconds);
+                printf("%-9s %4d %10.3f %9.4f %8ld %8.1f %8.2f %6.3f %8.2f\n",
+                       eval_sampler_label(&opt), eval_sampler_k(&opt), g.gen_ppl, g.nll, g.samples,
+                       g.cost.model_calls, g.cost.nfe, g.cost.idle_step_ratio, g.seconds);
             fflush(stdout);
         }
     }
@@ -339,7 +341,39 @@ static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Mode
     return rc;
 }
 
-/* Tasks without answers (text): the validation ELBO, then --gen-ppl's table. */
+/* Without --gen-ppl, the ancestral sampler's cost on eval.samples generated sequences (what
+ * MDM-Prime's idle steps are about); nothing for the policy decoder, whose steps all reveal. */
+static int eval_decode_cost(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task,
+                            long step, StrBuf *json, Err *err) {
+    SampleOptions opt = eval_sample_options(cfg, POLICY_TOPK, 1, step);
+    if (!opt.ancestral_steps || cfg->eval.samples <= 0) return 0;
+    int *tokens = malloc((size_t)cfg->eval.samples * task->seq_len * sizeof(int));
+    if (!tokens) return err_set(err, "eval: out of memory for %d samples", cfg->eval.samples);
+    DecodeCost cost;
+    double t0 = now_seconds();
+    int rc = eval_generate(m, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, tokens, &cost,
+                           err);
+    free(tokens);
+    if (rc) return rc;
+    char row[256];
+    snprintf(row, sizeof row,
+             "{\"sampler\":\"ancestral\",\"steps\":%d,\"samples\":%d,\"model_calls\":%.1f,"
+             "\"nfe\":%.3f,\"idle_step_ratio\":%.6f,\"seconds\":%.3f}",
+             opt.ancestral_steps, cfg->eval.samples, cost.model_calls, cost.nfe,
+             cost.idle_step_ratio, now_seconds() - t0);
+    sb_printf(json, ",\"decode\":%s", row);
+    if (ec->json)
+        printf("%s\n", row);
+    else
+        printf("ancestral T=%d: %d samples, nfe %.2f, idle_step_ratio %.4f (%.2f s)\n",
+               opt.ancestral_steps, cfg->eval.samples, cost.nfe, cost.idle_step_ratio,
+               now_seconds() - t0);
+    fflush(stdout);
+    return 0;
+}
+
+/* Tasks without answers (text): the validation ELBO, then --gen-ppl's table or the ancestral
+ * sampler's cost. */
 static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task,
                      long step, Err *err) {
     ElboOptions eo = {.points = cfg->eval.elbo_points,
@@ -372,7 +406,8 @@ static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const T
                e.autoregressive ? "" : " <=", e.ppl_bound, e.bits_per_byte, e.tokens, e.windows,
                e.seconds);
     fflush(stdout);
-    int rc = ec->gen_ppl ? eval_gen_ppl(ec, cfg, m, &ar, task, step, &json, err) : 0;
+    int rc = ec->gen_ppl ? eval_gen_ppl(ec, cfg, m, &ar, task, step, &json, err)
+                         : eval_decode_cost(ec, cfg, m, task, step, &json, err);
     model_free(&ar);
     if (rc == 0) rc = eval_json_finish(&json, ec, err);
     sb_free(&json);

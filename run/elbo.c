@@ -210,7 +210,7 @@ int eval_gen_perplexity(Model *m, Model *ar, const Task *task, const SampleOptio
     if (!samples) return err_set(err, "generative perplexity: out of memory");
     double t0 = now_seconds(), nll = 0.0;
     long scored = 0;
-    int rc = eval_generate(m, task, opt, n_samples, seed, samples, &out->model_calls, err);
+    int rc = eval_generate(m, task, opt, n_samples, seed, samples, &out->cost, err);
     if (rc == 0) rc = elbo_ar_nll(ar, samples, n_samples, &nll, &scored, err);
     free(samples);
     if (rc != 0) return -1;

@@ -21,6 +21,7 @@
 
 #include "tasks/task.h"
 #include "model/model.h"
+#include "eval.h"
 #include "sample.h"
 
 typedef struct ElboOptions {
@@ -71,7 +72,7 @@ typedef struct GenPplResult {
     double gen_ppl; /* exp(mean NLL per scored token) of the samples under the AR model */
     double nll;     /* mean NLL per scored token (nats) */
     long samples, tokens;
-    double model_calls; /* sampler forward passes per batch, averaged */
+    DecodeCost cost; /* the sampler's model calls, nfe and idle steps */
     double seconds;
 } GenPplResult;
 

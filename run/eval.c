@@ -98,16 +98,17 @@ int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions 
 }
 
 int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, uint64_t seed,
-                  int *out, double *model_calls, Err *err) {
+                  int *out, DecodeCost *cost, Err *err) {
     int T = task->seq_len, V = task->vocab_size;
     int Bmax = (int)(n < m->max_batch ? n : m->max_batch);
-    if (model_calls) *model_calls = 0.0;
+    if (cost) memset(cost, 0, sizeof *cost);
     if (n <= 0) return 0;
     float *logits = malloc((size_t)Bmax * T * V * sizeof(float));
     if (!logits) return err_set(err, "generate: out of memory for %d x %d x %d logits", Bmax, T, V);
     Rng rng;
     rng_seed(&rng, seed, 0x67656e00);
     long calls_total = 0, batches = 0;
+    double nfe_sum = 0.0, idle_sum = 0.0;
     int rc = 0;
     for (long start = 0; start < n && rc == 0; start += Bmax) {
         int B = (int)(n - start < Bmax ? n - start : Bmax);
@@ -119,10 +120,16 @@ int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, 
         rc =
             sample_decode(&o, model_logits, m, tok, B, T, V, task->mask_id, &rng, logits, &st, err);
         calls_total += st.model_calls;
+        nfe_sum += st.nfe * B;
+        idle_sum += st.idle_step_ratio * B;
         batches++;
     }
     free(logits);
-    if (rc == 0 && model_calls) *model_calls = (double)calls_total / (double)batches;
+    if (rc == 0 && cost) {
+        cost->model_calls = (double)calls_total / (double)batches;
+        cost->nfe = nfe_sum / (double)n;
+        cost->idle_step_ratio = idle_sum / (double)n;
+    }
     return rc;
 }
 
@@ -136,6 +143,26 @@ SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k,
                              strcmp(cfg->eval.sampler, "ancestral") == 0 ? cfg->eval.steps : 0,
                          .schedule = cfg->eval.schedule};
     return opt;
+}
+
+int eval_extra_options(const Config *cfg, long step, SampleOptions *out, int max) {
+    char buf[CFG_STR];
+    snprintf(buf, sizeof buf, "%s", cfg->eval.extra);
+    char *save = NULL;
+    int n = 0;
+    for (char *item = strtok_r(buf, ",", &save); item && n < max;
+         item = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(item, ':');
+        if (!colon) continue; /* config_validate checked the shape */
+        *colon = '\0';
+        int k = atoi(colon + 1);
+        UnmaskPolicy policy = POLICY_TOPK;
+        int ancestral = strcmp(item, "ancestral") == 0;
+        if (!ancestral && policy_from_name(item, &policy) != 0) continue;
+        out[n] = eval_sample_options(cfg, policy, ancestral ? 1 : k, step);
+        out[n++].ancestral_steps = ancestral ? k : 0;
+    }
+    return n;
 }
 
 const char *eval_sampler_label(const SampleOptions *opt) {

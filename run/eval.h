@@ -32,11 +32,17 @@ int eval_checkpoint_path(const char *target, char *ckpt, size_t n, int *is_dir, 
 int eval_load_model(Model *m, Backend *be, const char *ckpt_path, const Task *task, int max_batch,
                     Err *err);
 
+/* What a generation cost, averaged: model calls per batch, nfe and idle_step_ratio per
+ * sequence (SampleStats). */
+typedef struct DecodeCost {
+    double model_calls, nfe, idle_step_ratio;
+} DecodeCost;
+
 /* Generates n sequences of task->seq_len tokens into out[n * seq_len]: each starts all MASK
  * and is decoded under opt in batches of at most m->max_batch (seed drives random policies
- * and Gumbel sampling). Forward passes per batch, averaged, in *model_calls (may be NULL). */
+ * and Gumbel sampling). Its cost in *cost (may be NULL). */
 int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, uint64_t seed,
-                  int *out, double *model_calls, Err *err);
+                  int *out, DecodeCost *cost, Err *err);
 
 /* The decoding block size for an evaluation at training step `step`: eval.block_size when
  * set, else the block process's size in force at that step (so a block-trained model is
@@ -46,6 +52,10 @@ int eval_block_size(const Config *cfg, long step);
 /* Sampler options of an evaluation at `step` with policy and k tokens per step; threshold,
  * temperature, block size and the sampler (eval.sampler, eval.steps) come from the config. */
 SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k, long step);
+enum { EVAL_EXTRA_MAX = 64 }; /* decodings eval.extra may list (its string holds fewer) */
+/* The decodings eval.extra lists ("policy:k" pairs and "ancestral:T"), at most max of them,
+ * into out; returns how many. The config's other sampler settings apply to each. */
+int eval_extra_options(const Config *cfg, long step, SampleOptions *out, int max);
 /* How an evaluation's rows name its decoding: the policy, or "ancestral" (k is then T). */
 const char *eval_sampler_label(const SampleOptions *opt);
 int eval_sampler_k(const SampleOptions *opt);

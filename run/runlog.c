@@ -111,11 +111,13 @@ void runlog_train(RunLog *rl, const TrainRow *r) {
 }
 
 void runlog_eval(RunLog *rl, const EvalRow *r) {
+    char acc[32] = "null"; /* JSON has no NaN (a text task's decoding row has no accuracy) */
+    if (isfinite(r->accuracy)) snprintf(acc, sizeof acc, "%.6f", r->accuracy);
     fprintf(rl->jsonl,
             "{\"type\":\"eval\",\"step\":%ld,\"policy\":\"%s\",\"tokens_per_step\":%d,"
-            "\"accuracy\":%.6f,\"correct\":%ld,\"total\":%ld,\"wall_s\":%.3f,\"train_s\":%.3f,"
+            "\"accuracy\":%s,\"correct\":%ld,\"total\":%ld,\"wall_s\":%.3f,\"train_s\":%.3f,"
             "\"nfe\":%.3f,\"idle_step_ratio\":%.6f}\n",
-            r->step, r->policy, r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s,
+            r->step, r->policy, r->tokens_per_step, acc, r->correct, r->total, r->wall_s,
             r->train_s, r->nfe, r->idle_step_ratio);
     fprintf(rl->eval_csv, "%ld,%s,%d,%.6f,%ld,%ld,%.3f,%.3f,%.3f,%.6f\n", r->step, r->policy,
             r->tokens_per_step, r->accuracy, r->correct, r->total, r->wall_s, r->train_s, r->nfe,

@@ -27,7 +27,7 @@ typedef struct EvalRow {
     const char *policy;
     int tokens_per_step;
     long correct, total;
-    double accuracy, wall_s, train_s;
+    double accuracy, wall_s, train_s; /* accuracy NaN: a text task's decoding row (no answers) */
     double nfe, idle_step_ratio; /* SampleStats, averaged over the examples */
 } EvalRow;
 

@@ -240,17 +240,16 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
     return 0;
 }
 
-/* One (policy, k) evaluation of the current (EMA) weights, logged as an eval row. */
-static int eval_pair(Run *r, long step, double wall0, UnmaskPolicy policy, int k, double *accuracy,
+/* One decoding's evaluation of the current (EMA) weights, logged as an eval row. */
+static int eval_pair(Run *r, long step, double wall0, const SampleOptions *opt, double *accuracy,
                      Err *err) {
-    SampleOptions opt = eval_sample_options(&r->cfg, policy, k, step);
     EvalResult res;
-    int rc = eval_accuracy(&r->s.model, NULL, &r->s.task, &opt, r->cfg.eval.count,
+    int rc = eval_accuracy(&r->s.model, NULL, &r->s.task, opt, r->cfg.eval.count,
                            (uint64_t)r->cfg.seed ^ (uint64_t)step, &res, err);
     if (rc != 0) return rc;
     EvalRow row = {.step = step,
-                   .policy = eval_sampler_label(&opt),
-                   .tokens_per_step = eval_sampler_k(&opt),
+                   .policy = eval_sampler_label(opt),
+                   .tokens_per_step = eval_sampler_k(opt),
                    .nfe = res.nfe,
                    .idle_step_ratio = res.idle_step_ratio,
                    .correct = res.correct,
@@ -263,10 +262,27 @@ static int eval_pair(Run *r, long step, double wall0, UnmaskPolicy policy, int k
     return 0;
 }
 
+/* A text task's decoding row in eval.csv: what generating eval.samples sequences cost (nfe,
+ * idle steps); accuracy NaN, since text has no answers. */
+static void log_decode_cost(Run *r, long step, double wall0, const SampleOptions *opt,
+                            const DecodeCost *cost) {
+    EvalRow row = {.step = step,
+                   .policy = eval_sampler_label(opt),
+                   .tokens_per_step = eval_sampler_k(opt),
+                   .nfe = cost->nfe,
+                   .idle_step_ratio = cost->idle_step_ratio,
+                   .total = r->cfg.eval.samples,
+                   .accuracy = NAN,
+                   .wall_s = now_seconds() - wall0,
+                   .train_s = r->train_s};
+    runlog_eval(&r->log, &row);
+}
+
 /* Tasks without answers (text): the validation ELBO (elbo.csv) and eval.samples sequences
  * generated from all-MASK with eval.policy (samples.txt). The ELBO's masks depend on
  * task.data_seed only, so it is comparable across steps and runs; samples on seed and step. */
-static int text_eval(Run *r, long step, UnmaskPolicy policy, char *summary, size_t n, Err *err) {
+static int text_eval(Run *r, long step, double wall0, UnmaskPolicy policy, char *summary, size_t n,
+                     Err *err) {
     const Config *c = &r->cfg;
     ElboOptions eo = {.points = c->eval.elbo_points,
                       .count = c->eval.count,
@@ -291,20 +307,30 @@ static int text_eval(Run *r, long step, UnmaskPolicy policy, char *summary, size
     size_t text_cap = (size_t)task->seq_len * 64 + 1; /* room for escaped multi-byte tokens */
     char *text = malloc(text_cap);
     int rc = tokens && text ? 0 : err_set(err, "samples: out of memory");
+    DecodeCost cost;
     if (rc == 0)
         rc = eval_generate(&r->s.model, task, &opt, c->eval.samples,
-                           (uint64_t)c->seed ^ (uint64_t)step, tokens, NULL, err);
+                           (uint64_t)c->seed ^ (uint64_t)step, tokens, &cost, err);
     for (int i = 0; i < c->eval.samples && rc == 0; i++) {
         task->ops->render(task, tokens + (size_t)i * task->seq_len, text, text_cap);
         runlog_sample(&r->log, step, i, text);
+    }
+    if (rc == 0 && opt.ancestral_steps) log_decode_cost(r, step, wall0, &opt, &cost);
+    /* eval.extra's decodings: their cost on as many samples (text has no accuracy) */
+    SampleOptions extra[EVAL_EXTRA_MAX];
+    int n_extra = eval_extra_options(c, step, extra, EVAL_EXTRA_MAX);
+    for (int e = 0; e < n_extra && rc == 0; e++) {
+        rc = eval_generate(&r->s.model, task, &extra[e], c->eval.samples,
+                           (uint64_t)c->seed ^ (uint64_t)step, tokens, &cost, err);
+        if (rc == 0) log_decode_cost(r, step, wall0, &extra[e], &cost);
     }
     free(tokens);
     free(text);
     return rc;
 }
 
-/* Evaluates eval.policy with eval.tokens_per_step, then every extra "policy:k" pair of
- * eval.extra; a one-line summary of the first goes to summary. Tasks without answers get
+/* Evaluates eval.policy with eval.tokens_per_step (or the ancestral sampler), then every
+ * decoding eval.extra lists; a one-line summary of the first goes to summary. Tasks without answers get
  * text_eval instead. */
 static int run_eval(Run *r, long step, double wall0, char *summary, size_t n, Err *err) {
     UnmaskPolicy policy;
@@ -313,29 +339,23 @@ static int run_eval(Run *r, long step, double wall0, char *summary, size_t n, Er
     int use_ema = r->cfg.eval.use_ema && r->s.model.ema;
     if (use_ema) model_swap_ema(&r->s.model);
     if (!r->s.task.ops->score) {
-        int rc = text_eval(r, step, policy, summary, n, err);
+        int rc = text_eval(r, step, wall0, policy, summary, n, err);
         if (use_ema) model_swap_ema(&r->s.model);
         return rc;
     }
     double accuracy = 0.0;
-    int rc = eval_pair(r, step, wall0, policy, r->cfg.eval.tokens_per_step, &accuracy, err);
+    SampleOptions opt = eval_sample_options(&r->cfg, policy, r->cfg.eval.tokens_per_step, step);
+    int rc = eval_pair(r, step, wall0, &opt, &accuracy, err);
     if (strcmp(r->cfg.eval.sampler, "ancestral") == 0)
         snprintf(summary, n, "ancestral T=%d accuracy %.4f", r->cfg.eval.steps, accuracy);
     else
         snprintf(summary, n, "%s k=%d accuracy %.4f", r->cfg.eval.policy,
                  r->cfg.eval.tokens_per_step, accuracy);
-    char extra[CFG_STR];
-    snprintf(extra, sizeof(extra), "%s", r->cfg.eval.extra);
-    char *save = NULL;
-    /* the ancestral sampler has no policy or k: the extra pairs would repeat its row */
-    int ancestral = strcmp(r->cfg.eval.sampler, "ancestral") == 0;
-    for (char *item = ancestral ? NULL : strtok_r(extra, ",", &save); item && rc == 0;
-         item = strtok_r(NULL, ",", &save)) {
-        char *colon = strchr(item, ':');
+    SampleOptions extra[EVAL_EXTRA_MAX];
+    int n_extra = eval_extra_options(&r->cfg, step, extra, EVAL_EXTRA_MAX);
+    for (int e = 0; e < n_extra && rc == 0; e++) {
         double ignored;
-        *colon = '\0'; /* config_validate checked the "policy:k" shape */
-        policy_from_name(item, &policy);
-        rc = eval_pair(r, step, wall0, policy, atoi(colon + 1), &ignored, err);
+        rc = eval_pair(r, step, wall0, &extra[e], &ignored, err);
     }
     if (use_ema) model_swap_ema(&r->s.model);
     return rc;
