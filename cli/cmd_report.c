@@ -122,7 +122,7 @@ int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) 
             gnuplot_missing   ? " (gnuplot not found: data and .gp scripts written, no images; "
                                 "install gnuplot and run `gnuplot FILE.gp` there)"
             : spec.no_gnuplot ? " (no images: --no-gnuplot)"
-                              : ", figures curves/loss/speedup .png and .svg");
+                              : ", figures (.png and .svg) listed there");
     return 0;
 }
 

@@ -351,8 +351,8 @@ static int eval_decode_cost(const EvalCommand *ec, const Config *cfg, Model *m, 
     if (!tokens) return err_set(err, "eval: out of memory for %d samples", cfg->eval.samples);
     DecodeCost cost;
     double t0 = now_seconds();
-    int rc = eval_generate(m, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, tokens, &cost,
-                           err);
+    int rc =
+        eval_generate(m, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, tokens, &cost, err);
     free(tokens);
     if (rc) return rc;
     char row[256];

@@ -182,13 +182,89 @@ static int read_train(RunData *rd, const char *dir, Err *err) {
     return rc;
 }
 
-int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step, Err *err) {
-    memset(rd, 0, sizeof *rd);
-    if (read_eval(rd, dir, policy, tokens_per_step, err) || read_train(rd, dir, err)) {
-        run_data_free(rd);
-        return -1;
+/* elbo.csv as the run's curve (step, nelbo, train_s); its last row into the extras. */
+static int read_elbo(RunData *rd, const char *dir, Err *err) {
+    Csv c;
+    if (csv_open(&c, dir, "elbo.csv", err)) return -1;
+    int c_step = csv_col(&c, "step", 1, err), c_nelbo = csv_col(&c, "nelbo", 1, err);
+    int c_ppl = csv_col(&c, "ppl_bound", 1, err), c_bpb = csv_col(&c, "bits_per_byte", 1, err);
+    int c_ts = csv_col(&c, "train_s", 0, err);
+    int rc = c_step < 0 || c_nelbo < 0 || c_ppl < 0 || c_bpb < 0 ? -1 : 0;
+    RunExtras *x = &rd->extras;
+    while (rc == 0) {
+        int got = csv_next(&c, err);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        double step, nelbo, ts;
+        if (csv_num(&c, c_step, &step, err) || csv_num(&c, c_nelbo, &nelbo, err) ||
+            csv_num(&c, c_ppl, &x->ppl_bound, err) || csv_num(&c, c_bpb, &x->bits_per_byte, err) ||
+            csv_num(&c, c_ts, &ts, err)) {
+            rc = -1;
+            break;
+        }
+        rc = check_order(&c, &rd->eval, step, err);
+        if (rc == 0) rc = curve_push(&rd->eval, step, nelbo, ts, err);
+        x->has_elbo = 1;
+        x->elbo_step = step;
+        x->nelbo = nelbo;
     }
-    return 0;
+    if (rc == 0 && rd->eval.n == 0) rc = err_set(err, "%s: no rows", c.path);
+    csv_close(&c);
+    return rc;
+}
+
+/* The "ancestral" rows of eval.csv at its last step, into the extras (none without them). */
+static int read_decode_rows(RunExtras *x, const char *dir, Err *err) {
+    Csv c;
+    if (csv_open(&c, dir, "eval.csv", err)) return -1;
+    int c_step = csv_col(&c, "step", 1, err), c_pol = csv_col(&c, "policy", 1, err);
+    int c_k = csv_col(&c, "tokens_per_step", 1, err), c_acc = csv_col(&c, "accuracy", 1, err);
+    int c_nfe = csv_col(&c, "nfe", 0, err), c_idle = csv_col(&c, "idle_step_ratio", 0, err);
+    int rc = c_step < 0 || c_pol < 0 || c_k < 0 || c_acc < 0 ? -1 : 0;
+    double last = -INFINITY;
+    while (rc == 0 && c_idle >= 0) {
+        int got = csv_next(&c, err);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        DecodeRow d;
+        double step;
+        if (csv_num(&c, c_step, &step, err) || csv_num(&c, c_k, &d.steps, err) ||
+            csv_num(&c, c_acc, &d.accuracy, err) || csv_num(&c, c_nfe, &d.nfe, err) ||
+            csv_num(&c, c_idle, &d.idle_step_ratio, err)) {
+            rc = -1;
+            break;
+        }
+        if (strcmp(c.field[c_pol], "ancestral") != 0 || step < last) continue;
+        if (step > last) x->n_decode = 0; /* a later step: the rows kept so far are not the last */
+        last = step;
+        if (x->n_decode < RUN_DECODE_MAX) x->decode[x->n_decode++] = d;
+    }
+    csv_close(&c);
+    return rc;
+}
+
+int run_has_elbo_rows(const char *dir) {
+    Csv c;
+    Err ignored;
+    if (csv_open(&c, dir, "elbo.csv", &ignored)) return 0;
+    int has = csv_next(&c, &ignored) == 1;
+    csv_close(&c);
+    return has;
+}
+
+int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step,
+                  int likelihood, Err *err) {
+    memset(rd, 0, sizeof *rd);
+    int rc =
+        likelihood ? read_elbo(rd, dir, err) : read_eval(rd, dir, policy, tokens_per_step, err);
+    if (rc == 0) rc = read_train(rd, dir, err);
+    if (rc == 0) rc = read_decode_rows(&rd->extras, dir, err);
+    if (rc) run_data_free(rd);
+    return rc;
 }
 
 /* ---- regression-gate rows --------------------------------------------------------------- */
@@ -197,6 +273,7 @@ int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_p
 static const MetricRow loss_row = {"", 0, 1, 1, 0.02, 0.01, 0.0};
 static const MetricRow accuracy_row = {"", 1, 1, 1, 0.0, 0.05, 0.0};
 static const MetricRow tokens_row = {"", 1, 0, 0, 0.10, 0.0, 0.0};
+static const MetricRow nelbo_row = {"", 0, 1, 1, 0.02, 0.01, 0.0};
 
 static int add_row(MetricsFile *out, const MetricRow *kind, double value, Err *err, const char *fmt,
                    ...) MDM_PRINTF(5, 6);
@@ -243,7 +320,7 @@ static int add_accuracy_rows(const ReportRun *run, MetricsFile *out, Err *err) {
             rc = -1;
             break;
         }
-        if (step < last) continue;
+        if (step < last || isnan(acc)) continue; /* NaN: a text task's decoding row */
         if (step > last) { /* a later step: the rows kept so far are not the last */
             n = 0;
             last = step;
@@ -259,7 +336,7 @@ static int add_accuracy_rows(const ReportRun *run, MetricsFile *out, Err *err) {
         }
         rows[n++] = (LastRow){c.field[c_pol], k, acc};
     }
-    if (rc == 0 && n == 0) rc = err_set(err, "%s: no rows", c.path);
+    if (rc == 0 && n == 0 && !run_has_elbo_rows(run->dir)) rc = err_set(err, "%s: no rows", c.path);
     for (int i = 0; i < n && rc == 0; i++) {
         rc = add_row(out, &accuracy_row, rows[i].accuracy, err, "accuracy@%.0f/%s:%.0f/%s/seed=%ld",
                      last, rows[i].policy, rows[i].k, run->method, run->seed);
@@ -286,11 +363,26 @@ static int add_train_rows(const ReportRun *run, MetricsFile *out, Err *err) {
     return rc;
 }
 
+/* nelbo@<last step>/<method>/seed=<s> for a language model's run. */
+static int add_nelbo_row(const ReportRun *run, MetricsFile *out, Err *err) {
+    if (!run_has_elbo_rows(run->dir)) return 0;
+    RunData rd;
+    memset(&rd, 0, sizeof rd);
+    int rc = read_elbo(&rd, run->dir, err);
+    if (rc == 0)
+        rc = add_row(out, &nelbo_row, rd.extras.nelbo, err, "nelbo@%.0f/%s/seed=%ld",
+                     rd.extras.elbo_step, run->method, run->seed);
+    run_data_free(&rd);
+    return rc;
+}
+
 int report_collect_metrics(const ReportSpec *spec, MetricsFile *out, Err *err) {
     for (int i = 0; i < spec->n_runs; i++) {
         const ReportRun *run = &spec->runs[i];
         if (strcmp(run->state, "done") != 0) continue;
-        if (add_train_rows(run, out, err) || add_accuracy_rows(run, out, err)) return -1;
+        if (add_train_rows(run, out, err) || add_accuracy_rows(run, out, err) ||
+            add_nelbo_row(run, out, err))
+            return -1;
     }
     return 0;
 }

@@ -9,15 +9,37 @@
 #include "report.h"
 #include "speedup.h"
 
+/* The ancestral sampler's cost at one T (eval.csv rows with policy "ancestral", k = T). */
+typedef struct DecodeRow {
+    double steps, nfe, idle_step_ratio, accuracy; /* accuracy NAN for text */
+} DecodeRow;
+
+enum { RUN_DECODE_MAX = 16 };
+
+/* What a run reports beyond its curves: its last validation ELBO row (language models) and
+ * its ancestral-sampler rows at its last eval step. */
+typedef struct RunExtras {
+    int has_elbo;
+    double elbo_step, nelbo, ppl_bound, bits_per_byte;
+    int n_decode;
+    DecodeRow decode[RUN_DECODE_MAX];
+} RunExtras;
+
 typedef struct RunData {
-    Curve eval;  /* the eval.csv rows of one policy and k: step, accuracy, train_s */
+    Curve eval;  /* the eval.csv rows of one policy and k: step, accuracy, train_s; or, for a
+                    language model (likelihood), elbo.csv: step, nelbo, train_s */
     Curve loss;  /* train.csv: step, loss, train_s */
     Curve speed; /* train.csv: step, tokens_per_s (NAN without that column), train_s */
+    RunExtras extras;
 } RunData;
 
 /* Reads DIR/eval.csv (rows with the given policy and tokens_per_step; at least one must
- * exist) and DIR/train.csv (at least one row). */
-int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step, Err *err);
+ * exist), or with likelihood DIR/elbo.csv (at least one row), and DIR/train.csv (at least
+ * one row), and the run's extras. */
+int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step,
+                  int likelihood, Err *err);
+/* Whether DIR/elbo.csv holds rows: a language model's run, reported by its NELBO. */
+int run_has_elbo_rows(const char *dir);
 void run_data_free(RunData *rd);
 
 /* Appends, per run in state "done", the rows the regression gate compares (metrics_file.h):

@@ -110,12 +110,13 @@ static int any_data(const GpMethods *m) {
 }
 
 void gp_curves_script(StrBuf *sb, const char *title, const char *ylabel, const GpMethods *m,
-                      const double *target, int show_smoothed) {
+                      const double *target, int show_smoothed, int from_zero) {
     preamble(sb, "curves",
              "Accuracy vs training step: per method the mean over seeds (line) and"
              " the min-max band over seeds; dashed: the speedup target.",
              title, "training step", ylabel);
-    sb_printf(sb, "set yrange [0:*]\n");
+    /* accuracy from 0; a loss-like curve (NELBO) where its values are */
+    sb_printf(sb, from_zero ? "set yrange [0:*]\n" : "set offsets 0, 0, graph 0.05, graph 0.05\n");
     StrBuf plot = {0};
     int count = 0;
     if (!any_data(m)) empty_plot(&plot, "no finished runs");
@@ -192,6 +193,31 @@ void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m) {
                          "lc rgb '#555555' title 'min-max over seeds'\n");
     }
     render(sb, "loss", &plot);
+    sb_free(&plot);
+}
+
+void gp_decode_script(StrBuf *sb, const char *title, const GpMethods *m) {
+    preamble(sb, "decode",
+             "Idle steps of the ancestral sampler: per method the fraction of its T steps that "
+             "reveal nothing, at the last evaluation (mean over seeds, min-max bars).",
+             title, "ancestral sampler steps T", "idle-step ratio (steps revealing nothing / T)");
+    sb_printf(sb, "set logscale x 2\n"
+                  "set offsets graph 0.04, graph 0.04, graph 0.05, graph 0.05\n"
+                  "set yrange [0:*]\n");
+    StrBuf plot = {0};
+    int count = 0;
+    if (!any_data(m)) empty_plot(&plot, "no ancestral-sampler rows in eval.csv");
+    for (int i = 0; i < m->n; i++) {
+        if (m->n_seeds[i] <= 0) continue;
+        next_element(&plot, &count);
+        sb_printf(&plot,
+                  "'decode.tsv' using 1:%d:%d:%d with yerrorlines lw 1.5 pt 7 ps 0.9 "
+                  "lc rgb '%s'",
+                  2 + 3 * i, 3 + 3 * i, 4 + 3 * i, gp_colour(i));
+        seeds_title(&plot, m->label[i], m->n_seeds[i]);
+    }
+    if (count) sb_printf(&plot, "\n");
+    render(sb, "decode", &plot);
     sb_free(&plot);
 }
 

@@ -20,9 +20,10 @@ typedef struct GpMethods {
 /* curves.gp over curves.tsv: column 1 step; per method i, columns 2+4i .. 5+4i = mean, min,
  * max of the raw accuracy over seeds, mean of the smoothed curves. target[i] (NAN: none) is
  * the accuracy method i is timed at; equal targets share one dashed line. show_smoothed also
- * draws the smoothed means (pointless without smoothing). */
+ * draws the smoothed means (pointless without smoothing). from_zero: the y axis starts at 0
+ * (accuracy); else it spans the data (a NELBO). */
 void gp_curves_script(StrBuf *sb, const char *title, const char *ylabel, const GpMethods *m,
-                      const double *target, int show_smoothed);
+                      const double *target, int show_smoothed, int from_zero);
 /* loss.gp over loss.tsv: column 1 step; per method i, columns 2+3i .. 4+3i = mean, min, max. */
 void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m);
 /* speedup.gp over speedup.tsv: one row per compared method: 1 row index, 2 method index,
@@ -30,6 +31,11 @@ void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m);
  * has_step / has_wall: whether any row has that speedup (a series with no value is left out). */
 void gp_speedup_script(StrBuf *sb, const char *title, const char *baseline, int n_rows,
                        int has_step, int has_wall);
+
+/* decode.gp over decode.tsv: column 1 the ancestral sampler's T; per method i, columns
+ * 2+3i .. 4+3i = mean, min, max over seeds of the idle-step ratio (NaN where the method has no
+ * row at that T). */
+void gp_decode_script(StrBuf *sb, const char *title, const GpMethods *m);
 
 /* step_importance.gp over step_importance.tsv: 1 t, 2 heavy loss, 3 light loss, 4 KL. */
 void gp_step_importance_script(StrBuf *sb, const char *title);

@@ -4,6 +4,7 @@
 
 #include "collect.h"
 #include "gnuplot.h"
+#include "report_extras.h"
 #include "speedup.h"
 #include "stats.h"
 
@@ -28,7 +29,15 @@ typedef struct Report {
     const ReportSpec *spec;
     Method *m;
     int n, baseline;
+    int likelihood; /* language models: curves of the validation NELBO, no speedup */
+    int has_decode; /* some run has ancestral-sampler rows: decode.tsv and its figure */
 } Report;
+
+/* The runs' extras per method, for report_extras.c. */
+typedef struct Extras {
+    ExtrasMethod *m;
+    const RunExtras **runs;
+} Extras;
 
 static void report_free(Report *r) {
     for (int i = 0; i < r->n; i++) {
@@ -81,7 +90,8 @@ static int read_runs(Report *r, Err *err) {
         const ReportRun *run = &spec->runs[i];
         if (!is_done(run)) continue;
         Method *m = &r->m[find_method(r, run->method)];
-        if (run_data_read(&m->data[m->n_done], run->dir, spec->policy, spec->tokens_per_step, err))
+        if (run_data_read(&m->data[m->n_done], run->dir, spec->policy, spec->tokens_per_step,
+                          r->likelihood, err))
             return -1;
         m->seeds[m->n_done++] = run->seed;
     }
@@ -115,6 +125,7 @@ static int build_curves(Report *r, Err *err) {
 }
 
 static int compare_methods(Report *r, Err *err) {
+    if (r->likelihood) return 0; /* no target to time: the NELBO is reported as it is */
     const Method *base = &r->m[r->baseline];
     for (int i = 0; i < r->n; i++) {
         Method *m = &r->m[i];
@@ -323,18 +334,25 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
     GpMethods gm = {r->n, labels, n_seeds};
     const char *title = spec->title ? spec->title : "";
     char ylabel[128];
-    snprintf(ylabel, sizeof ylabel, "solve accuracy (policy %s, k=%d)", spec->policy,
-             spec->tokens_per_step);
+    if (r->likelihood)
+        snprintf(ylabel, sizeof ylabel, "validation NELBO (nats/token, lower is better)");
+    else
+        snprintf(ylabel, sizeof ylabel, "solve accuracy (policy %s, k=%d)", spec->policy,
+                 spec->tokens_per_step);
 
     StrBuf sb = {0};
-    gp_curves_script(&sb, title, ylabel, &gm, target, spec->smoothing > 0.0);
+    gp_curves_script(&sb, title, ylabel, &gm, target, spec->smoothing > 0.0 && !r->likelihood,
+                     !r->likelihood);
     int rc = write_out(r, "curves.gp", &sb, err);
     sb.len = 0;
     gp_loss_script(&sb, title, &gm);
     if (rc == 0) rc = write_out(r, "loss.gp", &sb, err);
     sb.len = 0;
     gp_speedup_script(&sb, title, r->n ? r->m[r->baseline].label : "", n_rows, has_step, has_wall);
-    if (rc == 0) rc = write_out(r, "speedup.gp", &sb, err);
+    if (rc == 0 && !r->likelihood) rc = write_out(r, "speedup.gp", &sb, err);
+    sb.len = 0;
+    gp_decode_script(&sb, title, &gm);
+    if (rc == 0 && r->has_decode) rc = write_out(r, "decode.gp", &sb, err);
     sb_free(&sb);
     free(labels);
     free(n_seeds);
@@ -464,19 +482,47 @@ static void md_method_notes(StrBuf *sb, const Report *r) {
               spec->bootstrap, (unsigned long long)spec->seed);
 }
 
-static int write_summary_md(const Report *r, Err *err) {
+/* A language-model sweep's main table: no target, no speedup. */
+static void md_likelihood_rows(StrBuf *sb, const Report *r) {
+    sb_printf(sb, "| method | seeds done | final NELBO, nats/token (mean ± sd) "
+                  "| final training loss (mean ± sd) |\n|---|---|---|---|\n");
+    for (int i = 0; i < r->n; i++) {
+        const Method *m = &r->m[i];
+        double step = NAN, mean = NAN, sd = NAN;
+        sb_printf(sb, "| ");
+        cell_text(sb, m->label, 1);
+        sb_printf(sb, " | %d of %d | ", m->n_done, m->n_runs);
+        if (m->has_curves) final_point(&m->acc, &step, &mean, &sd);
+        mean_sd(sb, mean, sd, step);
+        sb_printf(sb, " | ");
+        step = mean = sd = NAN;
+        if (m->has_curves) final_point(&m->loss, &step, &mean, &sd);
+        mean_sd(sb, mean, sd, step);
+        sb_printf(sb, " |\n");
+    }
+}
+
+static int write_summary_md(const Report *r, const Extras *x, Err *err) {
     const ReportSpec *spec = r->spec;
     StrBuf sb = {0};
     sb_printf(&sb, "# %s\n\n", spec->title && *spec->title ? spec->title : "Sweep report");
     sb_printf(&sb, "%d runs, %d methods; baseline: `", spec->n_runs, r->n);
     if (r->n) cell_text(&sb, r->m[r->baseline].label, 1);
-    sb_printf(&sb, "`. Figures: curves.png, loss.png, speedup.png (and .svg).\n\n");
-    sb_printf(&sb, "| method | seeds done | target | seeds reached/censored | steps-to-target "
-                   "| step speedup [95%% interval] | seconds-to-target "
-                   "| wall-clock speedup [95%% interval] | censored resamples "
-                   "| final accuracy (mean ± sd) | final loss (mean ± sd) |\n"
-                   "|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (int i = 0; i < r->n; i++) md_row(&sb, r, i);
+    sb_printf(&sb, "`. Figures: curves.png, loss.png%s%s (and .svg).\n\n",
+              r->likelihood ? "" : ", speedup.png", r->has_decode ? ", decode.png" : "");
+    if (r->likelihood) {
+        sb_printf(&sb, "A language-model sweep: curves.png is the validation NELBO per method "
+                       "(elbo.csv; lower is better), and no speedup is computed.\n\n");
+        md_likelihood_rows(&sb, r);
+    } else {
+        sb_printf(&sb, "| method | seeds done | target | seeds reached/censored | steps-to-target "
+                       "| step speedup [95%% interval] | seconds-to-target "
+                       "| wall-clock speedup [95%% interval] | censored resamples "
+                       "| final accuracy (mean ± sd) | final loss (mean ± sd) |\n"
+                       "|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (int i = 0; i < r->n; i++) md_row(&sb, r, i);
+    }
+    extras_summary_md(&sb, x->m, r->n);
 
     int missing = 0;
     for (int i = 0; i < spec->n_runs; i++) missing += !is_done(&spec->runs[i]);
@@ -490,7 +536,7 @@ static int write_summary_md(const Report *r, Err *err) {
         sb_printf(&sb, "` seed %ld: %s (%s)\n", run->seed, run->state[0] ? run->state : "unknown",
                   run->dir);
     }
-    md_method_notes(&sb, r);
+    if (!r->likelihood) md_method_notes(&sb, r);
     int rc = write_out(r, "summary.md", &sb, err);
     sb_free(&sb);
     return rc;
@@ -563,11 +609,13 @@ static void json_method(StrBuf *sb, const Report *r, int i) {
               i == r->baseline ? "baseline" : wall_status(m));
 }
 
-static int write_summary_json(const Report *r, Err *err) {
+static int write_summary_json(const Report *r, const Extras *x, Err *err) {
     const ReportSpec *spec = r->spec;
     StrBuf sb = {0};
     sb_printf(&sb, "{\n  \"title\": ");
     sb_json_string(&sb, spec->title ? spec->title : "");
+    sb_printf(&sb, ",\n  \"curve\": \"%s\"", r->likelihood ? "nelbo" : "accuracy");
+    extras_summary_json(&sb, x->m, r->n);
     sb_printf(&sb, ",\n  \"policy\": ");
     sb_json_string(&sb, spec->policy);
     sb_printf(&sb, ",\n  \"tokens_per_step\": %d,\n  \"baseline\": ", spec->tokens_per_step);
@@ -618,35 +666,73 @@ static int check_spec(const ReportSpec *spec, Err *err) {
     return 0;
 }
 
-static int render_figures(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
+static int render_figures(const Report *r, int *gnuplot_missing, Err *err) {
     char gnuplot[4096];
     if (!gnuplot_find(gnuplot, sizeof gnuplot)) {
         if (gnuplot_missing) *gnuplot_missing = 1;
         return 0;
     }
-    static const char *const scripts[] = {"curves.gp", "loss.gp", "speedup.gp"};
-    for (int i = 0; i < 3; i++)
-        if (gnuplot_run(gnuplot, spec->out_dir, scripts[i], err)) return -1;
+    const char *scripts[] = {"curves.gp", "loss.gp", r->likelihood ? NULL : "speedup.gp",
+                             r->has_decode ? "decode.gp" : NULL};
+    for (int i = 0; i < 4; i++)
+        if (scripts[i] && gnuplot_run(gnuplot, r->spec->out_dir, scripts[i], err)) return -1;
+    return 0;
+}
+
+static int extras_build(const Report *r, Extras *x, Err *err) {
+    int total = 0;
+    for (int i = 0; i < r->n; i++) total += r->m[i].n_done;
+    x->m = calloc(r->n > 0 ? (size_t)r->n : 1, sizeof *x->m);
+    x->runs = calloc(total > 0 ? (size_t)total : 1, sizeof *x->runs);
+    if (!x->m || !x->runs) return err_set(err, "report: out of memory");
+    for (int i = 0, k = 0; i < r->n; i++) {
+        x->m[i] = (ExtrasMethod){r->m[i].label, r->m[i].n_done, x->runs + k};
+        for (int s = 0; s < r->m[i].n_done; s++) x->runs[k++] = &r->m[i].data[s].extras;
+    }
+    return 0;
+}
+
+static void extras_free(Extras *x) {
+    free(x->m);
+    free(x->runs);
+}
+
+static int write_decode_tsv(Report *r, const Extras *x, Err *err) {
+    StrBuf sb = {0};
+    r->has_decode = extras_decode_tsv(&sb, x->m, r->n);
+    int rc = r->has_decode ? write_out(r, "decode.tsv", &sb, err) : 0;
+    sb_free(&sb);
+    return rc;
+}
+
+/* Language-model sweeps are reported by their NELBO: when the first done run logged one. */
+static int is_likelihood_sweep(const ReportSpec *spec) {
+    for (int i = 0; i < spec->n_runs; i++)
+        if (is_done(&spec->runs[i])) return run_has_elbo_rows(spec->runs[i].dir);
     return 0;
 }
 
 int report_write(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
     if (gnuplot_missing) *gnuplot_missing = 0;
     if (check_spec(spec, err)) return -1;
-    Report r = {spec, NULL, 0, 0};
+    Report r = {spec, NULL, 0, 0, is_likelihood_sweep(spec), 0};
+    Extras x = {0};
     int n_rows = 0, has_step = 0, has_wall = 0;
     int rc = group_runs(&r, err);
     if (rc == 0) rc = read_runs(&r, err);
     if (rc == 0) rc = build_curves(&r, err);
     if (rc == 0) rc = compare_methods(&r, err);
+    if (rc == 0) rc = extras_build(&r, &x, err);
     if (rc == 0) rc = make_dirs(spec->out_dir, err);
     if (rc == 0) rc = write_curve_tsv(&r, 0, err);
     if (rc == 0) rc = write_curve_tsv(&r, 1, err);
     if (rc == 0) rc = write_speedup_tsv(&r, &n_rows, &has_step, &has_wall, err);
+    if (rc == 0) rc = write_decode_tsv(&r, &x, err);
     if (rc == 0) rc = write_scripts(&r, n_rows, has_step, has_wall, err);
-    if (rc == 0) rc = write_summary_md(&r, err);
-    if (rc == 0) rc = write_summary_json(&r, err);
-    if (rc == 0 && !spec->no_gnuplot) rc = render_figures(spec, gnuplot_missing, err);
+    if (rc == 0) rc = write_summary_md(&r, &x, err);
+    if (rc == 0) rc = write_summary_json(&r, &x, err);
+    if (rc == 0 && !spec->no_gnuplot) rc = render_figures(&r, gnuplot_missing, err);
+    extras_free(&x);
     report_free(&r);
     return rc;
 }

@@ -28,7 +28,7 @@ typedef struct EvalRow {
     int tokens_per_step;
     long correct, total;
     double accuracy, wall_s, train_s; /* accuracy NaN: a text task's decoding row (no answers) */
-    double nfe, idle_step_ratio; /* SampleStats, averaged over the examples */
+    double nfe, idle_step_ratio;      /* SampleStats, averaged over the examples */
 } EvalRow;
 
 /* The validation ELBO of a language model (run/elbo.h), per token. */

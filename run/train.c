@@ -330,8 +330,8 @@ static int text_eval(Run *r, long step, double wall0, UnmaskPolicy policy, char 
 }
 
 /* Evaluates eval.policy with eval.tokens_per_step (or the ancestral sampler), then every
- * decoding eval.extra lists; a one-line summary of the first goes to summary. Tasks without answers get
- * text_eval instead. */
+ * decoding eval.extra lists; a one-line summary of the first goes to summary. Tasks without answers
+ * get text_eval instead. */
 static int run_eval(Run *r, long step, double wall0, char *summary, size_t n, Err *err) {
     UnmaskPolicy policy;
     if (policy_from_name(r->cfg.eval.policy, &policy) != 0)

@@ -478,6 +478,91 @@ static void test_collect(void) {
     metrics_file_free(&mf);
 }
 
+/* A language model's run: elbo.csv every 100 steps (nelbo = base - step / 1000), train.csv,
+ * and eval.csv with the ancestral sampler's rows (no accuracy) at T = 16 and 64 whose idle
+ * ratio is idle16 and 2 * idle16. */
+static void make_text_run(const char *dir, double base, double idle16) {
+    mkdir(dir, 0755);
+    char path[512];
+    snprintf(path, sizeof path, "%s/elbo.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) abort();
+    fprintf(f, "step,nelbo,ppl_bound,bits_per_byte,tokens,train_s\n");
+    for (int step = 100; step <= 500; step += 100) {
+        double nelbo = base - step / 1000.0;
+        fprintf(f, "%d,%.9g,%.9g,%.9g,4096,%.3f\n", step, nelbo, exp(nelbo), nelbo / log(2.0),
+                step * 0.1);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    if (!(f = fopen(path, "w"))) abort();
+    fprintf(f, "step,policy,tokens_per_step,accuracy,correct,total,wall_s,train_s,nfe,"
+               "idle_step_ratio\n");
+    for (int step = 100; step <= 500; step += 400) /* the step-100 rows must be ignored */
+        for (int T = 16; T <= 64; T *= 4)
+            fprintf(f, "%d,ancestral,%d,nan,0,8,1.0,1.0,%d,%.6f\n", step, T, T / 2,
+                    (step == 500 ? 1.0 : 0.5) * idle16 * (T == 16 ? 1 : 2));
+    fclose(f);
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    if (!(f = fopen(path, "w"))) abort();
+    fprintf(f, "step,loss,lr,grad_norm,tokens_per_s,wall_s,train_s\n");
+    for (int step = 50; step <= 500; step += 50)
+        fprintf(f, "%d,%.6f,0.001,1.0,1000.0,%.3f,%.3f\n", step, 3.0 - step / 1000.0, step * 0.1,
+                step * 0.1);
+    fclose(f);
+}
+
+/* A sweep of language models: NELBO curves, the likelihood and decoding tables, decode.tsv,
+ * no speedup; the gate gets nelbo rows and no accuracy rows. */
+static void test_likelihood_sweep(int have_gnuplot) {
+    ReportRun runs[4] = {
+        run_entry("lm-a1", "prime.ell=1", 1, "done"), run_entry("lm-a2", "prime.ell=1", 2, "done"),
+        run_entry("lm-b1", "prime.ell=2", 1, "done"), run_entry("lm-b2", "prime.ell=2", 2, "done")};
+    make_text_run(runs[0].dir, 3.0, 0.2);
+    make_text_run(runs[1].dir, 3.2, 0.3);
+    make_text_run(runs[2].dir, 2.8, 0.1);
+    make_text_run(runs[3].dir, 2.9, 0.1);
+    char out[512];
+    snprintf(out, sizeof out, "%s/lm_report", tmpdir);
+    ReportSpec spec = base_spec(out, runs, 4);
+    spec.no_gnuplot = !have_gnuplot;
+    Err err;
+    CHECK_MSG(report_write(&spec, NULL, &err) == 0, "%s", err.msg);
+    char *md = read_text(out_file(out, "summary.md"));
+    char *json = read_text(out_file(out, "summary.json"));
+    char *decode = read_text(out_file(out, "decode.tsv"));
+    char *curves = read_text(out_file(out, "curves.tsv"));
+    CHECK(md && json && decode && curves);
+    if (md && json && decode && curves) {
+        /* final NELBO 2.5 and 2.7 (ell=1), 2.3 and 2.4 (ell=2) */
+        CHECK_MSG(strstr(md, "| prime.ell=1 | 2 | 2.6 [2.5, 2.7] |"), "%s", md);
+        CHECK_MSG(strstr(md, "| prime.ell=2 | 2 | 2.35 [2.3, 2.4] |"), "%s", md);
+        CHECK_MSG(strstr(md, "| prime.ell=1 | 64 | 0.5 [0.4, 0.6] | 32 [32, 32] | — |"), "%s", md);
+        CHECK_MSG(strstr(md, "| prime.ell=2 | 16 | 0.1 [0.1, 0.1] | 8 [8, 8] | — |"), "%s", md);
+        CHECK(strstr(md, "step speedup") == NULL);
+        CHECK(strstr(json, "\"curve\": \"nelbo\""));
+        CHECK(strstr(decode, "\n16\t0.25\t0.2\t0.3\t0.1\t0.1\t0.1\n"));
+        CHECK(strstr(decode, "\n64\t0.5\t0.4\t0.6\t0.2\t0.2\t0.2\n"));
+        CHECK(strstr(curves, "\n500\t2.6\t2.5\t2.7\t"));
+    }
+    CHECK(file_size(out_file(out, "speedup.gp")) < 0);
+    CHECK(file_size(out_file(out, "decode.gp")) > 0);
+    if (have_gnuplot)
+        CHECK(is_png(out_file(out, "decode.png")) && is_png(out_file(out, "curves.png")));
+    free(md);
+    free(json);
+    free(decode);
+    free(curves);
+    MetricsFile mf;
+    memset(&mf, 0, sizeof mf);
+    CHECK_MSG(report_collect_metrics(&spec, &mf, &err) == 0, "%s", err.msg);
+    const MetricRow *r = find_row(&mf, "nelbo@500/prime.ell=2/seed=2");
+    CHECK(r && !r->higher_is_better && r->exact && r->gated);
+    if (r) CHECK_CLOSE(r->value, 2.4, 1e-9, 0);
+    for (int i = 0; i < mf.n; i++) CHECK(strncmp(mf.rows[i].name, "accuracy@", 9) != 0);
+    metrics_file_free(&mf);
+}
+
 static void remove_tree(const char *path) {
     DIR *d = opendir(path);
     if (!d) {
@@ -510,6 +595,7 @@ int main(void) {
     test_gnuplot_missing();
     test_gnuplot_failure(have_gnuplot);
     test_collect();
+    test_likelihood_sweep(have_gnuplot);
     if (!getenv("MDM_KEEP_TMP"))
         remove_tree(tmpdir);
     else
