@@ -1,16 +1,21 @@
-/* `mdmlab step-importance` and `mdmlab pareto` (issue 14's inference studies). */
+/* `mdmlab step-importance`, `mdmlab schedule-search` and `mdmlab pareto` (the inference
+ * studies). */
 #include "cmd_inference.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "cmd_sweep.h"
 
 #include "backends/backend.h"
 #include "base/config.h"
 #include "forward/config_schema.h"
 #include "model/checkpoint.h"
 #include "report/gnuplot.h"
+#include "report/pareto.h"
 #include "run/elbo.h"
 #include "run/eval.h"
 #include "tasks/lib/jsonl.h"
@@ -314,37 +319,19 @@ int cmd_schedule_search(int argc, char **argv, Err *err) {
 
 static void pareto_usage(FILE *f) {
     fprintf(f,
-            "usage: mdmlab pareto ROWS.jsonl ... [-o DIR] [--cost FIELD] [--quality FIELD]\n\n"
-            "Reads evaluation rows (the lines `mdmlab eval --json` prints: one JSON object per\n"
-            "decoding choice) and draws cost vs quality with the non-dominated points (no other\n"
-            "point is cheaper and at least as good) joined and labelled by policy, k and\n"
-            "schedule. Writes DIR/pareto.tsv (label, cost, quality, on the front) and\n"
-            "pareto.gp/.png/.svg (DIR default: pareto).\n"
+            "usage: mdmlab pareto INPUT ... [-o DIR] [--cost FIELD] [--quality FIELD]\n\n"
+            "Draws cost vs quality of decoding choices with the non-dominated points (no other\n"
+            "point is cheaper and at least as good) joined and labelled. Each INPUT is\n"
+            "  - a file of evaluation rows (the lines `mdmlab eval --json` prints, one JSON\n"
+            "    object per decoding choice; labels: policy, k and schedule), or\n"
+            "  - a sweep directory (mdmlab sweep --out): per method and per policy:k of its\n"
+            "    runs' eval.csv rows at their last eval step, the seeds' mean nfe and accuracy\n"
+            "    (labels: the method and policy:k; cost nfe only).\n"
+            "Writes DIR/pareto.tsv (label, cost, quality, on the front) and pareto.gp/.png/.svg\n"
+            "(DIR default: pareto). A sweep whose methods differ in eval.* keys only gets this\n"
+            "figure in its report (report/pareto.png).\n"
             "  --cost FIELD     nfe (default), flops, model_calls or seconds\n"
             "  --quality FIELD  accuracy (default); higher is better\n");
-}
-
-typedef struct ParetoPoint {
-    char label[96];
-    double cost, quality;
-    int front;
-} ParetoPoint;
-
-static int by_cost_then_quality(const void *x, const void *y) {
-    const ParetoPoint *a = x, *b = y;
-    if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
-    return (a->quality < b->quality) - (a->quality > b->quality);
-}
-
-/* Sorted by cost (ties: better first), a point is on the front when it beats every cheaper
- * one. */
-static void mark_front(ParetoPoint *p, int n) {
-    qsort(p, (size_t)n, sizeof *p, by_cost_then_quality);
-    double best = -INFINITY;
-    for (int i = 0; i < n; i++) {
-        p[i].front = p[i].quality > best;
-        if (p[i].front) best = p[i].quality;
-    }
 }
 
 static int number_field(const JsonlReader *r, const char *key, double *out, Err *err) {
@@ -355,36 +342,53 @@ static int number_field(const JsonlReader *r, const char *key, double *out, Err 
     return 0;
 }
 
-static int read_points(const char *path, const char *cost, const char *quality, ParetoPoint **pts,
-                       int *n, int *cap, Err *err) {
+static int read_points(const char *path, const char *cost, const char *quality, ParetoSet *s,
+                       Err *err) {
     JsonlReader r;
     if (jsonl_open(&r, path, err)) return -1;
     int rc = 0, got;
     while ((got = jsonl_next(&r, err)) == 1) {
-        if (*n == *cap) {
-            *cap = *cap ? 2 * *cap : 64;
-            *pts = realloc_or_die(*pts, (size_t)*cap * sizeof **pts, "pareto points");
-        }
-        ParetoPoint *p = &(*pts)[*n];
-        memset(p, 0, sizeof *p);
-        double k = 0;
+        double k = 0, c = 0, q = 0;
         const JsonField *policy = json_row_find(&r.row, "policy");
         const JsonField *schedule = json_row_find(&r.row, "schedule");
-        if ((rc = number_field(&r, cost, &p->cost, err)) ||
-            (rc = number_field(&r, quality, &p->quality, err)) ||
+        if ((rc = number_field(&r, cost, &c, err)) || (rc = number_field(&r, quality, &q, err)) ||
             (rc = number_field(&r, "k", &k, err)))
             break;
-        snprintf(p->label, sizeof p->label, "%s:%.0f%s%s",
-                 policy && policy->str ? policy->str : "?", k, schedule && schedule->str ? " " : "",
+        char label[160];
+        snprintf(label, sizeof label, "%s:%.0f%s%s", policy && policy->str ? policy->str : "?", k,
+                 schedule && schedule->str ? " " : "",
                  schedule && schedule->str ? schedule->str : "");
-        (*n)++;
+        pareto_add(s, label, c, q);
     }
     jsonl_close(&r);
     return rc || got < 0 ? -1 : 0;
 }
 
-static int write_pareto(const char *out, const char *cost, const char *quality, ParetoPoint *pts,
-                        int n, Err *err);
+/* A sweep directory's points (pareto_sweep_points). */
+static int read_sweep_points(const char *dir, const char *cost, const char *quality, ParetoSet *s,
+                             Err *err) {
+    if (strcmp(cost, "nfe") != 0 || strcmp(quality, "accuracy") != 0)
+        return err_set(err,
+                       "pareto: %s is a sweep directory: its runs' eval.csv rows give cost nfe "
+                       "and quality accuracy only",
+                       dir);
+    ReportSpec spec;
+    memset(&spec, 0, sizeof spec);
+    ReportRun *runs = NULL;
+    int rc = sweep_plan_runs(dir, &runs, &spec.n_runs, err);
+    spec.runs = runs;
+    if (rc == 0) rc = pareto_sweep_points(&spec, s, err);
+    free(runs);
+    return rc;
+}
+
+static int is_directory(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int write_pareto(const char *out, const char *cost, const char *quality, ParetoSet *s,
+                        Err *err);
 
 int cmd_pareto(int argc, char **argv, Err *err) {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -392,8 +396,8 @@ int cmd_pareto(int argc, char **argv, Err *err) {
         return argc < 2 ? 2 : 0;
     }
     const char *out = "pareto", *cost = "nfe", *quality = "accuracy";
-    ParetoPoint *pts = NULL;
-    int n = 0, cap = 0, rc = 0;
+    ParetoSet pts = {0};
+    int rc = 0;
     for (int i = 1; i < argc && rc == 0; i++) {
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "-o") == 0 && val)
@@ -410,27 +414,25 @@ int cmd_pareto(int argc, char **argv, Err *err) {
             i++; /* an option's value */
             continue;
         }
-        rc = read_points(argv[i], cost, quality, &pts, &n, &cap, err);
+        rc = is_directory(argv[i]) ? read_sweep_points(argv[i], cost, quality, &pts, err)
+                                   : read_points(argv[i], cost, quality, &pts, err);
     }
-    if (rc == 0) rc = write_pareto(out, cost, quality, pts, n, err);
-    free(pts);
+    if (rc == 0) rc = write_pareto(out, cost, quality, &pts, err);
+    pareto_free(&pts);
     return rc == 0 ? 0 : 1;
 }
 
-static int write_pareto(const char *out, const char *cost, const char *quality, ParetoPoint *pts,
-                        int n, Err *err) {
-    int rc = n ? 0 : err_set(err, "pareto: the inputs hold no rows");
+static int write_pareto(const char *out, const char *cost, const char *quality, ParetoSet *s,
+                        Err *err) {
+    int rc = s->n ? 0 : err_set(err, "pareto: the inputs hold no rows");
     if (rc == 0) {
-        mark_front(pts, n);
+        pareto_mark_front(s);
         StrBuf tsv = {0}, gp = {0};
-        sb_printf(&tsv, "# label\t%s\t%s\tfront\n", cost, quality);
-        for (int i = 0; i < n; i++)
-            sb_printf(&tsv, "%s\t%.6g\t%.6g\t%d\n", pts[i].label, pts[i].cost, pts[i].quality,
-                      pts[i].front);
-        for (int i = 0; i < n; i++)
-            if (pts[i].front)
-                printf("front: %-28s %s %.6g  %s %.6g\n", pts[i].label, cost, pts[i].cost, quality,
-                       pts[i].quality);
+        pareto_tsv(&tsv, s, cost, quality);
+        for (int i = 0; i < s->n; i++)
+            if (s->p[i].front)
+                printf("front: %-28s %s %.6g  %s %.6g\n", s->p[i].label, cost, s->p[i].cost,
+                       quality, s->p[i].quality);
         gp_pareto_script(&gp, "cost vs quality", cost, quality);
         rc = write_figure(out, "pareto", &tsv, &gp, err);
         sb_free(&tsv);
@@ -442,10 +444,9 @@ static int write_pareto(const char *out, const char *cost, const char *quality, 
 static int pareto_from_rows(const char *dir, const char *cost, const char *quality, Err *err) {
     char path[CFG_PATH + 32];
     snprintf(path, sizeof path, "%s/rows.jsonl", dir);
-    ParetoPoint *pts = NULL;
-    int n = 0, cap = 0;
-    int rc = read_points(path, cost, quality, &pts, &n, &cap, err);
-    if (rc == 0) rc = write_pareto(dir, cost, quality, pts, n, err);
-    free(pts);
+    ParetoSet pts = {0};
+    int rc = read_points(path, cost, quality, &pts, err);
+    if (rc == 0) rc = write_pareto(dir, cost, quality, &pts, err);
+    pareto_free(&pts);
     return rc;
 }

@@ -22,8 +22,7 @@ static const char report_help[] =
     "  --smoothing A       EMA weight of the previous value, 0 = none (default 0.5)\n"
     "  --no-gnuplot        write data and scripts only\n";
 
-/* plan.tsv rows → report runs with each run's current state. */
-static int load_plan_runs(const char *sweep_dir, ReportRun **runs, int *n, Err *err) {
+int sweep_plan_runs(const char *sweep_dir, ReportRun **runs, int *n, Err *err) {
     char path[CFG_PATH + 64];
     snprintf(path, sizeof(path), "%s/plan.tsv", sweep_dir);
     char *text;
@@ -110,7 +109,7 @@ int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) 
     spec.no_gnuplot = o && o->no_gnuplot;
     ReportRun *runs = NULL;
     int n = 0;
-    rc = load_plan_runs(sweep_dir, &runs, &n, err);
+    rc = sweep_plan_runs(sweep_dir, &runs, &n, err);
     spec.runs = runs;
     spec.n_runs = n;
     int gnuplot_missing = 0;

@@ -3,6 +3,7 @@
 #ifndef MDMLAB_CMD_SWEEP_H
 #define MDMLAB_CMD_SWEEP_H
 
+#include "report/report.h"
 #include "sweep/sweep.h"
 
 int cmd_sweep(int argc, char **argv, Err *err);
@@ -18,6 +19,10 @@ typedef struct ReportOverrides {
     double target, smoothing; /* < 0 = unset */
     int no_gnuplot;
 } ReportOverrides;
+
+/* A sweep directory's plan.tsv rows as report runs, each with its current state (status.json);
+ * *runs malloc'ed. */
+int sweep_plan_runs(const char *sweep_dir, ReportRun **runs, int *n, Err *err);
 
 /* Writes the report of a sweep directory (its sweep.yaml's report section, its plan.tsv and
  * each run's status.json) into SWEEP_DIR/report or o->out_dir. */

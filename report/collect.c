@@ -126,7 +126,11 @@ static int check_order(Csv *c, const Curve *curve, double step, Err *err) {
     return 0;
 }
 
-static int read_eval(RunData *rd, const char *dir, const char *policy, int k, Err *err) {
+/* policy "" takes the run's own first row's policy and k (a decoding sweep's methods each
+ * decode their own way). */
+static int read_eval(RunData *rd, const char *dir, const char *policy_in, int k, Err *err) {
+    char policy[32];
+    snprintf(policy, sizeof policy, "%s", policy_in);
     Csv c;
     if (csv_open(&c, dir, "eval.csv", err)) return -1;
     int c_step = csv_col(&c, "step", 1, err), c_pol = csv_col(&c, "policy", 1, err);
@@ -144,6 +148,10 @@ static int read_eval(RunData *rd, const char *dir, const char *policy, int k, Er
             csv_num(&c, c_acc, &acc, err) || csv_num(&c, c_ts, &ts, err)) {
             rc = -1;
             break;
+        }
+        if (!policy[0]) { /* the run's own decoding: its first row's */
+            snprintf(policy, sizeof policy, "%s", c.field[c_pol]);
+            k = (int)kk;
         }
         if (strcmp(c.field[c_pol], policy) != 0 || kk != k) continue;
         rc = check_order(&c, &rd->eval, step, err);
@@ -215,35 +223,58 @@ static int read_elbo(RunData *rd, const char *dir, Err *err) {
     return rc;
 }
 
-/* The "ancestral" rows of eval.csv at its last step, into the extras (none without them). */
-static int read_decode_rows(RunExtras *x, const char *dir, Err *err) {
+int run_last_eval_rows(const char *dir, LastEvalRow **rows, int *n, double *step_out, Err *err) {
+    *rows = NULL;
+    *n = 0;
     Csv c;
     if (csv_open(&c, dir, "eval.csv", err)) return -1;
     int c_step = csv_col(&c, "step", 1, err), c_pol = csv_col(&c, "policy", 1, err);
     int c_k = csv_col(&c, "tokens_per_step", 1, err), c_acc = csv_col(&c, "accuracy", 1, err);
     int c_nfe = csv_col(&c, "nfe", 0, err), c_idle = csv_col(&c, "idle_step_ratio", 0, err);
-    int rc = c_step < 0 || c_pol < 0 || c_k < 0 || c_acc < 0 ? -1 : 0;
+    int rc = c_step < 0 || c_pol < 0 || c_k < 0 || c_acc < 0 ? -1 : 0, cap = 0;
     double last = -INFINITY;
-    while (rc == 0 && c_idle >= 0) {
+    while (rc == 0) {
         int got = csv_next(&c, err);
         if (got <= 0) {
             rc = got;
             break;
         }
-        DecodeRow d;
+        LastEvalRow row;
         double step;
-        if (csv_num(&c, c_step, &step, err) || csv_num(&c, c_k, &d.steps, err) ||
-            csv_num(&c, c_acc, &d.accuracy, err) || csv_num(&c, c_nfe, &d.nfe, err) ||
-            csv_num(&c, c_idle, &d.idle_step_ratio, err)) {
+        if (csv_num(&c, c_step, &step, err) || csv_num(&c, c_k, &row.k, err) ||
+            csv_num(&c, c_acc, &row.accuracy, err) || csv_num(&c, c_nfe, &row.nfe, err) ||
+            csv_num(&c, c_idle, &row.idle_step_ratio, err)) {
             rc = -1;
             break;
         }
-        if (strcmp(c.field[c_pol], "ancestral") != 0 || step < last) continue;
-        if (step > last) x->n_decode = 0; /* a later step: the rows kept so far are not the last */
+        if (step < last) continue;
+        if (step > last) *n = 0; /* a later step: the rows kept so far are not the last */
         last = step;
-        if (x->n_decode < RUN_DECODE_MAX) x->decode[x->n_decode++] = d;
+        snprintf(row.policy, sizeof row.policy, "%s", c.field[c_pol]);
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            *rows = realloc_or_die(*rows, (size_t)cap * sizeof **rows, "eval rows");
+        }
+        (*rows)[(*n)++] = row;
     }
     csv_close(&c);
+    if (step_out) *step_out = *n ? last : NAN;
+    return rc;
+}
+
+/* The "ancestral" rows of eval.csv at its last step, into the extras (none without them). */
+static int read_decode_rows(RunExtras *x, const char *dir, Err *err) {
+    LastEvalRow *rows;
+    int n;
+    int rc = run_last_eval_rows(dir, &rows, &n, NULL, err);
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (strcmp(rows[i].policy, "ancestral") != 0 || !isfinite(rows[i].idle_step_ratio) ||
+            x->n_decode == RUN_DECODE_MAX)
+            continue;
+        x->decode[x->n_decode++] =
+            (DecodeRow){rows[i].k, rows[i].nfe, rows[i].idle_step_ratio, rows[i].accuracy};
+    }
+    free(rows);
     return rc;
 }
 
@@ -293,56 +324,21 @@ static int add_row(MetricsFile *out, const MetricRow *kind, double value, Err *e
 }
 
 /* accuracy@<last eval step>/<policy>:<k>/<method>/seed=<s> for every policy:k pair evaluated
- * at the last step of the run's eval.csv. */
-typedef struct LastRow {
-    const char *policy; /* points into the Csv text */
-    double k, accuracy;
-} LastRow;
-
+ * at the last step of the run's eval.csv (text runs' decoding rows have no accuracy). */
 static int add_accuracy_rows(const ReportRun *run, MetricsFile *out, Err *err) {
-    Csv c;
-    if (csv_open(&c, run->dir, "eval.csv", err)) return -1;
-    int c_step = csv_col(&c, "step", 1, err), c_pol = csv_col(&c, "policy", 1, err);
-    int c_k = csv_col(&c, "tokens_per_step", 1, err), c_acc = csv_col(&c, "accuracy", 1, err);
-    int rc = c_step < 0 || c_pol < 0 || c_k < 0 || c_acc < 0 ? -1 : 0;
-    LastRow *rows = NULL;
-    int n = 0, cap = 0;
-    double last = -INFINITY;
-    while (rc == 0) {
-        int got = csv_next(&c, err);
-        if (got <= 0) {
-            rc = got;
-            break;
-        }
-        double step, k, acc;
-        if (csv_num(&c, c_step, &step, err) || csv_num(&c, c_k, &k, err) ||
-            csv_num(&c, c_acc, &acc, err)) {
-            rc = -1;
-            break;
-        }
-        if (step < last || isnan(acc)) continue; /* NaN: a text task's decoding row */
-        if (step > last) { /* a later step: the rows kept so far are not the last */
-            n = 0;
-            last = step;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            LastRow *grown = realloc(rows, (size_t)cap * sizeof *rows);
-            if (!grown) {
-                rc = err_set(err, "%s: out of memory", c.path);
-                break;
-            }
-            rows = grown;
-        }
-        rows[n++] = (LastRow){c.field[c_pol], k, acc};
-    }
-    if (rc == 0 && n == 0 && !run_has_elbo_rows(run->dir)) rc = err_set(err, "%s: no rows", c.path);
+    LastEvalRow *rows;
+    int n, scored = 0;
+    double last;
+    int rc = run_last_eval_rows(run->dir, &rows, &n, &last, err);
     for (int i = 0; i < n && rc == 0; i++) {
+        if (isnan(rows[i].accuracy)) continue;
+        scored++;
         rc = add_row(out, &accuracy_row, rows[i].accuracy, err, "accuracy@%.0f/%s:%.0f/%s/seed=%ld",
                      last, rows[i].policy, rows[i].k, run->method, run->seed);
     }
+    if (rc == 0 && !scored && !run_has_elbo_rows(run->dir))
+        rc = err_set(err, "%s/eval.csv: no rows", run->dir);
     free(rows);
-    csv_close(&c);
     return rc;
 }
 

@@ -33,11 +33,20 @@ typedef struct RunData {
     RunExtras extras;
 } RunData;
 
-/* Reads DIR/eval.csv (rows with the given policy and tokens_per_step; at least one must
- * exist), or with likelihood DIR/elbo.csv (at least one row), and DIR/train.csv (at least
- * one row), and the run's extras. */
+/* Reads DIR/eval.csv (rows with the given policy and tokens_per_step, or with policy "" those
+ * of the run's first row; at least one must exist), or with likelihood DIR/elbo.csv (at least one
+ * row), and DIR/train.csv (at least one row), and the run's extras. */
 int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step,
                   int likelihood, Err *err);
+/* One eval.csv row of a run's last eval step. */
+typedef struct LastEvalRow {
+    char policy[32];
+    double k, accuracy, nfe, idle_step_ratio; /* nfe, idle NAN without those columns */
+} LastEvalRow;
+
+/* The rows of DIR/eval.csv at its last step (into *step, NAN when none), malloc'ed into *rows
+ * (n may be 0). */
+int run_last_eval_rows(const char *dir, LastEvalRow **rows, int *n, double *step, Err *err);
 /* Whether DIR/elbo.csv holds rows: a language model's run, reported by its NELBO. */
 int run_has_elbo_rows(const char *dir);
 void run_data_free(RunData *rd);

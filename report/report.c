@@ -4,6 +4,7 @@
 
 #include "collect.h"
 #include "gnuplot.h"
+#include "pareto.h"
 #include "report_extras.h"
 #include "speedup.h"
 #include "stats.h"
@@ -31,6 +32,9 @@ typedef struct Report {
     int n, baseline;
     int likelihood; /* language models: curves of the validation NELBO, no speedup */
     int has_decode; /* some run has ancestral-sampler rows: decode.tsv and its figure */
+    int decoding;   /* the methods differ in decoding (eval.*) only: each curve is its method's
+                       own decoding, and pareto.tsv and its figure are drawn */
+    int has_pareto;
 } Report;
 
 /* The runs' extras per method, for report_extras.c. */
@@ -90,7 +94,9 @@ static int read_runs(Report *r, Err *err) {
         const ReportRun *run = &spec->runs[i];
         if (!is_done(run)) continue;
         Method *m = &r->m[find_method(r, run->method)];
-        if (run_data_read(&m->data[m->n_done], run->dir, spec->policy, spec->tokens_per_step,
+        /* a decoding sweep's methods each decode their own way: each run's own rows */
+        const char *policy = r->decoding ? "" : spec->policy;
+        if (run_data_read(&m->data[m->n_done], run->dir, policy, spec->tokens_per_step,
                           r->likelihood, err))
             return -1;
         m->seeds[m->n_done++] = run->seed;
@@ -336,6 +342,8 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
     char ylabel[128];
     if (r->likelihood)
         snprintf(ylabel, sizeof ylabel, "validation NELBO (nats/token, lower is better)");
+    else if (r->decoding)
+        snprintf(ylabel, sizeof ylabel, "solve accuracy (each method's own decoding)");
     else
         snprintf(ylabel, sizeof ylabel, "solve accuracy (policy %s, k=%d)", spec->policy,
                  spec->tokens_per_step);
@@ -442,10 +450,15 @@ static void md_row(StrBuf *sb, const Report *r, int i) {
 static void md_method_notes(StrBuf *sb, const Report *r) {
     const ReportSpec *spec = r->spec;
     sb_printf(sb, "\n## How the numbers are made\n\n");
-    sb_printf(sb,
-              "- Curve: the `accuracy` column of each run's eval.csv rows with policy `%s` "
-              "and tokens_per_step %d. Only runs in state `done` contribute.\n",
-              spec->policy, spec->tokens_per_step);
+    if (r->decoding)
+        sb_printf(sb, "- Curve: the `accuracy` column of each run's eval.csv rows of its own "
+                      "decoding (the policy and k of its first row): the methods differ in "
+                      "decoding only. Only runs in state `done` contribute.\n");
+    else
+        sb_printf(sb,
+                  "- Curve: the `accuracy` column of each run's eval.csv rows with policy `%s` "
+                  "and tokens_per_step %d. Only runs in state `done` contribute.\n",
+                  spec->policy, spec->tokens_per_step);
     sb_printf(sb, "- Each seed's curve is cut to the eval steps all seeds of its method share, "
                   "smoothed with an EMA (s_0 = x_0, s_i = a s_(i-1) + (1 - a) x_i, a = ");
     num(sb, spec->smoothing, "");
@@ -508,8 +521,9 @@ static int write_summary_md(const Report *r, const Extras *x, Err *err) {
     sb_printf(&sb, "# %s\n\n", spec->title && *spec->title ? spec->title : "Sweep report");
     sb_printf(&sb, "%d runs, %d methods; baseline: `", spec->n_runs, r->n);
     if (r->n) cell_text(&sb, r->m[r->baseline].label, 1);
-    sb_printf(&sb, "`. Figures: curves.png, loss.png%s%s (and .svg).\n\n",
-              r->likelihood ? "" : ", speedup.png", r->has_decode ? ", decode.png" : "");
+    sb_printf(&sb, "`. Figures: curves.png, loss.png%s%s%s (and .svg).\n\n",
+              r->likelihood ? "" : ", speedup.png", r->has_decode ? ", decode.png" : "",
+              r->has_pareto ? ", pareto.png (nfe vs accuracy of every decoding)" : "");
     if (r->likelihood) {
         sb_printf(&sb, "A language-model sweep: curves.png is the validation NELBO per method "
                        "(elbo.csv; lower is better), and no speedup is computed.\n\n");
@@ -673,8 +687,9 @@ static int render_figures(const Report *r, int *gnuplot_missing, Err *err) {
         return 0;
     }
     const char *scripts[] = {"curves.gp", "loss.gp", r->likelihood ? NULL : "speedup.gp",
-                             r->has_decode ? "decode.gp" : NULL};
-    for (int i = 0; i < 4; i++)
+                             r->has_decode ? "decode.gp" : NULL,
+                             r->has_pareto ? "pareto.gp" : NULL};
+    for (int i = 0; i < 5; i++)
         if (scripts[i] && gnuplot_run(gnuplot, r->spec->out_dir, scripts[i], err)) return -1;
     return 0;
 }
@@ -705,6 +720,28 @@ static int write_decode_tsv(Report *r, const Extras *x, Err *err) {
     return rc;
 }
 
+/* A sweep of decoding choices (methods that differ in eval.* keys only): cost (nfe) vs
+ * accuracy of every method and eval row, the non-dominated ones joined. */
+static int write_pareto_files(Report *r, Err *err) {
+    if (r->likelihood || !r->decoding) return 0;
+    ParetoSet pts = {0};
+    int rc = pareto_sweep_points(r->spec, &pts, err);
+    if (rc == 0 && pts.n > 0) {
+        pareto_mark_front(&pts);
+        StrBuf sb = {0};
+        pareto_tsv(&sb, &pts, "nfe", "accuracy");
+        rc = write_out(r, "pareto.tsv", &sb, err);
+        sb.len = 0;
+        gp_pareto_script(&sb, r->spec->title ? r->spec->title : "", "nfe (model calls per example)",
+                         "solve accuracy");
+        if (rc == 0) rc = write_out(r, "pareto.gp", &sb, err);
+        sb_free(&sb);
+        r->has_pareto = rc == 0;
+    }
+    pareto_free(&pts);
+    return rc;
+}
+
 /* Language-model sweeps are reported by their NELBO: when the first done run logged one. */
 static int is_likelihood_sweep(const ReportSpec *spec) {
     for (int i = 0; i < spec->n_runs; i++)
@@ -715,7 +752,7 @@ static int is_likelihood_sweep(const ReportSpec *spec) {
 int report_write(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
     if (gnuplot_missing) *gnuplot_missing = 0;
     if (check_spec(spec, err)) return -1;
-    Report r = {spec, NULL, 0, 0, is_likelihood_sweep(spec), 0};
+    Report r = {spec, NULL, 0, 0, is_likelihood_sweep(spec), 0, pareto_is_decoding_sweep(spec), 0};
     Extras x = {0};
     int n_rows = 0, has_step = 0, has_wall = 0;
     int rc = group_runs(&r, err);
@@ -728,6 +765,7 @@ int report_write(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
     if (rc == 0) rc = write_curve_tsv(&r, 1, err);
     if (rc == 0) rc = write_speedup_tsv(&r, &n_rows, &has_step, &has_wall, err);
     if (rc == 0) rc = write_decode_tsv(&r, &x, err);
+    if (rc == 0) rc = write_pareto_files(&r, err);
     if (rc == 0) rc = write_scripts(&r, n_rows, has_step, has_wall, err);
     if (rc == 0) rc = write_summary_md(&r, &x, err);
     if (rc == 0) rc = write_summary_json(&r, &x, err);

@@ -65,6 +65,23 @@ check "attempts stay 1" [ "$(attempts "$TMP/full" "$first")" = 1 ]
 # the report can be regenerated with other options
 "$MDMLAB" report "$TMP/full" --smoothing 0 --target 0.01 --out "$TMP/rep2" --no-gnuplot >/dev/null 2>&1
 check "report --metric --out" [ -s "$TMP/rep2/summary.json" ]
+# pareto over a sweep directory: a point per method and policy:k (nfe vs accuracy)
+"$MDMLAB" pareto "$TMP/full" -o "$TMP/par" >"$TMP/par.out" 2>&1
+check "pareto SWEEP_DIR exits 0 ($(tail -1 "$TMP/par.out"))" [ -s "$TMP/par/pareto.tsv" ]
+check "pareto has both methods" sh -c "grep -q '^process=random margin:1	' '$TMP/par/pareto.tsv' && grep -q '^process=puma margin:1	' '$TMP/par/pareto.tsv'"
+check "pareto refuses other costs on a sweep" sh -c "! '$MDMLAB' pareto '$TMP/full' --cost flops -o '$TMP/par2' 2>/dev/null"
+check "a training sweep's report has no pareto figure" [ ! -e "$TMP/full/report/pareto.tsv" ]
+# a sweep over decoding only: its report draws the Pareto figure
+{ base 40 20; cat <<EOF
+seeds: [1]
+grid:
+  eval.tokens_per_step: [1, 4]
+EOF
+} >"$TMP/decode.yaml"
+"$MDMLAB" sweep "$TMP/decode.yaml" --out "$TMP/decode" -j 2 >"$TMP/decode.out" 2>&1
+rc=$?
+check "decoding sweep exits 0 ($(tail -1 "$TMP/decode.out"))" [ "$rc" -eq 0 ]
+check "decoding sweep report has pareto.tsv" grep -q '^eval.tokens_per_step=4 margin:4	' "$TMP/decode/report/pareto.tsv"
 
 # --- a changed sweep file is refused unless forced ---
 sed 's/seeds: \[1, 2\]/seeds: [1, 2, 3]/' "$TMP/full.yaml" >"$TMP/changed.yaml"
