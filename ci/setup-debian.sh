@@ -4,7 +4,8 @@
 set -eu
 # ocl-icd-opencl-dev: Debian's oneDNN CMake config looks for OpenCL (without it Meson does not
 # find dnnl and the oneDNN backend is silently left out). python3-torch: the PyTorch parity test.
-pkgs="build-essential meson ninja-build pkg-config cmake libopenblas-dev libdnnl-dev ocl-icd-opencl-dev libyaml-dev libpcre2-dev gnuplot-nox clang libomp-dev python3-torch"
+# libopenmpi-dev, openmpi-bin: data parallel training (mpirun -np N mdmlab train).
+pkgs="build-essential meson ninja-build pkg-config cmake libopenblas-dev libdnnl-dev ocl-icd-opencl-dev libyaml-dev libpcre2-dev gnuplot-nox clang libomp-dev python3-torch libopenmpi-dev openmpi-bin"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

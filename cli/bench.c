@@ -168,7 +168,7 @@ static void run_backend(const BenchOptions *o, const char *backend, const char *
     snprintf(cfg.process, sizeof(cfg.process), "%s", process);
     const ForwardOps *ops = forward_find(process);
     if (ops && ops->require) ops->require(&cfg);
-    if (session_open(&s, &cfg, &err) != 0) {
+    if (session_open(&s, &cfg, NULL, &err) != 0) {
         snprintf(res->error, sizeof(res->error), "%s", err.msg);
         session_close(&s);
         return;

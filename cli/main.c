@@ -134,15 +134,27 @@ static int cmd_train(int argc, char **argv, Err *err) {
             cfg.train.overwrite = 1;
         else if (config_apply_override(&cfg, argv[i], err) != 0)
             return 1;
-    int rc = train_run(&cfg, 0, err);
+    Parallel par;
+    if (parallel_init(&par, NULL, NULL, err) != 0) return 1;
+    int rc = train_run_parallel(&cfg, 0, &par, err);
+    int rank = par.rank, world = par.world;
+    if (rc != 0 && rc != TRAIN_INTERRUPTED && world > 1) {
+        /* a failed rank ends the job: the others would wait in the next collective */
+        fprintf(stderr, "mdmlab: error: rank %d of %d: %s\n", rank, world, err->msg);
+        fflush(stderr);
+        parallel_abort(&par, 1);
+    }
+    parallel_finalize(&par);
     if (rc == TRAIN_INTERRUPTED) {
-        fprintf(stderr, "\nmdmlab: interrupted; checkpoint saved, resume with train.resume=auto\n");
+        if (rank == 0)
+            fprintf(stderr,
+                    "\nmdmlab: interrupted; checkpoint saved, resume with train.resume=auto\n");
         return 130;
     }
     if (rc != 0) return 1;
     char dir[CFG_PATH];
     train_run_dir(&cfg, dir, sizeof(dir));
-    printf("run finished: %s\n", dir);
+    if (rank == 0) printf("run finished: %s\n", dir);
     return 0;
 }
 
@@ -522,7 +534,8 @@ static int cmd_help(int argc, char **argv, Err *err) {
 
 static int cmd_version(int argc, char **argv, Err *err) {
     (void)argc, (void)argv, (void)err;
-    printf("mdmlab %s\n", MDMLAB_VERSION);
+    printf("mdmlab %s (backends: %s; data parallel: %s)\n", MDMLAB_VERSION, backend_names(),
+           parallel_build());
     return 0;
 }
 

@@ -99,6 +99,18 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
     return 0;
 }
 
+int runlog_open_discard(RunLog *rl, Err *err) {
+    memset(rl, 0, sizeof(*rl));
+    FILE **files[] = {&rl->jsonl,    &rl->train_csv, &rl->eval_csv,
+                      &rl->elbo_csv, &rl->samples,   &rl->log};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        if (!(*files[i] = fopen("/dev/null", "w"))) {
+            runlog_close(rl);
+            return err_set(err, "/dev/null: cannot open for writing");
+        }
+    return 0;
+}
+
 void runlog_train(RunLog *rl, const TrainRow *r) {
     fprintf(rl->jsonl,
             "{\"type\":\"train\",\"step\":%ld,\"loss\":%.17g,\"lr\":%.9g,\"grad_norm\":%.9g,"

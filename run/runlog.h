@@ -41,6 +41,9 @@ typedef struct ElboRow {
 
 /* resume_step < 0: start fresh (files truncated); else keep rows with step <= resume_step. */
 int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err);
+/* A log whose rows go nowhere (/dev/null): the ranks of a data-parallel run other than 0,
+ * which write no run directory. */
+int runlog_open_discard(RunLog *rl, Err *err);
 void runlog_train(RunLog *rl, const TrainRow *row);
 void runlog_eval(RunLog *rl, const EvalRow *row);
 void runlog_elbo(RunLog *rl, const ElboRow *row);

@@ -95,6 +95,8 @@ typedef struct Run {
     int have_resume;
     long start_step;
     double train_s; /* seconds spent in training steps, carried across resumes ("clock") */
+    Parallel *par;  /* NULL: one process */
+    int writer;     /* writes the run directory and evaluates: rank 0 */
 } Run;
 
 static void run_free(Run *r) {
@@ -209,24 +211,38 @@ static int check_fresh_run_dir(const Run *r, Err *err) {
     return 0;
 }
 
-static int run_setup(Run *r, const Config *cfg, Err *err) {
-    memset(r, 0, sizeof(*r));
-    r->cfg = *cfg;
-    if (config_validate(&r->cfg, err) != 0) return -1;
-    train_run_dir(&r->cfg, r->dir, sizeof(r->dir));
-    snprintf(r->ckpt_path, sizeof(r->ckpt_path), "%s/checkpoint.bin", r->dir);
-    if (open_resume(r, err) != 0) return -1;
-    if (session_open(&r->s, &r->cfg, err) != 0) return -1;
-    if (check_fresh_run_dir(r, err) != 0) return -1;
-    if (make_dirs(r->dir, err) != 0) return -1; /* only once the run is known to start */
-    long init_step = -1; /* step of train.init_from's checkpoint once loaded */
+/* The weights and process state a run starts from: a checkpoint to resume, or
+ * train.init_from's weights (its step into *init_step when not NULL). Every rank loads them. */
+static int run_setup_restore(Run *r, long *init_step, Err *err) {
+    long step = -1;
     if (r->have_resume) {
         if (model_io_restore(&r->s.model, &r->resume, r->resume_path, 1, err) != 0 ||
             restore_run_state(r, err) != 0)
             return -1;
-    } else if (r->cfg.train.init_from[0] && init_from_checkpoint(r, &init_step, err) != 0) {
+    } else if (r->cfg.train.init_from[0] && init_from_checkpoint(r, &step, err) != 0) {
         return -1;
     }
+    if (init_step) *init_step = step;
+    return 0;
+}
+
+static int run_setup(Run *r, const Config *cfg, Parallel *par, Err *err) {
+    memset(r, 0, sizeof(*r));
+    r->cfg = *cfg;
+    r->par = par;
+    r->writer = !par || par->rank == 0;
+    if (config_validate(&r->cfg, err) != 0) return -1;
+    train_run_dir(&r->cfg, r->dir, sizeof(r->dir));
+    snprintf(r->ckpt_path, sizeof(r->ckpt_path), "%s/checkpoint.bin", r->dir);
+    if (open_resume(r, err) != 0) return -1;
+    if (session_open(&r->s, &r->cfg, par, err) != 0) return -1;
+    if (check_fresh_run_dir(r, err) != 0) return -1;
+    /* every rank has looked at the directory before rank 0 writes into it */
+    if (par && parallel_barrier(par, err) != 0) return -1;
+    if (!r->writer) return run_setup_restore(r, NULL, err) || runlog_open_discard(&r->log, err);
+    if (make_dirs(r->dir, err) != 0) return -1; /* only once the run is known to start */
+    long init_step = -1; /* step of train.init_from's checkpoint once loaded */
+    if (run_setup_restore(r, &init_step, err) != 0) return -1;
     StrBuf yaml = {0};
     config_write_yaml(&r->cfg, &yaml);
     char path[CFG_PATH + 32];
@@ -237,6 +253,9 @@ static int run_setup(Run *r, const Config *cfg, Err *err) {
     if (runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, err) != 0) return -1;
     if (init_step >= 0)
         runlog_line(&r->log, "initialised from %s (step %ld)", r->cfg.train.init_from, init_step);
+    if (par && par->world > 1)
+        runlog_line(&r->log, "data parallel: %d MPI ranks, %d sequences of each batch per rank",
+                    par->world, r->cfg.train.batch / par->world);
     return 0;
 }
 
@@ -381,8 +400,30 @@ static void report_progress(Run *r, const TrainRow *row, int to_terminal, int fi
     if (to_terminal) fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
 }
 
+/* How much of this session's training time the collectives took (rank 0's view). */
+static void log_communication(Run *r, int quiet) {
+    if (!r->par || r->par->world <= 1) return;
+    double share = r->train_s > 0 ? r->par->comm_s / r->train_s : 0.0;
+    runlog_line(&r->log,
+                "data parallel: %.2f s of %.2f s in training steps were collectives "
+                "(allreduce, allgather): %.1f%%",
+                r->par->comm_s, r->train_s, 100.0 * share);
+    if (!quiet)
+        fprintf(stderr, "data parallel over %d ranks: %.1f%% of the training time in collectives\n",
+                r->par->world, 100.0 * share);
+}
+
+/* Whether any rank was asked to stop (a signal reaches one rank, or all at different steps):
+ * every rank must checkpoint-and-stop at the same step. */
+static int stop_agreed(Run *r, Err *err) {
+    double stop = stop_requested;
+    if (r->par && parallel_sum_doubles(r->par, &stop, 1, err) != 0) return -1;
+    return stop > 0;
+}
+
 static int train_loop(Run *r, int quiet, Err *err) {
     const Config *c = &r->cfg;
+    quiet |= !r->writer;
     int to_terminal = !quiet && isatty(STDERR_FILENO);
     double wall0 = now_seconds(), window_t0 = wall0;
     long window_steps = 0, eval_window_steps = 0;
@@ -419,7 +460,7 @@ static int train_loop(Run *r, int quiet, Err *err) {
             window_t0 = now;
             window_steps = 0;
         }
-        if ((c->train.eval_every > 0 && done % c->train.eval_every == 0) || last) {
+        if (((c->train.eval_every > 0 && done % c->train.eval_every == 0) || last) && r->writer) {
             char summary[256];
             if (run_eval(r, done, wall0, summary, sizeof summary, err) != 0) return -1;
             runlog_line(&r->log, "eval step %ld: %s", done, summary);
@@ -430,8 +471,10 @@ static int train_loop(Run *r, int quiet, Err *err) {
             eval_window_loss = 0.0;
             eval_window_steps = 0;
         }
-        int stop = stop_requested;
-        if ((c->train.ckpt_every > 0 && done % c->train.ckpt_every == 0) || last || stop) {
+        int stop = stop_agreed(r, err);
+        if (stop < 0) return -1;
+        if (((c->train.ckpt_every > 0 && done % c->train.ckpt_every == 0) || last || stop) &&
+            r->writer) {
             char kept[CFG_PATH + 32];
             snprintf(kept, sizeof(kept), "%s/step-%ld.bin", r->dir, done);
             const char *paths[] = {r->ckpt_path, kept};
@@ -444,16 +487,21 @@ static int train_loop(Run *r, int quiet, Err *err) {
             return TRAIN_INTERRUPTED;
         }
     }
+    log_communication(r, quiet);
     return 0;
 }
 
 int train_run(const Config *cfg, int quiet, Err *err) {
+    return train_run_parallel(cfg, quiet, NULL, err);
+}
+
+int train_run_parallel(const Config *cfg, int quiet, Parallel *par, Err *err) {
     Run *r = calloc(1, sizeof(*r));
     if (!r) return err_set(err, "out of memory");
     stop_requested = 0;
     StopSignals saved;
     stop_signals_catch(&saved, request_stop);
-    int rc = run_setup(r, cfg, err);
+    int rc = run_setup(r, cfg, par, err);
     if (rc == 0) rc = train_loop(r, quiet, err);
     stop_signals_restore(&saved);
     run_free(r);

@@ -770,8 +770,11 @@ static int parse_sections(Sweep *sw, Parse *p) {
     if ((n = find_section(p, "zip", &line)) && parse_zip(sw, p, n)) return -1;
     if ((n = find_section(p, "exclude", &line)) && parse_exclude(sw, p, n)) return -1;
     if ((n = find_section(p, "report", &line)) && parse_report(p, n, &sw->report)) return -1;
-    OptionField f[] = {{"jobs", 'i', &sw->jobs, 0}, {"timeout", 'd', &sw->timeout_s, 0}};
-    if ((n = find_section(p, "sweep", &line)) && parse_options(p, n, "sweep", f, 2)) return -1;
+    OptionField f[] = {{"jobs", 'i', &sw->jobs, 0},
+                       {"timeout", 'd', &sw->timeout_s, 0},
+                       {"launcher", 's', sw->launcher, sizeof sw->launcher},
+                       {"ntasks", 'i', &sw->ntasks, 0}};
+    if ((n = find_section(p, "sweep", &line)) && parse_options(p, n, "sweep", f, 4)) return -1;
     return 0;
 }
 

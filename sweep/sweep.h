@@ -13,7 +13,8 @@
  *     - {process: random, puma.K: [4, 8]}
  *   report: {metric: "margin:1", baseline: "process=random", target: 0, smoothing: 0.5,
  *            bootstrap: 2000}
- *   sweep: {jobs: 2, timeout: 3600}      # execution defaults (command-line flags win)
+ *   sweep: {jobs: 2, timeout: 3600}      # execution defaults (command-line flags win);
+ *                                         # launcher: "mpirun -np 2", ntasks: 2 (MPI runs)
  *
  * Expansion is deterministic: the same file and overrides give the same runs in the same
  * order with the same ids, whatever the key order inside the file. Everything a run would
@@ -81,6 +82,12 @@ typedef struct Sweep {
     SweepReportOptions report;
     int jobs;         /* sweep.jobs (0 = not set) */
     double timeout_s; /* sweep.timeout: per run, 0 = none */
+    /* sweep.launcher: the command each training runs under, split at spaces, e.g.
+     * "mpirun -np 2" (data parallel, run/parallel.h); "" = none. sweep.ntasks: the MPI ranks
+     * per run it starts (0 = not stated): the Slurm script asks for that many tasks, and each
+     * rank gets that share of a run's threads. */
+    char launcher[CFG_STR];
+    int ntasks;
 } Sweep;
 
 /* Loads and expands a sweep file; overrides ("key=value") apply to the base config. */

@@ -103,7 +103,10 @@ static int write_run_files(Exec *x, Slot *s, Err *err) {
     snprintf(cfg.train.resume, sizeof(cfg.train.resume), "auto");
     /* the sweep owns its run dirs: a run not done starts over unless it has a checkpoint */
     cfg.train.overwrite = 1;
-    if (cfg.threads == 0) cfg.threads = x->o->threads;
+    if (cfg.threads == 0) /* a launcher's ranks share the run's cores */
+        cfg.threads = x->sw->ntasks > 1 && x->o->threads / x->sw->ntasks >= 1
+                          ? x->o->threads / x->sw->ntasks
+                          : x->o->threads;
     StrBuf sb = {0};
     config_write_yaml(&cfg, &sb);
     char path[CFG_PATH + 64];
@@ -116,7 +119,8 @@ static int write_run_files(Exec *x, Slot *s, Err *err) {
     sb_json_string(&sb, x->o->command_line ? x->o->command_line : "");
     sb_printf(&sb, ",\n  \"run_command\": ");
     StrBuf cmd = {0};
-    sb_printf(&cmd, "%s train %s/run.yaml", x->o->exe, s->dir);
+    sb_printf(&cmd, "%s%s%s train %s/run.yaml", x->sw->launcher, x->sw->launcher[0] ? " " : "",
+              x->o->exe, s->dir);
     sb_json_string(&sb, cmd.data);
     sb_free(&cmd);
     sb_printf(&sb, ",\n  \"git\": ");
@@ -125,7 +129,9 @@ static int write_run_files(Exec *x, Slot *s, Err *err) {
     sb_json_string(&sb, x->machine);
     sb_printf(&sb, ",\n  \"backend\": ");
     sb_json_string(&sb, cfg.backend);
-    sb_printf(&sb, ",\n  \"threads\": %d\n}\n", cfg.threads);
+    sb_printf(&sb, ",\n  \"threads\": %d,\n  \"launcher\": ", cfg.threads);
+    sb_json_string(&sb, x->sw->launcher);
+    sb_printf(&sb, ",\n  \"ranks\": %d\n}\n", x->sw->ntasks > 0 ? x->sw->ntasks : 1);
     snprintf(path, sizeof(path), "%s/meta.json", s->dir);
     if (rc == 0) rc = write_file_atomic(path, sb.data, sb.len, err);
     sb_free(&sb);
@@ -253,8 +259,21 @@ static int launch(Exec *x, int run_index, Err *err) {
         dup2(in, 0);
         dup2(out, 1);
         dup2(out, 2);
-        char *argv[] = {(char *)x->o->exe, "train", yaml, NULL};
-        execv(x->o->exe, argv);
+        char *argv[40], launcher[CFG_STR];
+        int argc = 0;
+        snprintf(launcher, sizeof launcher, "%s", x->sw->launcher);
+        char *save = NULL;
+        for (char *t = strtok_r(launcher, " ", &save); t && argc < 36;
+             t = strtok_r(NULL, " ", &save))
+            argv[argc++] = t;
+        argv[argc++] = (char *)x->o->exe;
+        argv[argc++] = "train";
+        argv[argc++] = yaml;
+        argv[argc] = NULL;
+        if (argv[0] == x->o->exe)
+            execv(x->o->exe, argv);
+        else
+            execvp(argv[0], argv);
         _exit(127);
     }
     setpgid(pid, pid);
@@ -480,12 +499,14 @@ int sweep_write_slurm(const Sweep *sw, const char *sweep_file, char *const *over
               "#SBATCH --job-name=mdmlab-%s\n"
               "#SBATCH --array=0-%d\n"
               "#SBATCH --cpus-per-task=2\n"
+              "#SBATCH --ntasks=%d\n"
               "#SBATCH --output=%s/slurm-%%A_%%a.out\n"
               "set -e\n"
               "exec '%s' sweep '%s'%s --out '%s' --only \"$SLURM_ARRAY_TASK_ID\" -j 1 "
               "--no-report\n",
-              sw->name, sweep_dir, script_path, sw->name, sw->n_runs - 1, sweep_dir, exe,
-              sweep_file, extra.data ? extra.data : "", sweep_dir);
+              sw->name, sweep_dir, script_path, sw->name, sw->n_runs - 1,
+              sw->ntasks > 0 ? sw->ntasks : 1, sweep_dir, exe, sweep_file,
+              extra.data ? extra.data : "", sweep_dir);
     int rc = write_file_atomic(script_path, sb.data, sb.len, err);
     sb_free(&sb);
     sb_free(&extra);

@@ -153,7 +153,7 @@ static void quickstart_model(Config *c) {
 static void batches_of(const Config *c, int steps, int *tokens, float *weights) {
     Session s;
     Err err = {{0}};
-    CHECK_MSG(session_open(&s, c, &err) == 0, "%s", err.msg);
+    CHECK_MSG(session_open(&s, c, NULL, &err) == 0, "%s", err.msg);
     size_t n = (size_t)s.batch.B * s.batch.T;
     for (int k = 0; k < steps; k++) {
         s.fp.ops->make_batch(&s.fp, k, &s.batch);
@@ -170,7 +170,7 @@ static EvalResult ancestral_eval(const Config *c, const char *dir, int steps) {
     EvalResult res = {0};
     Config ec = *c;
     ec.train.steps = 0;
-    CHECK_MSG(session_open(&s, &ec, &err) == 0, "%s", err.msg);
+    CHECK_MSG(session_open(&s, &ec, NULL, &err) == 0, "%s", err.msg);
     char ckpt[600];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", dir);
     Model m;
@@ -251,7 +251,7 @@ static void check_prime_learns(const char *tmp) {
     Session s;
     Err err = {{0}};
     ca.train.steps = 0;
-    CHECK(session_open(&s, &ca, &err) == 0);
+    CHECK(session_open(&s, &ca, NULL, &err) == 0);
     char ckpt[600];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", b);
     Checkpoint ck;

@@ -306,7 +306,7 @@ static void test_failed_step(void) {
     Pool before, after;
     memset(&before, 0, sizeof before);
     memset(&after, 0, sizeof after);
-    if (session_open(&s, &c, &err) != 0) {
+    if (session_open(&s, &c, NULL, &err) != 0) {
         CHECK_MSG(0, "%s", err.msg);
         session_close(&s);
         return;

@@ -354,7 +354,7 @@ static void test_render(void) {
 
 static int open_session(Session *s, const Config *c) {
     Err err;
-    if (session_open(s, c, &err) != 0) {
+    if (session_open(s, c, NULL, &err) != 0) {
         CHECK_MSG(0, "session: %s", err.msg);
         return -1;
     }

@@ -157,7 +157,7 @@ static void test_loss_falls(const char *process) {
     config_set(&cfg, "puma.K", "%d", 4);
     Session s;
     Err err = {{0}};
-    int rc = session_open(&s, &cfg, &err);
+    int rc = session_open(&s, &cfg, NULL, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc) return;
     double first = 0, last = 0;
