@@ -53,12 +53,32 @@ const char *backend_names(void) {
     return backend_name_list + 2;
 }
 
+/* Other processes running now: min(the 1-minute load, runnable entities now minus this one),
+ * rounded (/proc/loadavg; 0 where it cannot be read). The minimum ignores load that a
+ * finished job left in the average and a momentary burst alike. */
+static int busy_cores(void) {
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f) return 0;
+    double load1 = 0.0;
+    int running = 0, total = 0;
+    int got = fscanf(f, "%lf %*f %*f %d/%d", &load1, &running, &total);
+    fclose(f);
+    if (got != 3) return 0;
+    int busy = (int)(load1 + 0.5), now = running - 1;
+    return busy < now ? busy : now > 0 ? now : 0;
+}
+
+int backend_default_threads(void) {
+    int cores = omp_get_num_procs(), busy = busy_cores();
+    return cores - busy >= 1 ? cores - busy : 1;
+}
+
 int backend_create(Backend *be, const char *name, int threads, Err *err) {
     memset(be, 0, sizeof *be);
     const BackendOps *ops = !name || strcmp(name, "auto") == 0 ? backend_at(0) : backend_find(name);
     if (!ops) return err_set(err, "unknown backend '%s' (built: %s)", name, backend_names());
     be->ops = ops;
-    be->threads = threads > 0 ? threads : omp_get_num_procs();
+    be->threads = threads > 0 ? threads : backend_default_threads();
     if (ops->create(be, err) != 0) {
         memset(be, 0, sizeof *be);
         return -1;

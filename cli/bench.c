@@ -47,7 +47,7 @@ static void bench_usage(FILE *f) {
             "  --process LIST   forward processes, comma-separated (default %s, the baseline;\n"
             "                   available: %s); with the baseline and others, each one's\n"
             "                   overhead over the baseline is printed\n"
-            "  --threads N      threads per run (default 0 = all cores)\n"
+            "  --threads N      threads per run (default 0 = the cores not busy)\n"
             "  --steps N        timed steps (default 5)   --warmup N  untimed steps (default 2)\n"
             "  --d N --layers N --heads N --ffn N --batch N   model and batch\n"
             "  --box 2|3 --layout prompt|inplace              Sudoku shape (seq 2*n*n or n*n)\n"

@@ -253,6 +253,9 @@ static int run_setup(Run *r, const Config *cfg, Parallel *par, Err *err) {
     if (runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, err) != 0) return -1;
     if (init_step >= 0)
         runlog_line(&r->log, "initialised from %s (step %ld)", r->cfg.train.init_from, init_step);
+    if (r->cfg.threads == 0)
+        runlog_line(&r->log, "threads=0 resolved to %d (the cores not busy with other processes)",
+                    r->s.be.threads);
     if (par && par->world > 1)
         runlog_line(&r->log, "data parallel: %d MPI ranks, %d sequences of each batch per rank",
                     par->world, r->cfg.train.batch / par->world);
@@ -421,10 +424,33 @@ static int stop_agreed(Run *r, Err *err) {
     return stop > 0;
 }
 
+/* Off a terminal (a log file, a sweep's output.log), a progress line to stderr at most every
+ * PROGRESS_EVERY_S seconds, so a long run is never silent until its first evaluation. */
+enum { PROGRESS_EVERY_S = 10 };
+
+typedef struct Progress {
+    double t0;  /* when the last line was printed (or training started) */
+    long step0; /* the step it reported */
+} Progress;
+
+static void progress_line(Run *r, Progress *p, long done, double loss) {
+    double now = now_seconds();
+    if (now - p->t0 < PROGRESS_EVERY_S || done <= p->step0) return;
+    double per_step = (now - p->t0) / (double)(done - p->step0);
+    char eta[32];
+    format_eta(per_step * (double)(r->cfg.train.steps - done), eta, sizeof(eta));
+    fprintf(stderr, "step %ld/%ld  loss %.4f  %.0f tok/s  ETA %s\n", done, r->cfg.train.steps, loss,
+            (double)r->cfg.train.batch * r->s.task.seq_len / per_step, eta);
+    fflush(stderr);
+    p->t0 = now;
+    p->step0 = done;
+}
+
 static int train_loop(Run *r, int quiet, Err *err) {
     const Config *c = &r->cfg;
     quiet |= !r->writer;
     int to_terminal = !quiet && isatty(STDERR_FILENO);
+    Progress progress = {now_seconds(), r->start_step};
     double wall0 = now_seconds(), window_t0 = wall0;
     long window_steps = 0, eval_window_steps = 0;
     double eval_window_loss = 0.0, tokens_per_s = 0.0;
@@ -443,6 +469,7 @@ static int train_loop(Run *r, int quiet, Err *err) {
         eval_window_steps++;
         window_steps++;
         long done = step + 1;
+        if (!quiet && !to_terminal) progress_line(r, &progress, done, loss);
         int last = done == c->train.steps;
         if (done % c->train.log_every == 0 || last || done == 1) {
             double now = now_seconds();

@@ -140,12 +140,20 @@ static int write_run_files(Exec *x, Slot *s, Err *err) {
 
 static void say(Exec *x, const char *fmt, ...) MDM_PRINTF(2, 3);
 
+static void progress_counts(const Exec *x, char *out, size_t n);
+
+/* One line per state change; off a terminal (no live line) it carries the counts and ETA. */
 static void say(Exec *x, const char *fmt, ...) {
     if (x->to_terminal) fprintf(stderr, "\r\033[K");
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
+    if (!x->to_terminal) {
+        char counts[256];
+        progress_counts(x, counts, sizeof counts);
+        fprintf(stderr, "  [%s]", counts);
+    }
     fputc('\n', stderr);
 }
 
@@ -160,8 +168,8 @@ static void format_duration(double s, char *out, size_t n) {
         snprintf(out, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
 }
 
-static void draw_progress(Exec *x) {
-    if (!x->to_terminal) return;
+/* "3/10 finished: 3 done, 0 failed; 2 running, 5 queued; elapsed 1m02s, ETA 2m40s" */
+static void progress_counts(const Exec *x, char *out, size_t n) {
     int finished = x->out->done + x->out->failed + x->out->interrupted;
     int left = x->n_queue - x->next + x->n_running;
     double eta = -1;
@@ -172,11 +180,17 @@ static void draw_progress(Exec *x) {
     char eta_s[32], el[32];
     format_duration(eta, eta_s, sizeof(eta_s));
     format_duration(now_seconds() - x->t_start, el, sizeof(el));
-    fprintf(stderr,
-            "\r\033[K[sweep %s] %d/%d finished: %d done, %d failed; %d running, %d queued; "
-            "elapsed %s, ETA %s",
-            x->sw->name, finished, x->n_selected, x->out->done, x->out->failed, x->n_running,
-            x->n_queue - x->next, el, eta_s);
+    snprintf(out, n,
+             "%d/%d finished: %d done, %d failed; %d running, %d queued; elapsed %s, ETA %s",
+             finished, x->n_selected, x->out->done, x->out->failed, x->n_running,
+             x->n_queue - x->next, el, eta_s);
+}
+
+static void draw_progress(Exec *x) {
+    if (!x->to_terminal) return;
+    char counts[256];
+    progress_counts(x, counts, sizeof counts);
+    fprintf(stderr, "\r\033[K[sweep %s] %s", x->sw->name, counts);
     fflush(stderr);
 }
 
@@ -332,6 +346,7 @@ static int finish(Exec *x, int slot_index, int wstatus, Err *err) {
     char el[32];
     format_duration(st->elapsed_s, el, sizeof(el));
     x->finished_now++;
+    x->n_running--; /* counted out before the lines below report the counts */
     if (st->state == RUN_DONE) {
         x->out->done++;
         x->done_time += st->elapsed_s;
@@ -355,7 +370,7 @@ static int finish(Exec *x, int slot_index, int wstatus, Err *err) {
         sb_free(&tail);
         if (x->o->fail_fast) x->stopping = 1;
     }
-    x->slots[slot_index] = x->slots[--x->n_running];
+    x->slots[slot_index] = x->slots[x->n_running];
     return rc;
 }
 
