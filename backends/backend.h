@@ -211,6 +211,9 @@ int backend_check(const Backend *be, Err *err);
  * jobs slows down (measured: 1.49x slower with 2 threads than with 1 beside two busy jobs
  * on 2 cores); on an idle machine it is every core. */
 int backend_default_threads(void);
+/* Its rule, from /proc/loadavg's 1-minute load and its count of runnable entities (this
+ * process included): cores - min(round(load1), running - 1), at least 1. */
+int backend_threads_for_load(int cores, double load1, int running);
 
 /* Registry: backends compiled into this build, in order of preference for "auto". */
 int backend_count(void);

@@ -53,24 +53,23 @@ const char *backend_names(void) {
     return backend_name_list + 2;
 }
 
-/* Other processes running now: min(the 1-minute load, runnable entities now minus this one),
- * rounded (/proc/loadavg; 0 where it cannot be read). The minimum ignores load that a
- * finished job left in the average and a momentary burst alike. */
-static int busy_cores(void) {
+int backend_threads_for_load(int cores, double load1, int running) {
+    /* busy: the 1-minute load, but no more than the entities running now besides this one, so
+     * load that a finished job left in the average and a momentary burst are both ignored */
+    int busy = (int)(load1 + 0.5), now = running - 1 > 0 ? running - 1 : 0;
+    if (busy > now) busy = now;
+    return cores - busy >= 1 ? cores - busy : 1;
+}
+
+int backend_default_threads(void) {
+    int cores = omp_get_num_procs();
     FILE *f = fopen("/proc/loadavg", "r");
-    if (!f) return 0;
+    if (!f) return cores;
     double load1 = 0.0;
     int running = 0, total = 0;
     int got = fscanf(f, "%lf %*f %*f %d/%d", &load1, &running, &total);
     fclose(f);
-    if (got != 3) return 0;
-    int busy = (int)(load1 + 0.5), now = running - 1;
-    return busy < now ? busy : now > 0 ? now : 0;
-}
-
-int backend_default_threads(void) {
-    int cores = omp_get_num_procs(), busy = busy_cores();
-    return cores - busy >= 1 ? cores - busy : 1;
+    return got == 3 ? backend_threads_for_load(cores, load1, running) : cores;
 }
 
 int backend_create(Backend *be, const char *name, int threads, Err *err) {

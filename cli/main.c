@@ -108,6 +108,29 @@ static int sweep_file_hint(const char *path, Err *err) {
     return 1;
 }
 
+/* `eval SWEEP_DIR`: a sweep directory holds runs, not a checkpoint; list them by label. */
+static int sweep_dir_hint(const char *dir, Err *err) {
+    char path[CFG_PATH + 32];
+    snprintf(path, sizeof path, "%s/plan.tsv", dir);
+    if (!file_exists(path)) return 0;
+    snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
+    if (file_exists(path)) return 0;
+    ReportRun *runs = NULL;
+    int n = 0;
+    Err ignored;
+    if (sweep_plan_runs(dir, &runs, &n, &ignored) == 0 && n > 0) {
+        fprintf(stderr, "%s is a sweep directory; its runs:\n", dir);
+        for (int i = 0; i < n; i++)
+            fprintf(stderr, "  mdmlab eval %s   # %s seed=%ld (%s)\n", runs[i].dir, runs[i].method,
+                    runs[i].seed, runs[i].state);
+    }
+    free(runs);
+    return err_set(err,
+                   "%s is a sweep directory, not a run: evaluate one of its runs (listed "
+                   "above; also %s/by-label/)",
+                   dir, dir);
+}
+
 static int cmd_train(int argc, char **argv, Err *err) {
     Config cfg;
     config_defaults(&cfg);
@@ -234,7 +257,9 @@ static int eval_parse_args(EvalCommand *ec, Config *overrides_into, int argc, ch
         }
     }
     if (!ec->target) return err_set(err, "eval: give a run directory or a checkpoint file");
-    return eval_checkpoint_path(ec->target, ec->ckpt_path, sizeof ec->ckpt_path, &ec->is_dir, err);
+    if (eval_checkpoint_path(ec->target, ec->ckpt_path, sizeof ec->ckpt_path, &ec->is_dir, err))
+        return -1;
+    return ec->is_dir ? sweep_dir_hint(ec->target, err) : 0;
 }
 
 /* Replays the command line's overrides over the checkpoint's own config. */

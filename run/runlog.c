@@ -65,7 +65,7 @@ static FILE *open_table(const char *dir, const char *name, const char *header, l
     return f;
 }
 
-int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
+int runlog_open(RunLog *rl, const char *dir, long resume_step, int language_model, Err *err) {
     memset(rl, 0, sizeof(*rl));
     if (make_dirs(dir, err) != 0) return -1;
     rl->jsonl = open_table(dir, "metrics.jsonl", NULL, resume_step, err);
@@ -80,13 +80,17 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err) {
                          "idle_step_ratio",
                          resume_step, err)
             : NULL;
-    rl->elbo_csv = rl->eval_csv ? open_table(dir, "elbo.csv",
-                                             "step,nelbo,ppl_bound,bits_per_byte,tokens,train_s",
-                                             resume_step, err)
-                                : NULL;
-    rl->samples =
-        rl->elbo_csv ? open_table(dir, "samples.txt", "step\tindex\ttext", resume_step, err) : NULL;
-    if (rl->samples) {
+    int ok = rl->eval_csv != NULL;
+    if (ok && language_model) {
+        rl->elbo_csv = open_table(dir, "elbo.csv",
+                                  "step,nelbo,ppl_bound,bits_per_byte,tokens,train_s", resume_step,
+                                  err);
+        rl->samples = rl->elbo_csv ? open_table(dir, "samples.txt", "step\tindex\ttext",
+                                                resume_step, err)
+                                   : NULL;
+        ok = rl->samples != NULL;
+    }
+    if (ok) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/log.txt", dir);
         rl->log = fopen(path, resume_step >= 0 ? "a" : "w");

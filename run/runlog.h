@@ -1,6 +1,6 @@
-/* A run directory's append-only record: metrics.jsonl (every row), train.csv, eval.csv and
- * elbo.csv (the same rows as tables), samples.txt (generated text) and log.txt (the progress
- * lines). Rows are written whole and
+/* A run directory's append-only record: metrics.jsonl (every row), train.csv, eval.csv and,
+ * for language models only, elbo.csv (the same rows as tables) and samples.txt (generated
+ * text); log.txt (the progress lines). Rows are written whole and
  * flushed, so a crash loses at most the row being written; on resume the files are cut
  * back (atomically) to the checkpoint's step, so a resumed run's record matches an
  * uninterrupted one. */
@@ -39,8 +39,9 @@ typedef struct ElboRow {
     double train_s;
 } ElboRow;
 
-/* resume_step < 0: start fresh (files truncated); else keep rows with step <= resume_step. */
-int runlog_open(RunLog *rl, const char *dir, long resume_step, Err *err);
+/* resume_step < 0: start fresh (files truncated); else keep rows with step <= resume_step.
+ * language_model: the task has no answers (text): elbo.csv and samples.txt too. */
+int runlog_open(RunLog *rl, const char *dir, long resume_step, int language_model, Err *err);
 /* A log whose rows go nowhere (/dev/null): the ranks of a data-parallel run other than 0,
  * which write no run directory. */
 int runlog_open_discard(RunLog *rl, Err *err);

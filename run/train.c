@@ -250,7 +250,9 @@ static int run_setup(Run *r, const Config *cfg, Parallel *par, Err *err) {
     int rc = write_file_atomic(path, yaml.data, yaml.len, err);
     sb_free(&yaml);
     if (rc != 0) return -1;
-    if (runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, err) != 0) return -1;
+    if (runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, !r->s.task.ops->score,
+                    err) != 0)
+        return -1;
     if (init_step >= 0)
         runlog_line(&r->log, "initialised from %s (step %ld)", r->cfg.train.init_from, init_step);
     if (r->cfg.threads == 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tasks/lib/jsonl.h"
@@ -146,6 +147,57 @@ void runstore_log_tail(const char *run_dir, int lines, StrBuf *out) {
     free(text);
 }
 
+void runstore_label_alias(const SweepRun *run, char *out, size_t n) {
+    StrBuf sb = {0};
+    const char *item = run->method;
+    while (*item) { /* "puma.K=4": "K4"; "process=puma": "puma" */
+        size_t len = strcspn(item, ",");
+        const char *eq = memchr(item, '=', len);
+        if (eq) {
+            const char *key = item, *dot;
+            while ((dot = memchr(key, '.', (size_t)(eq - key)))) key = dot + 1;
+            if (sb.len) sb_append(&sb, "_", 1);
+            if (strncmp(item, "process=", 8) != 0) sb_append(&sb, key, (size_t)(eq - key));
+            sb_append(&sb, eq + 1, len - (size_t)(eq + 1 - item));
+        }
+        item += len + (item[len] == ',');
+    }
+    snprintf(out, n, "%s-s%ld", sb.len ? sb.data : "run", run->seed);
+    for (char *c = out; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '.' || *c == '-' || *c == '_'))
+            *c = '_';
+    sb_free(&sb);
+}
+
+/* SWEEP/by-label/<alias> -> ../runs/<id> for every run (a link resolves once its run has
+ * started); an alias two runs share gets the second run's plan index appended. */
+static void link_labels(const char *sweep_dir, const Sweep *sw) {
+    char dir[CFG_PATH + 32];
+    snprintf(dir, sizeof dir, "%s/by-label", sweep_dir);
+    mkdir(dir, 0755);
+    for (int i = 0; i < sw->n_runs; i++) {
+        char alias[SWEEP_LABEL_LEN + 32], link[CFG_PATH + SWEEP_LABEL_LEN + 96],
+            target[SWEEP_ID_LEN + 16], old[SWEEP_ID_LEN + 16];
+        runstore_label_alias(&sw->runs[i], alias, sizeof alias);
+        snprintf(target, sizeof target, "../runs/%s", sw->runs[i].id);
+        snprintf(link, sizeof link, "%s/%s", dir, alias);
+        ssize_t got = readlink(link, old, sizeof old - 1);
+        if (got >= 0) old[got] = '\0';
+        if (got >= 0 && strcmp(old, target) == 0) continue;
+        for (int j = 0; j < i; j++) { /* taken by an earlier run of this plan */
+            char other[SWEEP_LABEL_LEN + 32];
+            runstore_label_alias(&sw->runs[j], other, sizeof other);
+            if (strcmp(other, alias) == 0) {
+                snprintf(link, sizeof link, "%s/%s-%d", dir, alias, sw->runs[i].index);
+                break;
+            }
+        }
+        unlink(link);                             /* a link of an earlier plan (--force) */
+        if (symlink(target, link) != 0) continue; /* aliases are a convenience */
+    }
+}
+
 int runstore_write_plan(const char *sweep_dir, const Sweep *sw, Err *err) {
     StrBuf sb = {0};
     sb_printf(&sb, "index\tid\tseed\tmethod\n");
@@ -156,6 +208,7 @@ int runstore_write_plan(const char *sweep_dir, const Sweep *sw, Err *err) {
     snprintf(path, sizeof(path), "%s/plan.tsv", sweep_dir);
     int rc = write_file_atomic(path, sb.data, sb.len, err);
     sb_free(&sb);
+    if (rc == 0) link_labels(sweep_dir, sw);
     return rc;
 }
 

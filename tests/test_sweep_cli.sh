@@ -57,6 +57,9 @@ for f in run.yaml meta.json status.json config.yaml train.csv eval.csv checkpoin
     check "run dir has $f" [ -s "$TMP/full/runs/$first/$f" ]
 done
 check "meta.json records git and machine" grep -q '"machine": "cpu=' "$TMP/full/runs/$first/meta.json"
+check "by-label aliases link the runs" [ -f "$TMP/full/by-label/puma-s2/train.csv" ]
+"$MDMLAB" eval "$TMP/full" >"$TMP/evaldir.out" 2>&1
+check "eval on a sweep directory lists its runs" sh -c "grep -q 'is a sweep directory' '$TMP/evaldir.out' && grep -q 'process=puma seed=2' '$TMP/evaldir.out'"
 # re-running a finished sweep starts nothing
 "$MDMLAB" sweep "$TMP/full.yaml" --out "$TMP/full" -j 2 >"$TMP/again.out" 2>&1
 check "re-run exits 0" [ $? -eq 0 ]
