@@ -5,6 +5,8 @@
 
 #include "report/collect.h"
 #include "report/compare.h"
+#include "report/export.h"
+#include "forward/config_schema.h"
 #include "report/report.h"
 #include "cmd_sweep.h"
 #include "sweep/runstore.h"
@@ -184,4 +186,84 @@ int cmd_compare(int argc, char **argv, Err *err) {
     }
     if (parsed < 0) return COMPARE_FAILURE;
     return compare_files(base, cur, &opt, stdout, err);
+}
+
+static const char export_help[] =
+    "usage: mdmlab export DIR ... [-o FILE.csv | FILE.jsonl] [--wide]\n\n"
+    "One table of every run of the sweep directories (mdmlab sweep --out) and run directories\n"
+    "given, for pandas or any CSV reader. Long form (default), one row per run, step and\n"
+    "metric:\n"
+    "  run_id, method, seed, <one column per grid axis, e.g. train.lr>, step, metric, value,\n"
+    "  train_s\n"
+    "metrics from train.csv (loss, lr, grad_norm, tokens_per_s), eval.csv (accuracy, nfe,\n"
+    "idle_step_ratio per decoding, e.g. accuracy/margin:1) and elbo.csv (nelbo, ppl_bound,\n"
+    "bits_per_byte). --wide: one row per run and step, one column per metric. -o FILE: CSV,\n"
+    "or JSON lines when FILE ends in .jsonl (default: CSV on standard output).\n";
+
+/* A run directory given on its own: its seed from config.yaml, no method. */
+static int single_run(const char *dir, ReportRun *r, Err *err) {
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    char path[CFG_PATH + 32];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    Config cfg;
+    config_defaults(&cfg);
+    if (config_load_yaml(&cfg, path, err)) return -1;
+    r->seed = cfg.seed;
+    snprintf(r->state, sizeof r->state, "done");
+    return 0;
+}
+
+int cmd_export(int argc, char **argv, Err *err) {
+    const char *out = NULL;
+    int wide = 0, n = 0, cap = 0, rc = 0;
+    ReportRun *runs = NULL;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+            fputs(export_help, stdout);
+            free(runs);
+            return 0;
+        }
+        if (strcmp(s, "--wide") == 0) {
+            wide = 1;
+        } else if (strcmp(s, "-o") == 0 && i + 1 < argc) {
+            out = strcmp(argv[++i], "-") == 0 ? NULL : argv[i];
+        } else if (s[0] == '-') {
+            rc = err_set(err, "export: unknown option '%s' (see mdmlab export --help)", s);
+        } else {
+            char plan[CFG_PATH + 32], train[CFG_PATH + 32];
+            snprintf(plan, sizeof plan, "%s/plan.tsv", s);
+            snprintf(train, sizeof train, "%s/config.yaml", s);
+            ReportRun *got = NULL;
+            int n_got = 0;
+            if (file_exists(plan)) {
+                rc = sweep_plan_runs(s, &got, &n_got, err);
+            } else if (file_exists(train)) {
+                got = calloc(1, sizeof *got);
+                n_got = got ? 1 : 0;
+                rc = got ? single_run(s, got, err) : err_set(err, "out of memory");
+            } else {
+                rc = err_set(err,
+                             "export: %s is neither a sweep directory (plan.tsv) nor a run "
+                             "directory (config.yaml)",
+                             s);
+            }
+            if (rc == 0 && n + n_got > cap) {
+                cap = n + n_got + 16;
+                runs = realloc_or_die(runs, (size_t)cap * sizeof *runs, "export runs");
+            }
+            for (int k = 0; k < n_got && rc == 0; k++) runs[n++] = got[k];
+            free(got);
+        }
+    }
+    if (rc == 0 && n == 0)
+        rc = err_set(err, "export: expected a sweep or run directory (see --help)");
+    long rows = 0;
+    if (rc == 0) rc = export_runs(runs, n, out, wide, &rows, err);
+    if (rc == 0 && out)
+        fprintf(stderr, "export: %ld %s rows of %d runs into %s\n", rows, wide ? "wide" : "long", n,
+                out);
+    free(runs);
+    return rc == 0 ? 0 : 1;
 }

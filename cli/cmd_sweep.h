@@ -10,6 +10,7 @@ int cmd_sweep(int argc, char **argv, Err *err);
 int cmd_plan(int argc, char **argv, Err *err);
 int cmd_report(int argc, char **argv, Err *err);
 int cmd_compare(int argc, char **argv, Err *err);
+int cmd_export(int argc, char **argv, Err *err);
 
 /* Report options given on the command line; NULL or unset fields keep the sweep file's. */
 typedef struct ReportOverrides {

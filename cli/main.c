@@ -37,10 +37,11 @@ static void usage(FILE *f) {
         "  sweep FILE.yaml [key=value ...]       run a grid of trainings (see sweep --help)\n"
         "  plan FILE.yaml                        list the runs a sweep file expands to\n"
         "  report SWEEP_DIR                      curves, speedup figures and summary of a sweep\n"
+        "  export DIR ... [-o FILE] [--wide]     every run's metrics as one table (CSV, JSONL)\n"
         "  compare BASELINE CURRENT              regression gate over two metrics files\n"
         "  step-importance RUN --light CKPT      per-time loss and KL of a heavy vs a light model\n"
         "  schedule-search RUN --light CKPT      every placement of light segments, evaluated\n"
-        "  pareto ROWS.jsonl ...                 cost vs quality front of decoding choices\n"
+        "  pareto ROWS.jsonl|SWEEP_DIR ...       cost vs quality front of decoding choices\n"
         "  gen TASK [options]                    generate a task's data (tasks: %s)\n"
         "  score TASK FILE [options]             check answers against references (tasks: %s)\n"
         "  keys                                  list every config key with its default\n"
@@ -575,6 +576,7 @@ static const struct {
                 {"plan", cmd_plan},
                 {"report", cmd_report},
                 {"compare", cmd_compare},
+                {"export", cmd_export},
                 {"gen", cmd_gen},
                 {"score", cmd_score},
                 {"keys", cmd_keys},

@@ -86,6 +86,25 @@ rc=$?
 check "decoding sweep exits 0 ($(tail -1 "$TMP/decode.out"))" [ "$rc" -eq 0 ]
 check "decoding sweep report has pareto.tsv" grep -q '^eval.tokens_per_step=4 margin:4	' "$TMP/decode/report/pareto.tsv"
 
+# --- export: a 2-value x 2-seed learning-rate sweep as one long table, and wide ---
+{ base 20 10; cat <<EOF
+seeds: [1, 2]
+grid:
+  train.lr: [0.001, 0.003]
+EOF
+} >"$TMP/lr.yaml"
+"$MDMLAB" sweep "$TMP/lr.yaml" --out "$TMP/lr" -j 2 --no-report >/dev/null 2>&1
+"$MDMLAB" export "$TMP/lr" -o "$TMP/all.csv" >/dev/null 2>&1
+check "export header" sh -c "head -1 '$TMP/all.csv' | grep -qx 'run_id,method,seed,train.lr,step,metric,value,train_s'"
+check "export has every run" [ "$(tail -n +2 "$TMP/all.csv" | cut -d, -f1 | sort -u | wc -l)" -eq 4 ]
+check "export rows carry the axis value" grep -q '^[0-9a-f]*,train.lr=0.003,2,0.003,20,loss,' "$TMP/all.csv"
+check "export has eval metrics" grep -q ',accuracy/margin:1,' "$TMP/all.csv"
+"$MDMLAB" export "$TMP/lr" --wide -o "$TMP/wide.csv" >/dev/null 2>&1
+check "export --wide: a column per metric" sh -c "head -1 '$TMP/wide.csv' | grep -q ',step,train_s,loss,lr,grad_norm,tokens_per_s,accuracy/margin:1,'"
+"$MDMLAB" export "$TMP/lr" -o "$TMP/all.jsonl" >/dev/null 2>&1
+check "export .jsonl" grep -q '"train.lr": "0.001"' "$TMP/all.jsonl"
+check "export refuses a directory that is no run" sh -c "! '$MDMLAB' export '$TMP' 2>/dev/null"
+
 # --- a changed sweep file is refused unless forced ---
 sed 's/seeds: \[1, 2\]/seeds: [1, 2, 3]/' "$TMP/full.yaml" >"$TMP/changed.yaml"
 "$MDMLAB" sweep "$TMP/changed.yaml" --out "$TMP/full" --no-report >"$TMP/changed.out" 2>&1
