@@ -115,7 +115,16 @@ int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) 
     spec.runs = runs;
     spec.n_runs = n;
     int gnuplot_missing = 0;
+    StrBuf warnings = {0};
+    spec.warnings = &warnings;
     if (rc == 0) rc = report_write(&spec, &gnuplot_missing, err);
+    for (const char *line = warnings.data; rc == 0 && line && *line;) {
+        const char *nl = strchr(line, '\n');
+        int len = (int)(nl ? nl - line : (long)strlen(line));
+        fprintf(stderr, "report: warning: %.*s\n", len, line);
+        line += len + (nl != NULL);
+    }
+    sb_free(&warnings);
     if (rc == 0) rc = write_gate_metrics(&spec, err);
     free(runs);
     if (rc) return -1;

@@ -221,6 +221,27 @@ void gp_decode_script(StrBuf *sb, const char *title, const GpMethods *m) {
     sb_free(&plot);
 }
 
+void gp_footnote(StrBuf *sb, const char *text) {
+    int lines = 0;
+    for (const char *p = text; p && *p; p++) lines += *p == '\n';
+    if (!lines) return;
+    /* under the title, above the plot (the key owns the bottom), one label per line */
+    sb_printf(sb, "set tmargin %d\n", 3 + (3 * lines + 1) / 2);
+    int i = 0;
+    for (const char *line = text; *line; i++) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        sb_printf(sb, "set label %d \"warning: ", 90 + i);
+        for (size_t k = 0; k < len; k++) { /* a gnuplot double-quoted string */
+            if (line[k] == '"' || line[k] == '\\') sb_append(sb, "\\", 1);
+            sb_append(sb, line + k, 1);
+        }
+        sb_printf(sb, "\" at screen 0.01, screen %.3f left font ',9' tc rgb '#b00000'\n",
+                  0.925 - 0.032 * i);
+        line += len + (nl != NULL);
+    }
+}
+
 /* Bars of one speedup series: value column v (interval v+1, v+2), status column st, at
  * x = row + dx; step speedups solid, wall-clock hatched. */
 static void speedup_series(StrBuf *plot, int *count, int v, int st, double dx, const char *fill) {

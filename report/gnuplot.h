@@ -45,6 +45,10 @@ void gp_schedule_search_script(StrBuf *sb, const char *title);
  * cost and quality are the axis labels. */
 void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const char *quality);
 
+/* Lines to put before a script: the warnings (one per line of text) in red under the title,
+ * the top margin grown to hold them. Nothing when text is empty. */
+void gp_footnote(StrBuf *sb, const char *text);
+
 /* Absolute path of the first executable "gnuplot" on PATH into out; 0 if there is none. */
 int gnuplot_find(char *out, size_t n);
 /* Runs `gnuplot SCRIPT` in directory dir. A non-zero exit is an error naming the script and

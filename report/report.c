@@ -6,6 +6,7 @@
 #include "gnuplot.h"
 #include "pareto.h"
 #include "report_extras.h"
+#include "warnings.h"
 #include "speedup.h"
 #include "stats.h"
 
@@ -35,6 +36,8 @@ typedef struct Report {
     int decoding;   /* the methods differ in decoding (eval.*) only: each curve is its method's
                        own decoding, and pareto.tsv and its figure are drawn */
     int has_pareto;
+    StrBuf warnings; /* warnings.h: one per line */
+    int n_warnings;
 } Report;
 
 /* The runs' extras per method, for report_extras.c. */
@@ -53,6 +56,7 @@ static void report_free(Report *r) {
         method_curves_free(&m->loss);
     }
     free(r->m);
+    sb_free(&r->warnings);
     memset(r, 0, sizeof *r);
 }
 
@@ -143,6 +147,25 @@ static int compare_methods(Report *r, Err *err) {
             return err_set(err, "report: method '%s': %s", m->label, why.msg);
         m->compared = 1;
     }
+    return 0;
+}
+
+static int collect_warnings(Report *r, Err *err) {
+    WarnMethod *w = calloc(r->n > 0 ? (size_t)r->n : 1, sizeof *w);
+    if (!w) return err_set(err, "report: out of memory");
+    double top = 0.0;
+    for (int i = 0; i < r->n; i++) {
+        const Method *m = &r->m[i];
+        w[i] = (WarnMethod){m->label, m->n_done, m->has_curves ? &m->acc : NULL,
+                            m->compared ? &m->sp : NULL};
+        double peak = m->has_curves ? method_curves_peak(&m->acc) : NAN;
+        if (isfinite(peak) && peak > top) top = peak;
+    }
+    /* a language-model sweep has no target: only the seed count applies */
+    r->n_warnings = report_warnings(&r->warnings, w, r->n, r->baseline, r->likelihood ? 0 : top);
+    free(w);
+    if (r->spec->warnings && r->warnings.len)
+        sb_append(r->spec->warnings, r->warnings.data, r->warnings.len);
     return 0;
 }
 
@@ -349,6 +372,7 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
                  spec->tokens_per_step);
 
     StrBuf sb = {0};
+    gp_footnote(&sb, r->warnings.data ? r->warnings.data : "");
     gp_curves_script(&sb, title, ylabel, &gm, target, spec->smoothing > 0.0 && !r->likelihood,
                      !r->likelihood);
     int rc = write_out(r, "curves.gp", &sb, err);
@@ -356,6 +380,7 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
     gp_loss_script(&sb, title, &gm);
     if (rc == 0) rc = write_out(r, "loss.gp", &sb, err);
     sb.len = 0;
+    gp_footnote(&sb, r->warnings.data ? r->warnings.data : "");
     gp_speedup_script(&sb, title, r->n ? r->m[r->baseline].label : "", n_rows, has_step, has_wall);
     if (rc == 0 && !r->likelihood) rc = write_out(r, "speedup.gp", &sb, err);
     sb.len = 0;
@@ -536,6 +561,14 @@ static int write_summary_md(const Report *r, const Extras *x, Err *err) {
                        "|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < r->n; i++) md_row(&sb, r, i);
     }
+    if (r->n_warnings) {
+        sb_printf(&sb, "\n## Warnings\n\n");
+        for (const char *line = r->warnings.data; line && *line;) {
+            const char *nl = strchr(line, '\n');
+            sb_printf(&sb, "- %.*s\n", (int)(nl ? nl - line : (long)strlen(line)), line);
+            line = nl ? nl + 1 : line + strlen(line);
+        }
+    }
     extras_summary_md(&sb, x->m, r->n);
 
     int missing = 0;
@@ -628,7 +661,20 @@ static int write_summary_json(const Report *r, const Extras *x, Err *err) {
     StrBuf sb = {0};
     sb_printf(&sb, "{\n  \"title\": ");
     sb_json_string(&sb, spec->title ? spec->title : "");
-    sb_printf(&sb, ",\n  \"curve\": \"%s\"", r->likelihood ? "nelbo" : "accuracy");
+    sb_printf(&sb, ",\n  \"curve\": \"%s\",\n  \"warnings\": [",
+              r->likelihood ? "nelbo" : "accuracy");
+    int first_w = 1;
+    for (const char *line = r->warnings.data; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        char one[1024];
+        snprintf(one, sizeof one, "%.*s", (int)len, line);
+        sb_printf(&sb, "%s\n    ", first_w ? "" : ",");
+        sb_json_string(&sb, one);
+        first_w = 0;
+        line += len + (nl != NULL);
+    }
+    sb_printf(&sb, "%s]", first_w ? "" : "\n  ");
     extras_summary_json(&sb, x->m, r->n);
     sb_printf(&sb, ",\n  \"policy\": ");
     sb_json_string(&sb, spec->policy);
@@ -752,13 +798,15 @@ static int is_likelihood_sweep(const ReportSpec *spec) {
 int report_write(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
     if (gnuplot_missing) *gnuplot_missing = 0;
     if (check_spec(spec, err)) return -1;
-    Report r = {spec, NULL, 0, 0, is_likelihood_sweep(spec), 0, pareto_is_decoding_sweep(spec), 0};
+    Report r = {spec, NULL, 0, 0, is_likelihood_sweep(spec), 0, pareto_is_decoding_sweep(spec),
+                0,    {0},  0};
     Extras x = {0};
     int n_rows = 0, has_step = 0, has_wall = 0;
     int rc = group_runs(&r, err);
     if (rc == 0) rc = read_runs(&r, err);
     if (rc == 0) rc = build_curves(&r, err);
     if (rc == 0) rc = compare_methods(&r, err);
+    if (rc == 0) rc = collect_warnings(&r, err);
     if (rc == 0) rc = extras_build(&r, &x, err);
     if (rc == 0) rc = make_dirs(spec->out_dir, err);
     if (rc == 0) rc = write_curve_tsv(&r, 0, err);

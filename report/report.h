@@ -33,6 +33,7 @@ typedef struct ReportSpec {
     int bootstrap;      /* resamples for intervals */
     uint64_t seed;      /* bootstrap RNG seed (reports are deterministic) */
     int no_gnuplot;     /* write data and scripts but do not call gnuplot */
+    StrBuf *warnings;   /* when not NULL: receives the report's warnings, one per line */
 } ReportSpec;
 
 /* Writes the report; 0 on success. A missing gnuplot is not an error: data and scripts are

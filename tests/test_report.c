@@ -335,6 +335,10 @@ static void test_censored_method(void) {
         CHECK(strstr(json, "\"status\": \"censored\"") != NULL);
         CHECK_CLOSE(json_field(json, "process=flat", "target"), 0.7, 0, 0);
         CHECK(json_field(json, "process=flat", "censored_resamples") == 200);
+        CHECK_MSG(strstr(json, "\"process=flat: 200 of 200 bootstrap resamples (100%) are "
+                               "censored\""),
+                  "%s", json);
+        CHECK(strstr(json, "seeds: an interval") == NULL); /* 3 seeds each: no seed warning */
         CHECK(json_field(json, "process=puma", "seeds_reached") == 3);
         CHECK(json_field(json, "process=puma", "step_speedup") > 1.0);
         CHECK(strstr(json, "\"fixed_target\": 0.7,") != NULL);
@@ -541,6 +545,13 @@ static void test_likelihood_sweep(int have_gnuplot) {
         CHECK_MSG(strstr(md, "| prime.ell=2 | 16 | 0.1 [0.1, 0.1] | 8 [8, 8] | — |"), "%s", md);
         CHECK(strstr(md, "step speedup") == NULL);
         CHECK(strstr(json, "\"curve\": \"nelbo\""));
+        /* two seeds a method: warned in summary.json, summary.md and the figure's script */
+        CHECK(strstr(json, "\"warnings\": [\n    \"prime.ell=1: 2 seeds: an interval over seeds "
+                           "needs at least 3\""));
+        CHECK(strstr(md, "## Warnings\n\n- prime.ell=1: 2 seeds"));
+        char *gp = read_text(out_file(out, "curves.gp"));
+        CHECK(gp && strstr(gp, "warning: prime.ell=2: 2 seeds"));
+        free(gp);
         CHECK(strstr(decode, "\n16\t0.25\t0.2\t0.3\t0.1\t0.1\t0.1\n"));
         CHECK(strstr(decode, "\n64\t0.5\t0.4\t0.6\t0.2\t0.2\t0.2\n"));
         CHECK(strstr(curves, "\n500\t2.6\t2.5\t2.7\t"));
