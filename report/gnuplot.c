@@ -90,16 +90,20 @@ static void seeds_title(StrBuf *plot, const char *label, int n_seeds) {
     quoted(plot, t);
 }
 
-/* The min-max band and the mean line of method i, from columns band_lo, band_hi, mean. */
-static void band_and_mean(StrBuf *plot, int *count, const GpMethods *m, int i, const char *data,
-                          int mean, int band_lo, int band_hi, const char *mean_style) {
+/* The min-max band of method i (columns band_lo, band_hi of data). */
+static void band(StrBuf *plot, int *count, int i, const char *data, int band_lo, int band_hi) {
     next_element(plot, count);
     sb_printf(plot,
               "'%s' using 1:%d:%d with filledcurves fs transparent solid 0.18 noborder "
               "lc rgb '%s' notitle",
               data, band_lo, band_hi, gp_colour(i));
+}
+
+/* The mean line of method i (column mean of data), titled with its seed count. */
+static void mean_line(StrBuf *plot, int *count, const GpMethods *m, int i, const char *data,
+                      int mean, const char *mean_style) {
     next_element(plot, count);
-    sb_printf(plot, "'' using 1:%d with %s lc rgb '%s'", mean, mean_style, gp_colour(i));
+    sb_printf(plot, "'%s' using 1:%d with %s lc rgb '%s'", data, mean, mean_style, gp_colour(i));
     seeds_title(plot, m->label[i], m->n_seeds[i]);
 }
 
@@ -120,14 +124,16 @@ void gp_curves_script(StrBuf *sb, const char *title, const char *ylabel, const G
     StrBuf plot = {0};
     int count = 0;
     if (!any_data(m)) empty_plot(&plot, "no finished runs");
+    /* every band first, then every line: no band hides another method's mean */
+    for (int i = 0; i < m->n; i++)
+        if (m->n_seeds[i] > 0) band(&plot, &count, i, "curves.tsv", 3 + 4 * i, 4 + 4 * i);
     for (int i = 0; i < m->n; i++) {
         if (m->n_seeds[i] <= 0) continue;
-        band_and_mean(&plot, &count, m, i, "curves.tsv", 2 + 4 * i, 3 + 4 * i, 4 + 4 * i,
-                      "linespoints lw 2 pt 7 ps 0.7");
+        mean_line(&plot, &count, m, i, "curves.tsv", 2 + 4 * i, "linespoints lw 2 pt 7 ps 0.7");
         if (show_smoothed) {
             next_element(&plot, &count);
-            sb_printf(&plot, "'' using 1:%d with lines lw 1.5 dt 3 lc rgb '%s' notitle", 5 + 4 * i,
-                      gp_colour(i));
+            sb_printf(&plot, "'curves.tsv' using 1:%d with lines lw 1.5 dt 3 lc rgb '%s' notitle",
+                      5 + 4 * i, gp_colour(i));
         }
     }
     if (count && show_smoothed) {
@@ -168,25 +174,30 @@ void gp_curves_script(StrBuf *sb, const char *title, const char *ylabel, const G
 }
 
 void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m) {
+    /* each method's loss is under its own masking distribution: not one quantity */
+    char t[1200];
+    snprintf(t, sizeof t, "%s%straining loss under each method's own masking distribution", title,
+             *title ? ": " : "");
     preamble(sb, "loss",
              "Training loss vs step: per method the mean over seeds (line) and the"
-             " min-max band over seeds.",
-             title, "training step", "training loss");
+             " min-max band over seeds. Methods that mask differently optimise different losses,"
+             " so their levels are not comparable.",
+             t, "training step", "training loss (its own masking)");
     /* Cross-entropy falls by orders of magnitude; a log axis keeps the late differences. */
     if (any_data(m))
         sb_printf(sb, "set logscale y\n"
                       "set autoscale yfix\n"
                       "set offsets 0, 0, graph 0.03, graph 0.03\n"
-                      "set ytics add (0.02, 0.05, 0.2, 0.5, 2, 5, 20, 50)\n"
+                      "set ytics add (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.5, 2, 3, 5, 7, 20, 50)\n"
                       "set mytics 10\n");
     StrBuf plot = {0};
     int count = 0;
     if (!any_data(m)) empty_plot(&plot, "no finished runs");
-    for (int i = 0; i < m->n; i++) {
-        if (m->n_seeds[i] <= 0) continue;
-        band_and_mean(&plot, &count, m, i, "loss.tsv", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i,
-                      "lines lw 1.5");
-    }
+    for (int i = 0; i < m->n; i++)
+        if (m->n_seeds[i] > 0) band(&plot, &count, i, "loss.tsv", 3 + 3 * i, 4 + 3 * i);
+    for (int i = 0; i < m->n; i++)
+        if (m->n_seeds[i] > 0)
+            mean_line(&plot, &count, m, i, "loss.tsv", 2 + 3 * i, "lines lw 1.5");
     if (count) {
         next_element(&plot, &count);
         sb_printf(&plot, "keyentry with filledcurves fs transparent solid 0.25 noborder "
@@ -242,51 +253,48 @@ void gp_footnote(StrBuf *sb, const char *text) {
     }
 }
 
-/* Bars of one speedup series: value column v (interval v+1, v+2), status column st, at
- * x = row + dx; step speedups solid, wall-clock hatched. */
-static void speedup_series(StrBuf *plot, int *count, int v, int st, double dx, const char *fill) {
+/* One speedup series (value column v, interval v+1 and v+2, status column st) at x = row +
+ * dx: the point with its interval, its value beside it, and the status where it has none. */
+static void speedup_series(StrBuf *plot, int *count, int v, int st, double dx, int pt,
+                           const char *what) {
     next_element(plot, count);
     sb_printf(plot,
-              "'speedup.tsv' using ($1%+.2f):%d:(C[int($2)+1]) with boxes fs %s "
-              "lc rgb variable notitle",
-              dx, v, fill);
-    next_element(plot, count);
-    /* Error bars as capped vectors: yerrorbars leave a gap where the point would be. */
-    sb_printf(plot,
-              "'' using ($1%+.2f):%d:(0):($%d-$%d) with vectors heads size screen 0.012,90 "
-              "lc rgb 'black' lw 1.5 notitle",
-              dx, v + 1, v + 2, v + 1);
+              "'speedup.tsv' using ($1%+.2f):%d:(valid(%d) ? $%d : $%d):(valid(%d) ? $%d : $%d):"
+              "(C[int($2)+1]) with yerrorbars pt %d ps 1.6 lw 1.5 lc rgb variable notitle",
+              dx, v, v + 1, v + 1, v, v + 2, v + 2, v, pt);
     next_element(plot, count);
     sb_printf(plot,
-              "'' using ($1%+.2f):(valid(%d) ? $%d : $%d):(sprintf('%%.3g', $%d)) "
-              "with labels offset 0, 0.8 notitle",
-              dx, v + 2, v + 2, v, v);
+              "'' using ($1%+.2f):%d:(valid(%d) ? sprintf('%%.3g [%%.3g, %%.3g]', $%d, $%d, $%d) "
+              ": sprintf('%%.3g', $%d)) with labels left offset 1.2, 0 font ',9' notitle",
+              dx, v, v + 1, v, v + 1, v + 2, v);
     next_element(plot, count);
     sb_printf(plot,
-              "'' using ($1%+.2f):(0):(strcol(%d) eq 'ok' ? '' : strcol(%d)) "
-              "with labels offset 0, 0.8 notitle",
-              dx, st, st);
+              "'' using ($1%+.2f):(1):(strcol(%d) eq 'ok' ? '' : '%s ' . strcol(%d)) "
+              "with labels left offset 1.2, 0.8 font ',9' notitle",
+              dx, st, what, st);
 }
 
 void gp_speedup_script(StrBuf *sb, const char *title, const char *baseline, int n_rows,
                        int has_step, int has_wall) {
     char ylabel[1100];
-    snprintf(ylabel, sizeof ylabel, "speedup (x) over %s", baseline);
+    snprintf(ylabel, sizeof ylabel, "speedup over %s (log scale)", baseline);
     preamble(sb, "speedup",
-             "Speedup over the baseline per method: bars = point estimates, "
-             "error bars = 95% bootstrap intervals over seeds.",
+             "Speedup over the baseline per method: points = estimates, bars = 95% bootstrap "
+             "intervals over seeds, on a log axis around the 1x line; under each method its "
+             "target and the share of bootstrap resamples censored.",
              title, "", ylabel);
     sb_printf(sb, "array C[%d] = [", PALETTE_N);
     for (int i = 0; i < PALETTE_N; i++) sb_printf(sb, "%s0x%s", i ? ", " : "", palette[i] + 1);
     sb_printf(sb,
               "]\n"
-              "set grid noxtics ytics\n"
-              /* method labels (key=value,...) are long: tilted, they never overlap */
-              "set xtics scale 0 rotate by -12 left\n"
-              "set boxwidth 0.36\n"
-              "set yrange [0:*]\n"
-              "set offsets 0, 0, graph 0.12, 0\n"
-              "set xrange [-0.75:%d.75]\n",
+              "set grid noxtics ytics mytics\n"
+              "set xtics scale 0 font ',9'\n"
+              "set logscale y 2\n"
+              "set ytics (0.125, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 8, 16)\n"
+              "set format y '%%gx'\n"
+              "set offsets 0, 0, graph 0.15, graph 0.15\n"
+              "set xrange [-0.6:%d.9]\n"
+              "set bmargin 8\n",
               n_rows - 1 > 0 ? n_rows - 1 : 0);
     StrBuf plot = {0};
     int count = 0;
@@ -296,21 +304,24 @@ void gp_speedup_script(StrBuf *sb, const char *title, const char *baseline, int 
         if (!has_step && !has_wall)
             sb_printf(&plot, "set label 1 'every speedup is censored or unknown' "
                              "at graph 0.5, 0.5 center\n");
-        /* The x tic labels come with an invisible series that has a point on every row. */
+        /* x tics: the method, its target and its censored resamples, from an invisible series */
         next_element(&plot, &count);
-        sb_printf(&plot, "'speedup.tsv' using 1:(0):('') :xtic(3) with labels notitle");
-        if (has_step) speedup_series(&plot, &count, 4, 10, has_wall ? -0.19 : 0.0, "solid 0.85");
-        if (has_wall) speedup_series(&plot, &count, 7, 11, has_step ? 0.19 : 0.0, "pattern 4");
+        sb_printf(&plot,
+                  "'speedup.tsv' using 1:(1):('') :xtic(sprintf(\"%%s\\ntarget %%.3g, "
+                  "%%.0f%%%% of resamples censored\", strcol(3), $12, $13 > 0 ? 100.0 * $14 / $13 "
+                  ": 0)) with labels notitle");
         next_element(&plot, &count);
         sb_printf(&plot, "1 with lines dt 2 lw 1.5 lc rgb 'black' title 'no speedup (1x)'");
+        if (has_step) speedup_series(&plot, &count, 4, 10, has_wall ? -0.18 : 0.0, 7, "steps:");
+        if (has_wall) speedup_series(&plot, &count, 7, 11, has_step ? 0.18 : 0.0, 5, "seconds:");
         if (has_step) {
             next_element(&plot, &count);
-            sb_printf(&plot, "keyentry with boxes fs solid 0.85 lc rgb '#777777' "
-                             "title 'steps to target'");
+            sb_printf(&plot, "keyentry with points pt 7 ps 1.4 lc rgb '#555555' "
+                             "title 'training steps to target'");
         }
         if (has_wall) {
             next_element(&plot, &count);
-            sb_printf(&plot, "keyentry with boxes fs pattern 4 lc rgb '#777777' "
+            sb_printf(&plot, "keyentry with points pt 5 ps 1.4 lc rgb '#555555' "
                              "title 'training seconds to target (wall-clock)'");
         }
         sb_printf(&plot, "\n");
