@@ -2,6 +2,7 @@
 #include "export.h"
 
 #include "csv.h"
+#include "labels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -102,45 +103,14 @@ static int read_table(Table *t, int run, const char *dir, const char *name, Err 
     return rc;
 }
 
-/* The value of axis key in a method label "k=v,k2=v2" (values may hold commas: a piece without
- * '=' continues the previous value); "" when the label does not set it. */
 static void axis_value(const char *label, const char *key, char *out, size_t n) {
-    out[0] = '\0';
-    size_t klen = strlen(key);
-    for (const char *item = label; *item;) {
-        const char *eq = strchr(item, '=');
-        if (!eq) break;
-        const char *end = eq + 1; /* the value runs to the comma before the next "key=" */
-        for (const char *c = strchr(end, ','); c; c = strchr(c + 1, ',')) {
-            const char *next_eq = strchr(c + 1, '=');
-            const char *next_comma = strchr(c + 1, ',');
-            if (next_eq && (!next_comma || next_eq < next_comma)) {
-                end = c;
-                break;
-            }
-            end = c + 1 + strlen(c + 1);
-        }
-        if (end == eq + 1) end = eq + 1 + strlen(eq + 1);
-        if ((size_t)(eq - item) == klen && strncmp(item, key, klen) == 0) {
-            snprintf(out, n, "%.*s", (int)(end - eq - 1), eq + 1);
-            return;
-        }
-        item = *end ? end + 1 : end;
-    }
+    label_value(label, key, out, n);
 }
 
 static void axis_keys(Table *t, const char *label) {
-    for (const char *item = label; *item;) {
-        const char *eq = strchr(item, '=');
-        if (!eq) break;
-        names_index(&t->axes, item, (size_t)(eq - item));
-        char value[512];
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - item), item);
-        axis_value(label, key, value, sizeof value);
-        item = eq + 1 + strlen(value);
-        if (*item == ',') item++;
-    }
+    LabelItem it[LABEL_MAX_ITEMS];
+    int n = label_items(label, it);
+    for (int i = 0; i < n; i++) names_index(&t->axes, it[i].key, (size_t)it[i].key_len);
 }
 
 /* A CSV field, quoted when it holds a comma, a quote or a line break. */

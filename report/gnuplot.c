@@ -188,7 +188,8 @@ void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m) {
         sb_printf(sb, "set logscale y\n"
                       "set autoscale yfix\n"
                       "set offsets 0, 0, graph 0.03, graph 0.03\n"
-                      "set ytics add (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.5, 2, 3, 5, 7, 20, 50)\n"
+                      "set ytics add (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.5, "
+                      "2, 3, 5, 7, 20, 50)\n"
                       "set mytics 10\n");
     StrBuf plot = {0};
     int count = 0;
@@ -204,6 +205,44 @@ void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m) {
                          "lc rgb '#555555' title 'min-max over seeds'\n");
     }
     render(sb, "loss", &plot);
+    sb_free(&plot);
+}
+
+void gp_axis_script(StrBuf *sb, const char *title, const char *key, const char *ylabel,
+                    char groups[][512], int n_groups, int log_x) {
+    char name[256], what[400];
+    snprintf(name, sizeof name, "axis_%s", key);
+    snprintf(what, sizeof what,
+             "The metric against %s: per group of the other axes, the final value (points, "
+             "min-max over seeds) and the best (dashed), means over seeds.",
+             key);
+    preamble(sb, name, what, title, key, ylabel);
+    if (log_x) sb_printf(sb, "set logscale x\nset format x '%%g'\n");
+    sb_printf(sb, "set autoscale xfix\n"); /* the values, not the next round tic */
+    sb_printf(sb, "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n");
+    if (strstr(ylabel, "accuracy")) sb_printf(sb, "set yrange [0:*]\n");
+    StrBuf plot = {0};
+    int count = 0;
+    for (int g = 0; g < n_groups; g++) {
+        char t[600];
+        snprintf(t, sizeof t, "%s%sfinal", groups[g], groups[g][0] ? ": " : "");
+        next_element(&plot, &count);
+        /* the first group's values label the x axis (a log axis has few tics of its own) */
+        sb_printf(&plot,
+                  "'axis_%s.tsv' index %d using 1:2:3:4%s with yerrorlines lw 2 pt 7 ps 0.9 "
+                  "lc rgb '%s' title ",
+                  key, g, g == 0 ? ":xtic(sprintf('%g', $1))" : "", gp_colour(g));
+        quoted(&plot, t);
+        snprintf(t, sizeof t, "%s%sbest", groups[g], groups[g][0] ? ": " : "");
+        next_element(&plot, &count);
+        sb_printf(&plot,
+                  "'' index %d using 1:5 with linespoints dt 2 lw 1.5 pt 6 lc rgb '%s' title ", g,
+                  gp_colour(g));
+        quoted(&plot, t);
+    }
+    if (!count) empty_plot(&plot, "no finished runs");
+    if (count) sb_printf(&plot, "\n");
+    render(sb, name, &plot);
     sb_free(&plot);
 }
 

@@ -32,6 +32,12 @@ void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m);
 void gp_speedup_script(StrBuf *sb, const char *title, const char *baseline, int n_rows,
                        int has_step, int has_wall);
 
+/* axis_KEY.gp over axis_KEY.tsv (axis.h): per group g (gnuplot index g), the final metric
+ * (points with min-max bars, solid) and the best (dashed) against the key's value; groups[g]
+ * labels them ("" when the sweep has no other axis); log_x for values spanning > 10x. */
+void gp_axis_script(StrBuf *sb, const char *title, const char *key, const char *ylabel,
+                    char groups[][512], int n_groups, int log_x);
+
 /* decode.gp over decode.tsv: column 1 the ancestral sampler's T; per method i, columns
  * 2+3i .. 4+3i = mean, min, max over seeds of the idle-step ratio (NaN where the method has no
  * row at that T). */

@@ -2,6 +2,7 @@
 #include "pareto.h"
 
 #include "collect.h"
+#include "labels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -95,15 +96,12 @@ int pareto_sweep_points(const ReportSpec *spec, ParetoSet *s, Err *err) {
     return rc;
 }
 
-/* Whether a label's "key=value" items name a key outside eval.*; items split at commas, and a
- * piece without '=' continues the previous value (values may hold commas). */
+/* Whether a label names a key outside eval.*. */
 static int names_training_key(const char *label) {
-    for (const char *item = label; *item;) {
-        const char *comma = strchr(item, ',');
-        size_t len = comma ? (size_t)(comma - item) : strlen(item);
-        if (memchr(item, '=', len) && strncmp(item, "eval.", 5) != 0) return 1;
-        item += len + (comma != NULL);
-    }
+    LabelItem it[LABEL_MAX_ITEMS];
+    int n = label_items(label, it);
+    for (int i = 0; i < n; i++)
+        if (it[i].key_len < 5 || strncmp(it[i].key, "eval.", 5) != 0) return 1;
     return 0;
 }
 

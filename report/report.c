@@ -7,6 +7,7 @@
 #include "pareto.h"
 #include "report_extras.h"
 #include "warnings.h"
+#include "axis.h"
 #include "speedup.h"
 #include "stats.h"
 
@@ -38,6 +39,8 @@ typedef struct Report {
     int has_pareto;
     StrBuf warnings; /* warnings.h: one per line */
     int n_warnings;
+    char axis_keys[AXIS_MAX_KEYS][AXIS_KEY_LEN]; /* numeric grid axes: axis_KEY.tsv/.gp */
+    int n_axes;
 } Report;
 
 /* The runs' extras per method, for report_extras.c. */
@@ -546,9 +549,11 @@ static int write_summary_md(const Report *r, const Extras *x, Err *err) {
     sb_printf(&sb, "# %s\n\n", spec->title && *spec->title ? spec->title : "Sweep report");
     sb_printf(&sb, "%d runs, %d methods; baseline: `", spec->n_runs, r->n);
     if (r->n) cell_text(&sb, r->m[r->baseline].label, 1);
-    sb_printf(&sb, "`. Figures: curves.png, loss.png%s%s%s (and .svg).\n\n",
-              r->likelihood ? "" : ", speedup.png", r->has_decode ? ", decode.png" : "",
+    sb_printf(&sb, "`. Figures: curves.png, loss.png%s%s%s", r->likelihood ? "" : ", speedup.png",
+              r->has_decode ? ", decode.png" : "",
               r->has_pareto ? ", pareto.png (nfe vs accuracy of every decoding)" : "");
+    for (int k = 0; k < r->n_axes; k++) sb_printf(&sb, ", axis_%s.png", r->axis_keys[k]);
+    sb_printf(&sb, " (and .svg).\n\n");
     if (r->likelihood) {
         sb_printf(&sb, "A language-model sweep: curves.png is the validation NELBO per method "
                        "(elbo.csv; lower is better), and no speedup is computed.\n\n");
@@ -737,6 +742,11 @@ static int render_figures(const Report *r, int *gnuplot_missing, Err *err) {
                              r->has_pareto ? "pareto.gp" : NULL};
     for (int i = 0; i < 5; i++)
         if (scripts[i] && gnuplot_run(gnuplot, r->spec->out_dir, scripts[i], err)) return -1;
+    for (int k = 0; k < r->n_axes; k++) {
+        char name[AXIS_KEY_LEN + 16];
+        snprintf(name, sizeof name, "axis_%s.gp", r->axis_keys[k]);
+        if (gnuplot_run(gnuplot, r->spec->out_dir, name, err)) return -1;
+    }
     return 0;
 }
 
@@ -788,6 +798,34 @@ static int write_pareto_files(Report *r, Err *err) {
     return rc;
 }
 
+/* For every numeric grid axis, the final and best metric against its value (axis.h). */
+static int write_axis_files(Report *r, Err *err) {
+    AxisMethod *am = calloc(r->n > 0 ? (size_t)r->n : 1, sizeof *am);
+    if (!am) return err_set(err, "report: out of memory");
+    for (int i = 0; i < r->n; i++)
+        am[i] = (AxisMethod){r->m[i].label, r->m[i].has_curves ? &r->m[i].acc : NULL};
+    r->n_axes = axis_numeric_keys(am, r->n, r->axis_keys);
+    char ylabel[128];
+    snprintf(ylabel, sizeof ylabel, "%s",
+             r->likelihood ? "validation NELBO (nats/token)" : "solve accuracy");
+    int rc = 0;
+    for (int k = 0; k < r->n_axes && rc == 0; k++) {
+        char groups[AXIS_MAX_GROUPS][AXIS_GROUP_LEN], name[AXIS_KEY_LEN + 16];
+        StrBuf sb = {0};
+        int n_groups = axis_tsv(&sb, am, r->n, r->axis_keys[k], r->likelihood, groups);
+        snprintf(name, sizeof name, "axis_%s.tsv", r->axis_keys[k]);
+        rc = write_out(r, name, &sb, err);
+        sb.len = 0;
+        gp_axis_script(&sb, r->spec->title ? r->spec->title : "", r->axis_keys[k], ylabel, groups,
+                       n_groups, axis_is_log(am, r->n, r->axis_keys[k]));
+        snprintf(name, sizeof name, "axis_%s.gp", r->axis_keys[k]);
+        if (rc == 0) rc = write_out(r, name, &sb, err);
+        sb_free(&sb);
+    }
+    free(am);
+    return rc;
+}
+
 /* Language-model sweeps are reported by their NELBO: when the first done run logged one. */
 static int is_likelihood_sweep(const ReportSpec *spec) {
     for (int i = 0; i < spec->n_runs; i++)
@@ -798,8 +836,11 @@ static int is_likelihood_sweep(const ReportSpec *spec) {
 int report_write(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
     if (gnuplot_missing) *gnuplot_missing = 0;
     if (check_spec(spec, err)) return -1;
-    Report r = {spec, NULL, 0, 0, is_likelihood_sweep(spec), 0, pareto_is_decoding_sweep(spec),
-                0,    {0},  0};
+    Report r;
+    memset(&r, 0, sizeof r);
+    r.spec = spec;
+    r.likelihood = is_likelihood_sweep(spec);
+    r.decoding = pareto_is_decoding_sweep(spec);
     Extras x = {0};
     int n_rows = 0, has_step = 0, has_wall = 0;
     int rc = group_runs(&r, err);
@@ -814,6 +855,7 @@ int report_write(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
     if (rc == 0) rc = write_speedup_tsv(&r, &n_rows, &has_step, &has_wall, err);
     if (rc == 0) rc = write_decode_tsv(&r, &x, err);
     if (rc == 0) rc = write_pareto_files(&r, err);
+    if (rc == 0) rc = write_axis_files(&r, err);
     if (rc == 0) rc = write_scripts(&r, n_rows, has_step, has_wall, err);
     if (rc == 0) rc = write_summary_md(&r, &x, err);
     if (rc == 0) rc = write_summary_json(&r, &x, err);

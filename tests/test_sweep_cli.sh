@@ -104,6 +104,14 @@ check "export --wide: a column per metric" sh -c "head -1 '$TMP/wide.csv' | grep
 "$MDMLAB" export "$TMP/lr" -o "$TMP/all.jsonl" >/dev/null 2>&1
 check "export .jsonl" grep -q '"train.lr": "0.001"' "$TMP/all.jsonl"
 check "export refuses a directory that is no run" sh -c "! '$MDMLAB' export '$TMP' 2>/dev/null"
+# its report: the metric against the learning rate, and warnings (2 seeds a method)
+"$MDMLAB" report "$TMP/lr" >"$TMP/lr_report.out" 2>&1
+check "report has axis_train.lr.tsv" grep -q '^0.003	' "$TMP/lr/report/axis_train.lr.tsv"
+if command -v gnuplot >/dev/null 2>&1; then
+    check "axis_train.lr.png rendered" [ -s "$TMP/lr/report/axis_train.lr.png" ]
+fi
+check "summary.json warns of 2 seeds" grep -q '"train.lr=0.001: 2 seeds: an interval over seeds needs at least 3"' "$TMP/lr/report/summary.json"
+check "report prints its warnings" grep -q 'report: warning: train.lr=0.003: 2 seeds' "$TMP/lr_report.out"
 
 # --- a changed sweep file is refused unless forced ---
 sed 's/seeds: \[1, 2\]/seeds: [1, 2, 3]/' "$TMP/full.yaml" >"$TMP/changed.yaml"
