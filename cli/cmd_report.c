@@ -73,6 +73,35 @@ static int write_gate_metrics(const ReportSpec *spec, Err *err) {
     return rc;
 }
 
+/* The figures' title: the sweep's name and its setting (task, model, steps, batch, seeds,
+ * decoding), from its first run's run.yaml; the name alone when there is none yet. */
+static void report_title(const char *sweep_dir, const char *name, char *out, size_t n) {
+    snprintf(out, n, "%s", name);
+    ReportRun *runs = NULL;
+    int n_runs = 0;
+    Err ignored;
+    if (sweep_plan_runs(sweep_dir, &runs, &n_runs, &ignored) != 0 || n_runs == 0) {
+        free(runs);
+        return;
+    }
+    char path[sizeof runs[0].dir + 16];
+    snprintf(path, sizeof path, "%s/run.yaml", runs[0].dir);
+    Config c;
+    config_defaults(&c);
+    int seeds = 0;
+    for (int i = 0; i < n_runs; i++) seeds += strcmp(runs[i].method, runs[0].method) == 0;
+    free(runs);
+    if (config_load_yaml(&c, path, &ignored) != 0) return;
+    char decoding[CFG_STR + 32];
+    if (strcmp(c.eval.sampler, "ancestral") == 0)
+        snprintf(decoding, sizeof decoding, "ancestral T=%d", c.eval.steps);
+    else
+        snprintf(decoding, sizeof decoding, "%s k=%d", c.eval.policy, c.eval.tokens_per_step);
+    snprintf(out, n, "%s: %s, d=%d x %d layers, %ld steps of %d, %d seed%s, %s", name, c.task_name,
+             c.model.d, c.model.layers, c.train.steps, c.train.batch, seeds, seeds == 1 ? "" : "s",
+             decoding);
+}
+
 int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) {
     char path[CFG_PATH + 64], out_dir[CFG_PATH + 64];
     snprintf(path, sizeof(path), "%s/sweep.yaml", sweep_dir);
@@ -99,7 +128,9 @@ int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) 
     if (o && o->smoothing >= 0) opt.smoothing = o->smoothing;
     snprintf(out_dir, sizeof(out_dir), "%s/report", sweep_dir);
     const char *base = strrchr(sweep_dir, '/');
-    spec.title = base && base[1] ? base + 1 : sweep_dir;
+    char title[CFG_PATH + 512];
+    report_title(sweep_dir, base && base[1] ? base + 1 : sweep_dir, title, sizeof title);
+    spec.title = title;
     spec.out_dir = o && o->out_dir ? o->out_dir : out_dir;
     snprintf(spec.policy, sizeof(spec.policy), "%s", opt.policy);
     spec.tokens_per_step = opt.tokens_per_step;
