@@ -173,12 +173,17 @@ static void run_backend(const BenchOptions *o, const char *backend, const char *
         session_close(&s);
         return;
     }
-    double total = 0.0, lo = 1e30, hi = 0.0;
+    double total = 0.0, lo = 1e30, hi = 0.0, shown = now_seconds();
     for (int step = 0; step < o->warmup + o->steps; step++) {
         OptimStats st;
         double t0 = now_seconds();
         session_step(&s, step, &st);
         double dt = now_seconds() - t0; /* session_step ends with the backend's sync */
+        if (t0 + dt - shown >= 2.0) {   /* a slow run is never silent for long (stderr) */
+            fprintf(stderr, "bench %s/%s: step %d/%d, %.3f s/step\n", backend, process, step + 1,
+                    o->warmup + o->steps, dt);
+            shown = t0 + dt;
+        }
         if (session_check(&s, &err) != 0) {
             snprintf(res->error, sizeof(res->error), "%s", err.msg);
             session_close(&s);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "forward/config_schema.h"
 #include "backends/backend.h"
@@ -293,6 +294,26 @@ static int eval_json_finish(StrBuf *json, const EvalCommand *ec, Err *err) {
     return write_file_atomic(path, json->data, json->len, err);
 }
 
+/* Progress of one evaluation on stderr: a live line on a terminal, else a line every 10 s. */
+typedef struct EvalProgress {
+    const char *what; /* "margin k=1" */
+    double t0, last;
+    int tty;
+} EvalProgress;
+
+static void eval_progress(void *ctx, long done, long total) {
+    EvalProgress *p = ctx;
+    double now = now_seconds();
+    if (p->tty) {
+        fprintf(stderr, "\r\033[Keval %s: %ld/%ld examples, %.1f s%s", p->what, done, total,
+                now - p->t0, done == total ? "\r\033[K" : "");
+    } else if (now - p->last >= 10.0 && done < total) {
+        fprintf(stderr, "eval %s: %ld/%ld examples, %.1f s\n", p->what, done, total, now - p->t0);
+        p->last = now;
+    }
+    fflush(stderr);
+}
+
 static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *light,
                     const Task *task, long step, Err *err) {
     StrBuf json = {0};
@@ -308,6 +329,11 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
     for (int p = 0; p < n_policies && rc == 0; p++) {
         for (int k = 0; k < n_ks && rc == 0; k++) {
             SampleOptions opt = eval_sample_options(cfg, ec->policies[p], ec->ks[k], step);
+            char what[64];
+            snprintf(what, sizeof what, "%s k=%d", eval_sampler_label(&opt), eval_sampler_k(&opt));
+            EvalProgress progress = {what, now_seconds(), now_seconds(), isatty(STDERR_FILENO)};
+            opt.on_batch = eval_progress;
+            opt.on_batch_ctx = &progress;
             EvalResult r;
             rc = eval_accuracy(m, light, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
             if (rc) break;

@@ -80,6 +80,7 @@ int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions 
         nfe_sum += st.nfe * B;
         idle_sum += st.idle_step_ratio * B;
         batches++;
+        if (rc == 0 && opt->on_batch) opt->on_batch(opt->on_batch_ctx, start + B, n);
     }
     free(tokens);
     free(is_prompt);

@@ -36,6 +36,10 @@ typedef struct SampleOptions {
     /* MDM-Prime (ancestral only): the units are sub-tokens of this sub-tokenizer (the model's),
      * tokens hold their states (subtoken.h); NULL: the units are tokens. */
     const SubTokenizer *sub;
+    /* Optional: told after each batch of an evaluation (run/eval.c) how many of its total
+     * examples are decoded, so a command can show progress; the sampler never calls it. */
+    void (*on_batch)(void *ctx, long done, long total);
+    void *on_batch_ctx;
 } SampleOptions;
 
 /* What a decoding cost, for one batch. */
