@@ -69,59 +69,61 @@ static int mpi_check(Parallel *p, int rc, const char *what, Err *err) {
     return err_set(err, "rank %d of %d: %s failed: %.*s (another rank may have died)", p->rank,
                    p->world, what, len, msg);
 }
-#endif
 
-int parallel_sum_doubles(Parallel *p, double *x, int n, Err *err) {
+/* x[0..n) summed over ranks in place, in chunks (MPI counts are ints), timed into comm_s. */
+static int sum_in_place(Parallel *p, void *x, size_t n, MPI_Datatype type, size_t size, Err *err) {
     if (p->world <= 1) return 0;
-#ifdef MDMLAB_HAVE_MPI
-    double t0 = now_seconds();
-    int rc = MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    p->comm_s += now_seconds() - t0;
-    return mpi_check(p, rc, "MPI_Allreduce", err);
-#else
-    (void)x, (void)n, (void)err;
-    return 0;
-#endif
-}
-
-int parallel_sum_floats(Parallel *p, float *x, size_t n, Err *err) {
-    if (p->world <= 1) return 0;
-#ifdef MDMLAB_HAVE_MPI
     double t0 = now_seconds();
     int rc = MPI_SUCCESS;
-    /* MPI counts are ints: sum in chunks */
     for (size_t at = 0; at < n && rc == MPI_SUCCESS; at += 1u << 30) {
         size_t len = n - at < (1u << 30) ? n - at : (1u << 30);
-        rc = MPI_Allreduce(MPI_IN_PLACE, x + at, (int)len, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        rc = MPI_Allreduce(MPI_IN_PLACE, (char *)x + at * size, (int)len, type, MPI_SUM,
+                           MPI_COMM_WORLD);
     }
     p->comm_s += now_seconds() - t0;
     return mpi_check(p, rc, "MPI_Allreduce", err);
-#else
-    (void)x, (void)n, (void)err;
-    return 0;
-#endif
+}
+
+int parallel_sum_doubles(Parallel *p, double *x, int n, Err *err) {
+    return sum_in_place(p, x, (size_t)n, MPI_DOUBLE, sizeof(double), err);
+}
+
+int parallel_sum_floats(Parallel *p, float *x, size_t n, Err *err) {
+    return sum_in_place(p, x, n, MPI_FLOAT, sizeof(float), err);
 }
 
 int parallel_gather_floats(Parallel *p, float *all, size_t n_each, Err *err) {
     if (p->world <= 1) return 0;
-#ifdef MDMLAB_HAVE_MPI
     double t0 = now_seconds();
     int rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)n_each, MPI_FLOAT,
                            MPI_COMM_WORLD);
     p->comm_s += now_seconds() - t0;
     return mpi_check(p, rc, "MPI_Allgather", err);
-#else
-    (void)all, (void)n_each, (void)err;
-    return 0;
-#endif
 }
 
 int parallel_barrier(Parallel *p, Err *err) {
     if (p->world <= 1) return 0;
-#ifdef MDMLAB_HAVE_MPI
     return mpi_check(p, MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier", err);
-#else
-    (void)err;
-    return 0;
-#endif
 }
+#else
+/* Without MPI a process is always rank 0 of 1: every collective is the identity. */
+int parallel_sum_doubles(Parallel *p, double *x, int n, Err *err) {
+    (void)p, (void)x, (void)n, (void)err;
+    return 0;
+}
+
+int parallel_sum_floats(Parallel *p, float *x, size_t n, Err *err) {
+    (void)p, (void)x, (void)n, (void)err;
+    return 0;
+}
+
+int parallel_gather_floats(Parallel *p, float *all, size_t n_each, Err *err) {
+    (void)p, (void)all, (void)n_each, (void)err;
+    return 0;
+}
+
+int parallel_barrier(Parallel *p, Err *err) {
+    (void)p, (void)err;
+    return 0;
+}
+#endif
