@@ -19,8 +19,8 @@ int axis_numeric_keys(const AxisMethod *m, int n, char keys[][AXIS_KEY_LEN]);
 /* axis_KEY.tsv into sb: one block per group (blocks apart by two blank lines, for gnuplot's
  * `index`), rows by increasing value: value, final mean, final min, final max, best mean,
  * best min, best max over seeds (final: a seed's value at its method's last common eval
- * step; best: its highest, or its lowest when lower_is_better). The groups' labels (the other axes; "" when there are none) go
- * to groups; returns their count. */
+ * step; best: its highest, or its lowest when lower_is_better). The groups' labels (the other axes;
+ * "" when there are none) go to groups; returns their count. */
 int axis_tsv(StrBuf *sb, const AxisMethod *m, int n, const char *key, int lower_is_better,
              char groups[][AXIS_GROUP_LEN]);
 /* Whether the key's values are positive and span a factor 10 or more (a log axis). */

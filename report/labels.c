@@ -45,3 +45,21 @@ void label_without(const char *label, const char *key, char *out, size_t n) {
         at += w > 0 ? (size_t)w : 0;
     }
 }
+
+void label_readable(const char *label, char *out, size_t n) {
+    LabelItem it[LABEL_MAX_ITEMS];
+    int count = label_items(label, it);
+    size_t at = 0;
+    snprintf(out, n, "%s", count ? "" : label[0] ? label : "baseline");
+    for (int i = 0; i < count && at < n; i++) {
+        const char *key = it[i].key, *dot;
+        while ((dot = memchr(key, '.', (size_t)(it[i].key + it[i].key_len - key)))) key = dot + 1;
+        int key_len = (int)(it[i].key + it[i].key_len - key);
+        int process = it[i].key_len == 7 && strncmp(it[i].key, "process", 7) == 0;
+        int w = process ? snprintf(out + at, n - at, "%s%.*s", at ? " " : "", it[i].value_len,
+                                   it[i].value)
+                        : snprintf(out + at, n - at, "%s%.*s=%.*s", at ? " " : "", key_len, key,
+                                   it[i].value_len, it[i].value);
+        at += w > 0 ? (size_t)w : 0;
+    }
+}

@@ -19,5 +19,9 @@ int label_items(const char *label, LabelItem *items);
 int label_value(const char *label, const char *key, char *out, size_t n);
 /* The label without key's item (the method's other axes), "" when nothing is left. */
 void label_without(const char *label, const char *key, char *out, size_t n);
+/* The label as a legend reads it: each item's last key component and value ("puma.K=4" ->
+ * "K=4"), a process by its name alone, space-separated: "process=puma,puma.K=4" -> "puma K=4";
+ * "baseline" for the empty label (a sweep of seeds only). */
+void label_readable(const char *label, char *out, size_t n);
 
 #endif

@@ -8,6 +8,7 @@
 #include "report_extras.h"
 #include "warnings.h"
 #include "axis.h"
+#include "labels.h"
 #include "speedup.h"
 #include "stats.h"
 
@@ -352,14 +353,17 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
     const char **labels = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *labels);
     int *n_seeds = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *n_seeds);
     double *target = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *target);
-    if (!labels || !n_seeds || !target) {
+    char(*readable)[512] = calloc(r->n > 0 ? (size_t)r->n : 1, sizeof *readable); /* legends */
+    if (!labels || !n_seeds || !target || !readable) {
         free(labels);
         free(n_seeds);
         free(target);
+        free(readable);
         return err_set(err, "report: out of memory");
     }
     for (int i = 0; i < r->n; i++) {
-        labels[i] = r->m[i].label;
+        label_readable(r->m[i].label, readable[i], sizeof readable[i]);
+        labels[i] = readable[i];
         n_seeds[i] = r->m[i].has_curves ? r->m[i].n_done : 0;
         target[i] = r->m[i].compared ? r->m[i].sp.target : NAN;
     }
@@ -393,6 +397,7 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
     free(labels);
     free(n_seeds);
     free(target);
+    free(readable);
     return rc;
 }
 
