@@ -82,12 +82,11 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, int language_mode
             : NULL;
     int ok = rl->eval_csv != NULL;
     if (ok && language_model) {
-        rl->elbo_csv = open_table(dir, "elbo.csv",
-                                  "step,nelbo,ppl_bound,bits_per_byte,tokens,train_s", resume_step,
-                                  err);
-        rl->samples = rl->elbo_csv ? open_table(dir, "samples.txt", "step\tindex\ttext",
-                                                resume_step, err)
-                                   : NULL;
+        rl->elbo_csv = open_table(
+            dir, "elbo.csv", "step,nelbo,ppl_bound,bits_per_byte,tokens,train_s", resume_step, err);
+        rl->samples = rl->elbo_csv
+                          ? open_table(dir, "samples.txt", "step\tindex\ttext", resume_step, err)
+                          : NULL;
         ok = rl->samples != NULL;
     }
     if (ok) {

@@ -555,7 +555,8 @@ static void test_canonical_layout(void) {
     /* One line per key plus the six section headers. */
     int lines = 0;
     for (const char *p = text; *p; p++) lines += *p == '\n';
-    CHECK(lines == config_key_count(&c) + 7); /* task:, model:, train:, eval:, puma:, block:, prime: */
+    /* task:, model:, train:, eval:, puma:, block:, prime: */
+    CHECK(lines == config_key_count(&c) + 7);
     sb_free(&sb);
 }
 

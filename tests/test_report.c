@@ -263,7 +263,8 @@ static void test_two_methods(int have_gnuplot) {
             CHECK(last_band && first_line && last_band < first_line);
         }
         if (i == 1)
-            CHECK(strstr(gp, "training loss under each method''s own masking distribution") != NULL);
+            CHECK(strstr(gp, "training loss under each method''s own masking distribution") !=
+                  NULL);
         if (i == 2) /* points with intervals on a log axis; target and censoring under each */
             CHECK(strstr(gp, "set logscale y 2") && strstr(gp, "with yerrorbars") &&
                   strstr(gp, "of resamples censored"));
