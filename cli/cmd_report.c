@@ -148,6 +148,14 @@ int sweep_report_dir(const char *sweep_dir, const ReportOverrides *o, Err *err) 
     int gnuplot_missing = 0;
     StrBuf warnings = {0};
     spec.warnings = &warnings;
+    const char *label_method[SWEEP_REPORT_LABELS], *label_text[SWEEP_REPORT_LABELS];
+    for (int i = 0; i < opt.n_labels; i++) {
+        label_method[i] = opt.label_method[i];
+        label_text[i] = opt.label_text[i];
+    }
+    spec.label_method = label_method;
+    spec.label_text = label_text;
+    spec.n_labels = opt.n_labels;
     if (rc == 0) rc = report_write(&spec, &gnuplot_missing, err);
     for (const char *line = warnings.data; rc == 0 && line && *line;) {
         const char *nl = strchr(line, '\n');

@@ -363,6 +363,9 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
     }
     for (int i = 0; i < r->n; i++) {
         label_readable(r->m[i].label, readable[i], sizeof readable[i]);
+        for (int k = 0; k < spec->n_labels; k++) /* the sweep file's report.labels win */
+            if (strcmp(spec->label_method[k], r->m[i].label) == 0)
+                snprintf(readable[i], sizeof readable[i], "%s", spec->label_text[k]);
         labels[i] = readable[i];
         n_seeds[i] = r->m[i].has_curves ? r->m[i].n_done : 0;
         target[i] = r->m[i].compared ? r->m[i].sp.target : NAN;

@@ -34,6 +34,10 @@ typedef struct ReportSpec {
     uint64_t seed;      /* bootstrap RNG seed (reports are deterministic) */
     int no_gnuplot;     /* write data and scripts but do not call gnuplot */
     StrBuf *warnings;   /* when not NULL: receives the report's warnings, one per line */
+    /* Legend text for methods (n_labels pairs; others get label_readable's form). */
+    const char *const *label_method;
+    const char *const *label_text;
+    int n_labels;
 } ReportSpec;
 
 /* Writes the report; 0 on success. A missing gnuplot is not an error: data and scripts are

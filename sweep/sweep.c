@@ -608,7 +608,8 @@ static int parse_exclude(Sweep *sw, Parse *p, yaml_node_t *seq) {
 
 typedef struct OptionField {
     const char *name;
-    char type; /* s string, i int (0 to OPTION_INT_MAX), d double (finite, >= 0) */
+    char type; /* s string, i int (0 to OPTION_INT_MAX), d double (finite, >= 0); m a
+                  mapping its caller reads itself */
     void *dst;
     size_t size;
 } OptionField;
@@ -655,6 +656,7 @@ static int parse_options(Parse *p, yaml_node_t *map, const char *section, const 
             sb_free(&names);
             return rc;
         }
+        if (hit->type == 'm') continue;
         if (v->type != YAML_SCALAR_NODE)
             return err_set(p->err, "%s:%zu: key '%s.%s': expected a single value, got %s",
                            p->origin, node_line(v), section, hit->name, node_kind(v));
@@ -692,14 +694,49 @@ static int parse_metric(const char *metric, SweepReportOptions *o) {
 }
 
 /* report.metric is "policy:k" (e.g. "margin:1"), the eval rows the curves come from. */
+/* report.labels: a mapping of method labels to the text the figures show for them. */
+static int parse_report_labels(Parse *p, yaml_node_t *map, SweepReportOptions *o) {
+    yaml_node_t *labels = NULL;
+    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *k = node_at(p, pr->key);
+        if (k->type == YAML_SCALAR_NODE && strcmp(node_text(k), "labels") == 0)
+            labels = node_at(p, pr->value);
+    }
+    if (!labels) return 0;
+    if (labels->type != YAML_MAPPING_NODE)
+        return err_set(p->err,
+                       "%s:%zu: key 'report.labels': expected a mapping of method labels to "
+                       "legend text, e.g. {process=puma: PUMA}, got %s",
+                       p->origin, node_line(labels), node_kind(labels));
+    for (yaml_node_pair_t *pr = labels->data.mapping.pairs.start;
+         pr < labels->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = node_at(p, pr->key), *v = node_at(p, pr->value);
+        if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE)
+            return err_set(p->err, "%s:%zu: key 'report.labels': expected METHOD: text pairs",
+                           p->origin, node_line(k));
+        if (o->n_labels == SWEEP_REPORT_LABELS || strlen(node_text(k)) >= SWEEP_LABEL_LEN ||
+            strlen(node_text(v)) >= sizeof o->label_text[0])
+            return err_set(p->err,
+                           "%s:%zu: key 'report.labels': at most %d labels of at most %zu "
+                           "characters",
+                           p->origin, node_line(k), SWEEP_REPORT_LABELS,
+                           sizeof o->label_text[0] - 1);
+        snprintf(o->label_method[o->n_labels], SWEEP_LABEL_LEN, "%s", node_text(k));
+        snprintf(o->label_text[o->n_labels++], sizeof o->label_text[0], "%s", node_text(v));
+    }
+    return 0;
+}
+
 static int parse_report(Parse *p, yaml_node_t *map, SweepReportOptions *o) {
     char metric[48] = "";
     OptionField f[] = {{"metric", 's', metric, sizeof(metric)},
                        {"baseline", 's', o->baseline, sizeof(o->baseline)},
                        {"target", 'd', &o->target, 0},
                        {"smoothing", 'd', &o->smoothing, 0},
-                       {"bootstrap", 'i', &o->bootstrap, 0}};
-    if (parse_options(p, map, "report", f, 5)) return -1;
+                       {"bootstrap", 'i', &o->bootstrap, 0},
+                       {"labels", 'm', NULL, 0}};
+    if (parse_options(p, map, "report", f, 6) || parse_report_labels(p, map, o)) return -1;
     if (o->smoothing >= 1.0)
         return err_set(p->err, "%s:%zu: key 'report.smoothing': must be in [0, 1)", p->origin,
                        node_line(map));

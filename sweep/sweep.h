@@ -60,6 +60,8 @@ typedef struct SweepRun {
     char method[SWEEP_LABEL_LEN]; /* the non-seed assignments, "process=puma,puma.K=8" */
 } SweepRun;
 
+enum { SWEEP_REPORT_LABELS = 16 };
+
 typedef struct SweepReportOptions {
     char policy[32]; /* eval rows that make the curves */
     int tokens_per_step;
@@ -67,6 +69,10 @@ typedef struct SweepReportOptions {
     double target;                  /* > 0 fixed; else the lower of the two peaks */
     double smoothing;               /* EMA weight of the previous smoothed value */
     int bootstrap;
+    /* report.labels: {METHOD: "legend text"}, the figures' names of methods */
+    char label_method[SWEEP_REPORT_LABELS][SWEEP_LABEL_LEN];
+    char label_text[SWEEP_REPORT_LABELS][64];
+    int n_labels;
 } SweepReportOptions;
 
 typedef struct Sweep {

@@ -91,6 +91,8 @@ check "decoding sweep report has pareto.tsv" grep -q '^eval.tokens_per_step=4 ma
 seeds: [1, 2]
 grid:
   train.lr: [0.001, 0.003]
+report:
+  labels: {train.lr=0.001: "slow lr"}
 EOF
 } >"$TMP/lr.yaml"
 "$MDMLAB" sweep "$TMP/lr.yaml" --out "$TMP/lr" -j 2 --no-report >/dev/null 2>&1
@@ -112,6 +114,11 @@ if command -v gnuplot >/dev/null 2>&1; then
 fi
 check "summary.json warns of 2 seeds" grep -q '"train.lr=0.001: 2 seeds: an interval over seeds needs at least 3"' "$TMP/lr/report/summary.json"
 check "report prints its warnings" grep -q 'report: warning: train.lr=0.003: 2 seeds' "$TMP/lr_report.out"
+check "report.labels names a method in the legends" grep -q "title 'slow lr (2 seeds)'" "$TMP/lr/report/curves.gp"
+check "other methods get short legends" grep -q "title 'lr=0.003 (2 seeds)'" "$TMP/lr/report/curves.gp"
+printf 'seeds: [1]\nreport:\n  labels: [a, b]\n' >"$TMP/badlabels.yaml"
+"$MDMLAB" plan "$TMP/badlabels.yaml" >"$TMP/badlabels.out" 2>&1
+check "report.labels must be a mapping" grep -q "badlabels.yaml:3: key 'report.labels': expected a mapping" "$TMP/badlabels.out"
 
 # --- a changed sweep file is refused unless forced ---
 sed 's/seeds: \[1, 2\]/seeds: [1, 2, 3]/' "$TMP/full.yaml" >"$TMP/changed.yaml"
