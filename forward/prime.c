@@ -55,12 +55,8 @@ static void prime_destroy(ForwardProcess *fp) {
 }
 
 static int prime_create(ForwardProcess *fp, const Config *cfg, const Task *task, Err *err) {
+    /* a tied head with ell > 1 is refused by model_create (sweeps: by `require`) */
     const PrimeParams *params = config_params_of(cfg, &prime_config_section);
-    if (params->ell > 1 && cfg->model.tied_head)
-        return err_set(err,
-                       "process 'prime' with prime.ell=%d needs model.tied_head=false (the "
-                       "input embeds sub-tokens, the head predicts tokens)",
-                       params->ell);
     Prime *p = calloc(1, sizeof *p);
     if (!p) return err_set(err, "process 'prime': out of memory");
     fp->impl = p;

@@ -62,10 +62,7 @@ static int read_table(Table *t, int run, const char *dir, const char *name, Err 
     static const char *const eval_metrics[] = {"accuracy", "nfe", "idle_step_ratio"};
     Csv c;
     Err missing;
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!file_exists(path)) return 0;
-    if (csv_open(&c, dir, name, &missing)) return 0; /* empty file: no header, no rows */
+    if (csv_open(&c, dir, name, &missing)) return 0; /* missing or empty: no rows */
     int eval = strcmp(name, "eval.csv") == 0;
     int c_step = csv_col(&c, "step", 1, err), c_ts = csv_col(&c, "train_s", 0, err);
     int c_pol = eval ? csv_col(&c, "policy", 1, err) : -1;
@@ -103,10 +100,6 @@ static int read_table(Table *t, int run, const char *dir, const char *name, Err 
     return rc;
 }
 
-static void axis_value(const char *label, const char *key, char *out, size_t n) {
-    label_value(label, key, out, n);
-}
-
 static void axis_keys(Table *t, const char *label) {
     LabelItem it[LABEL_MAX_ITEMS];
     int n = label_items(label, it);
@@ -142,7 +135,7 @@ static void head_cells(StrBuf *sb, const Table *t, const ReportRun *r, int json)
         sb_json_string(sb, r->method);
         sb_printf(sb, ", \"seed\": %ld", r->seed);
         for (int a = 0; a < t->axes.n; a++) {
-            axis_value(r->method, t->axes.name[a], value, sizeof value);
+            label_value(r->method, t->axes.name[a], value, sizeof value);
             sb_printf(sb, ", ");
             sb_json_string(sb, t->axes.name[a]);
             sb_printf(sb, ": ");
@@ -155,7 +148,7 @@ static void head_cells(StrBuf *sb, const Table *t, const ReportRun *r, int json)
     csv_field(sb, r->method);
     sb_printf(sb, ",%ld", r->seed);
     for (int a = 0; a < t->axes.n; a++) {
-        axis_value(r->method, t->axes.name[a], value, sizeof value);
+        label_value(r->method, t->axes.name[a], value, sizeof value);
         sb_append(sb, ",", 1);
         csv_field(sb, value);
     }

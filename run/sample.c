@@ -318,10 +318,8 @@ static int ancestral_reveal(const SampleOptions *opt, int *tokens, const float *
     for (int t = 0; t < T; t++) {
         const float *row = logits + (size_t)t * V;
         int n;
-        if (opt->sub) {
-            n = subtok_hidden_count(opt->sub, tokens[t])
-                    ? reveal_digits(opt, tokens + t, row, V, mask_id, i, rng)
-                    : 0;
+        if (opt->sub) { /* a clean position has no masked digit: it draws nothing, returns 0 */
+            n = reveal_digits(opt, tokens + t, row, V, mask_id, i, rng);
         } else {
             if (tokens[t] != mask_id || !reveal_now(i, rng)) continue;
             int token = draw_token(opt, row, V, mask_id, rng);
