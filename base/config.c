@@ -124,9 +124,10 @@ static const ConfigKey core_keys[] = {
                "reports nfe and idle_step_ratio)"),
     CFG_INT(Config, "eval.steps", eval.steps, "128", 1, 1048576,
             "ancestral sampler: steps T (each masked position is revealed at step i of T with "
-            "probability 1/i, counting down)"),
+            "probability 1/i, counting down); with the policy decoder, the length of "
+            "eval.schedule"),
     CFG_STRING(Config, "eval.light_checkpoint", eval.light_checkpoint, "",
-               "model scheduling (mdmlab eval, ancestral sampler): the light model's checkpoint"),
+               "model scheduling (mdmlab eval, schedule-search): the light model's checkpoint"),
     CFG_STRING(Config, "eval.schedule", eval.schedule, "",
                "model scheduling: segments of steps from the first, L light or H heavy, e.g. "
                "L4,H8,L4 summing to eval.steps (\"\" = all heavy)"),

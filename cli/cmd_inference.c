@@ -63,6 +63,8 @@ static void step_importance_usage(FILE *f) {
 /* The arguments of the heavy-vs-light commands (step-importance, schedule-search). */
 typedef struct HeavyLightArgs {
     const char *heavy, *light, *out;
+    const char *scorer; /* schedule-search --gen-ppl: the AR checkpoint of text quality */
+    const char *policy; /* schedule-search --policy: the policy decoder instead of ancestral */
     char heavy_ckpt[CFG_PATH], out_dir[CFG_PATH];
     int points;                   /* step-importance: time points */
     int segments, light_segments; /* schedule-search */
@@ -95,6 +97,10 @@ static int heavy_light_args(HeavyLightArgs *a, const char *command, const char *
             a->light = argv[++i];
         else if (strcmp(opt, "-o") == 0 && val)
             a->out = argv[++i];
+        else if (strcmp(opt, "--gen-ppl") == 0 && val)
+            a->scorer = argv[++i];
+        else if (strcmp(opt, "--policy") == 0 && val)
+            a->policy = argv[++i];
         else if (strcmp(opt, "--points") == 0 && val) {
             if (int_option(opt, argv[++i], 2, 4096, &a->points, err)) return -1;
         } else if (strcmp(opt, "--segments") == 0 && val) {
@@ -141,10 +147,11 @@ typedef struct HeavyLight {
     Config cfg; /* the heavy run's, with the overrides */
     Backend be;
     Task task;
-    Model heavy, light;
+    Model heavy, light, scorer; /* scorer: schedule-search --gen-ppl's AR model */
 } HeavyLight;
 
 static void heavy_light_close(HeavyLight *h) {
+    model_free(&h->scorer);
     model_free(&h->light);
     model_free(&h->heavy);
     if (h->task.ops) task_destroy(&h->task);
@@ -152,7 +159,7 @@ static void heavy_light_close(HeavyLight *h) {
 }
 
 /* Parses the arguments and loads both models; `command` names the errors. need_score: the
- * task must be scored by accuracy. */
+ * task must be scored, by accuracy or (text) by the AR model of --gen-ppl. */
 static int heavy_light_open(HeavyLight *h, HeavyLightArgs *a, const char *command,
                             const char *default_dir, int need_score, int argc, char **argv,
                             Err *err) {
@@ -162,12 +169,19 @@ static int heavy_light_open(HeavyLight *h, HeavyLightArgs *a, const char *comman
     const Config *c = &h->cfg;
     int rc = backend_create(&h->be, c->backend, c->threads, err);
     if (rc == 0) rc = task_create(&h->task, c, err);
-    if (rc == 0 && need_score && !h->task.ops->score)
-        rc =
-            err_set(err, "%s: task '%s' has no accuracy to compare by", command, h->task.ops->name);
+    if (rc == 0 && need_score && !h->task.ops->score && !a->scorer)
+        rc = err_set(err,
+                     "%s: task '%s' has no accuracy to compare by; give --gen-ppl AR_CHECKPOINT "
+                     "(generative perplexity of the samples)",
+                     command, h->task.ops->name);
+    if (rc == 0 && a->scorer && h->task.ops->score)
+        rc = err_set(err, "%s: --gen-ppl: task '%s' is scored by accuracy, not likelihood",
+                     command, h->task.ops->name);
     if (rc == 0)
         rc = eval_load_model(&h->heavy, &h->be, a->heavy_ckpt, &h->task, c->eval.batch, err);
     if (rc == 0) rc = eval_load_model(&h->light, &h->be, a->light, &h->task, c->eval.batch, err);
+    if (rc == 0 && a->scorer)
+        rc = elbo_load_ar_model(&h->scorer, &h->be, a->scorer, &h->task, c->eval.batch, err);
     if (rc) heavy_light_close(h);
     return rc;
 }
@@ -221,15 +235,23 @@ static void schedule_search_usage(FILE *f) {
     fprintf(f,
             "usage: mdmlab schedule-search HEAVY_RUN_DIR|CHECKPOINT --light CHECKPOINT\n"
             "                              [--segments N] [--light-segments M] [-o DIR]\n"
+            "                              [--policy NAME] [--gen-ppl AR_CHECKPOINT]\n"
             "                              [key=value ...]\n\n"
-            "Splits the ancestral sampler's eval.steps (default 128; set it with eval.steps=T)\n"
-            "into N equal segments (default 8) and evaluates every placement of M light ones\n"
-            "(default 2) with model scheduling: one row per schedule with its FLOPs per example,\n"
-            "flops_saved, accuracy and its 95%% Wilson interval over the eval examples. Writes\n"
-            "DIR/schedule_search.tsv, DIR/rows.jsonl (for mdmlab pareto) and the Pareto figure\n"
-            "pareto.gp/.png/.svg (DIR: HEAVY_RUN_DIR/schedule_search, or ./schedule_search).\n"
-            "key=value overrides: eval.steps, eval.count, eval.batch, eval.temperature, backend,\n"
-            "threads.\n");
+            "Splits eval.steps (default 128; set it with eval.steps=T) into N equal segments\n"
+            "(default 8) and evaluates every placement of M light ones (default 2) with model\n"
+            "scheduling, after the all-heavy and the all-light schedule: one row per schedule\n"
+            "with its forward FLOPs per example, flops_saved, its quality and that quality's 95%%\n"
+            "interval, and nfe. Decoding: MDLM's ancestral sampler with T = eval.steps, or with\n"
+            "--policy NAME (margin, topk, ...; eval.tokens_per_step per step) the policy\n"
+            "decoder, whose sequence that has revealed r of its M masked positions is at\n"
+            "schedule step floor(r * T / M). Quality: accuracy (Wilson interval over the eval\n"
+            "examples), or for a text task with --gen-ppl the generative perplexity of\n"
+            "eval.samples samples under that AR model (lower is better; interval over samples)\n"
+            "and their mean token entropy. Writes DIR/schedule_search.tsv, DIR/rows.jsonl (for\n"
+            "mdmlab pareto) and the figures schedule_search and pareto (.gp/.png/.svg; DIR:\n"
+            "HEAVY_RUN_DIR/schedule_search, or ./schedule_search). key=value overrides:\n"
+            "eval.steps, eval.count, eval.samples, eval.batch, eval.temperature,\n"
+            "eval.tokens_per_step, backend, threads.\n");
 }
 
 /* The schedule of light-segment mask `light` over n segments of `steps` (the first steps % n
@@ -255,34 +277,76 @@ static void wilson_interval(long k, long n, double *lo, double *hi) {
     *hi = centre + half;
 }
 
-static int search_schedules(const HeavyLightArgs *a, const Config *cfg, Model *heavy, Model *light,
-                            const Task *task, StrBuf *tsv, StrBuf *rows, Err *err) {
+/* One schedule's evaluation: its quality with a 95% interval, and its cost. */
+typedef struct ScheduleRow {
+    double quality, lo, hi, entropy; /* entropy: text only */
+    DecodeCost cost;
+} ScheduleRow;
+
+static int evaluate_schedule(const HeavyLightArgs *a, const Config *cfg, HeavyLight *h,
+                             const char *schedule, ScheduleRow *row, Err *err) {
+    UnmaskPolicy policy = POLICY_MARGIN;
+    if (a->policy && policy_from_name(a->policy, &policy) != 0)
+        return err_set(err, "--policy '%s': expected topk, margin, entropy, random or l2r",
+                       a->policy);
+    SampleOptions opt = eval_sample_options(cfg, policy, cfg->eval.tokens_per_step, 0);
+    opt.ancestral_steps = a->policy ? 0 : cfg->eval.steps;
+    opt.schedule = schedule;
+    opt.schedule_steps = cfg->eval.steps;
+    if (a->scorer) {
+        GenPplResult g;
+        if (eval_gen_perplexity(&h->heavy, &h->light, &h->scorer, &h->task, &opt,
+                                cfg->eval.samples, (uint64_t)cfg->seed, &g, err))
+            return -1;
+        *row = (ScheduleRow){g.gen_ppl, g.gen_ppl_lo, g.gen_ppl_hi, g.entropy, g.cost};
+        return 0;
+    }
+    EvalResult r;
+    if (eval_accuracy(&h->heavy, &h->light, &h->task, &opt, cfg->eval.count, (uint64_t)cfg->seed,
+                      &r, err))
+        return -1;
+    memset(row, 0, sizeof *row);
+    row->quality = r.accuracy;
+    wilson_interval(r.correct, r.total, &row->lo, &row->hi);
+    row->entropy = NAN;
+    row->cost.nfe = r.nfe;
+    row->cost.flops = r.flops;
+    row->cost.flops_saved = r.flops_saved;
+    return 0;
+}
+
+/* The all-heavy and the all-light schedule, then every placement of the light segments. */
+static int search_schedules(const HeavyLightArgs *a, const Config *cfg, HeavyLight *h,
+                            const char *quality, StrBuf *tsv, StrBuf *rows, Err *err) {
     const int n = a->segments, steps = cfg->eval.steps;
     if (steps < n) return err_set(err, "--segments %d: more than eval.steps = %d", n, steps);
-    sb_printf(tsv, "# schedule\tflops\tflops_saved\taccuracy\tlo95\thi95\tnfe\n");
-    printf("%-28s %10s %8s %9s %17s\n", "schedule", "flops", "saved", "accuracy", "95% interval");
+    sb_printf(tsv, "# schedule\tflops\tflops_saved\t%s\tlo95\thi95\tnfe\tentropy\n", quality);
+    printf("%-28s %10s %8s %9s %17s %8s\n", "schedule", "flops", "saved", quality, "95% interval",
+           "entropy");
+    const char *label = a->policy ? a->policy : "ancestral";
+    int k = a->policy ? cfg->eval.tokens_per_step : steps;
     int rc = 0;
-    for (unsigned mask = 0; mask < (1u << n) && rc == 0; mask++) {
-        if (__builtin_popcount(mask) != a->light_segments) continue;
+    for (long i = -2; i < (1L << n) && rc == 0; i++) {
+        unsigned mask = i == -2 ? 0u : i == -1 ? (1u << n) - 1 : (unsigned)i;
+        if (i >= 0 && __builtin_popcount(mask) != a->light_segments) continue;
         char schedule[CFG_STR];
         schedule_of(mask, n, steps, schedule, sizeof schedule);
-        SampleOptions opt = eval_sample_options(cfg, POLICY_MARGIN, 1, 0);
-        opt.ancestral_steps = steps;
-        opt.schedule = schedule;
-        EvalResult r;
-        rc = eval_accuracy(heavy, light, task, &opt, cfg->eval.count, (uint64_t)cfg->seed, &r, err);
-        if (rc) break;
-        double lo, hi;
-        wilson_interval(r.correct, r.total, &lo, &hi);
-        sb_printf(tsv, "%s\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.3f\n", schedule, r.flops, r.flops_saved,
-                  r.accuracy, lo, hi, r.nfe);
+        ScheduleRow r = {0};
+        if ((rc = evaluate_schedule(a, cfg, h, schedule, &r, err))) break;
+        sb_printf(tsv, "%s\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.3f\t%.4f\n", schedule, r.cost.flops,
+                  r.cost.flops_saved, r.quality, r.lo, r.hi, r.cost.nfe, r.entropy);
         sb_printf(rows,
-                  "{\"policy\":\"ancestral\",\"k\":%d,\"schedule\":\"%s\",\"accuracy\":%.6f,"
-                  "\"flops\":%.6g,\"flops_saved\":%.6f,\"nfe\":%.3f}\n",
-                  steps, schedule, r.accuracy, r.flops, r.flops_saved, r.nfe);
-        printf("%-28s %10.3g %8.3f %9.4f   [%.4f, %.4f]\n", schedule, r.flops, r.flops_saved,
-               r.accuracy, lo, hi);
+                  "{\"policy\":\"%s\",\"k\":%d,\"schedule\":\"%s\",\"%s\":%.6f,"
+                  "\"flops\":%.6g,\"flops_saved\":%.6f,\"nfe\":%.3f",
+                  label, k, schedule, quality, r.quality, r.cost.flops, r.cost.flops_saved,
+                  r.cost.nfe);
+        if (a->scorer) sb_printf(rows, ",\"entropy\":%.6f", r.entropy);
+        sb_printf(rows, "}\n");
+        printf("%-28s %10.3g %8.3f %9.4f   [%.4f, %.4f] %8.4f\n", schedule, r.cost.flops,
+               r.cost.flops_saved, r.quality, r.lo, r.hi, r.entropy);
         fflush(stdout);
+        /* with all segments light (or none), the references are the whole search */
+        if (i == -1 && (a->light_segments == 0 || a->light_segments == n)) break;
     }
     return rc;
 }
@@ -298,17 +362,21 @@ int cmd_schedule_search(int argc, char **argv, Err *err) {
     HeavyLight h;
     if (heavy_light_open(&h, &a, "schedule-search", "schedule_search", 1, argc, argv, err))
         return 1;
-    int rc = 0;
+    const char *quality = a.scorer ? "gen_ppl" : "accuracy";
     StrBuf tsv = {0}, rows = {0};
-    if (rc == 0) rc = search_schedules(&a, &h.cfg, &h.heavy, &h.light, &h.task, &tsv, &rows, err);
-    char path[CFG_PATH + 32];
+    int rc = search_schedules(&a, &h.cfg, &h, quality, &tsv, &rows, err);
+    char path[CFG_PATH + 32], title[CFG_PATH + 96];
+    snprintf(title, sizeof title, "schedule search: %s per schedule, %s decoding, T = %d", quality,
+             a.policy ? a.policy : "ancestral", h.cfg.eval.steps);
     StrBuf gp = {0};
-    gp_schedule_search_script(&gp, "schedule search: accuracy per schedule");
+    gp_schedule_search_script(&gp, title, quality,
+                              a.scorer ? "normal interval over the samples"
+                                       : "Wilson interval over the eval examples");
     if (rc == 0) rc = write_figure(a.out_dir, "schedule_search", &tsv, &gp, err);
     sb_free(&gp);
     snprintf(path, sizeof path, "%s/rows.jsonl", a.out_dir);
     if (rc == 0) rc = write_file_atomic(path, rows.data, rows.len, err);
-    if (rc == 0) rc = pareto_from_rows(a.out_dir, "flops", "accuracy", err);
+    if (rc == 0) rc = pareto_from_rows(a.out_dir, "flops", quality, err);
     sb_free(&tsv);
     sb_free(&rows);
     heavy_light_close(&h);
@@ -331,7 +399,8 @@ static void pareto_usage(FILE *f) {
             "(DIR default: pareto). A sweep whose methods differ in eval.* keys only gets this\n"
             "figure in its report (report/pareto.png).\n"
             "  --cost FIELD     nfe (default), flops, model_calls or seconds\n"
-            "  --quality FIELD  accuracy (default); higher is better\n");
+            "  --quality FIELD  accuracy (default; higher is better), or gen_ppl or nll (lower\n"
+            "                   is better: schedule-search --gen-ppl rows)\n");
 }
 
 static int number_field(const JsonlReader *r, const char *key, double *out, Err *err) {
@@ -426,6 +495,7 @@ static int write_pareto(const char *out, const char *cost, const char *quality, 
                         Err *err) {
     int rc = s->n ? 0 : err_set(err, "pareto: the inputs hold no rows");
     if (rc == 0) {
+        s->lower_is_better = pareto_lower_is_better(quality);
         pareto_mark_front(s);
         StrBuf tsv = {0}, gp = {0};
         pareto_tsv(&tsv, s, cost, quality);

@@ -314,6 +314,13 @@ static void eval_progress(void *ctx, long done, long total) {
     fflush(stderr);
 }
 
+/* The schedule of a scheduled row, as a JSON field (nothing without a light model). */
+static void schedule_field(StrBuf *row, const Config *cfg, const Model *light) {
+    if (!light || !cfg->eval.schedule[0]) return;
+    sb_printf(row, ",\"schedule\":");
+    sb_json_string(row, cfg->eval.schedule);
+}
+
 static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *light,
                     const Task *task, long step, Err *err) {
     StrBuf json = {0};
@@ -345,10 +352,7 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
                       "\"flops\":%.6g,\"flops_saved\":%.6f,\"seconds\":%.3f",
                       label, eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls,
                       r.nfe, r.idle_step_ratio, r.flops, r.flops_saved, r.seconds);
-            if (light && cfg->eval.schedule[0]) { /* model scheduling: its schedule too */
-                sb_printf(&row, ",\"schedule\":");
-                sb_json_string(&row, cfg->eval.schedule);
-            }
+            schedule_field(&row, cfg, light);
             sb_printf(&row, "}");
             sb_printf(&json, "%s%s", p + k ? "," : "", row.data);
             if (ec->json)
@@ -368,36 +372,45 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
 }
 
 /* Generative perplexity of each (policy, k) under ar, the AR model of ec->gen_ppl. */
-static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Model *ar,
-                        const Task *task, long step, StrBuf *json, Err *err) {
+static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Model *light,
+                        Model *ar, const Task *task, long step, StrBuf *json, Err *err) {
     sb_printf(json, ",\"gen_ppl_model\":");
     sb_json_string(json, ec->gen_ppl);
     sb_printf(json, ",\"gen_ppl\":[");
     if (!ec->json)
-        printf("%-9s %4s %10s %9s %8s %8s %8s %6s %8s\n", "policy", "k", "gen_ppl", "nll",
-               "samples", "calls", "nfe", "idle", "seconds");
+        printf("%-9s %4s %10s %17s %8s %8s %8s %8s %9s %6s %8s\n", "policy", "k", "gen_ppl",
+               "95% interval", "entropy", "samples", "nfe", "idle", "flops", "saved", "seconds");
+    int ancestral = strcmp(cfg->eval.sampler, "ancestral") == 0;
+    int n_policies = ancestral ? 1 : ec->n_policies, n_ks = ancestral ? 1 : ec->n_ks;
     int rc = 0;
-    for (int p = 0; p < ec->n_policies && rc == 0; p++) {
-        for (int k = 0; k < ec->n_ks && rc == 0; k++) {
+    for (int p = 0; p < n_policies && rc == 0; p++) {
+        for (int k = 0; k < n_ks && rc == 0; k++) {
             SampleOptions opt = eval_sample_options(cfg, ec->policies[p], ec->ks[k], step);
             GenPplResult g;
-            rc = eval_gen_perplexity(m, ar, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, &g,
-                                     err);
+            rc = eval_gen_perplexity(m, light, ar, task, &opt, cfg->eval.samples,
+                                     (uint64_t)cfg->seed, &g, err);
             if (rc) break;
-            char row[256];
-            snprintf(row, sizeof(row),
-                     "{\"policy\":\"%s\",\"k\":%d,\"gen_ppl\":%.6g,\"nll\":%.6f,"
-                     "\"samples\":%ld,\"tokens\":%ld,\"model_calls\":%.1f,\"nfe\":%.3f,"
-                     "\"idle_step_ratio\":%.6f,\"seconds\":%.3f}",
-                     eval_sampler_label(&opt), eval_sampler_k(&opt), g.gen_ppl, g.nll, g.samples,
-                     g.tokens, g.cost.model_calls, g.cost.nfe, g.cost.idle_step_ratio, g.seconds);
-            sb_printf(json, "%s%s", p + k ? "," : "", row);
+            StrBuf row = {0};
+            sb_printf(&row,
+                      "{\"policy\":\"%s\",\"k\":%d,\"gen_ppl\":%.6g,\"gen_ppl_lo95\":%.6g,"
+                      "\"gen_ppl_hi95\":%.6g,\"nll\":%.6f,\"entropy\":%.6f,\"samples\":%ld,"
+                      "\"tokens\":%ld,\"model_calls\":%.1f,\"nfe\":%.3f,\"idle_step_ratio\":%.6f,"
+                      "\"flops\":%.6g,\"flops_saved\":%.6f,\"seconds\":%.3f",
+                      eval_sampler_label(&opt), eval_sampler_k(&opt), g.gen_ppl, g.gen_ppl_lo,
+                      g.gen_ppl_hi, g.nll, g.entropy, g.samples, g.tokens, g.cost.model_calls,
+                      g.cost.nfe, g.cost.idle_step_ratio, g.cost.flops, g.cost.flops_saved,
+                      g.seconds);
+            schedule_field(&row, cfg, light);
+            sb_printf(&row, "}");
+            sb_printf(json, "%s%s", p + k ? "," : "", row.data);
             if (ec->json)
-                printf("%s\n", row);
+                printf("%s\n", row.data);
             else
-                printf("%-9s %4d %10.3f %9.4f %8ld %8.1f %8.2f %6.3f %8.2f\n",
-                       eval_sampler_label(&opt), eval_sampler_k(&opt), g.gen_ppl, g.nll, g.samples,
-                       g.cost.model_calls, g.cost.nfe, g.cost.idle_step_ratio, g.seconds);
+                printf("%-9s %4d %10.3f   [%6.3f, %6.3f] %8.4f %8ld %8.2f %8.3f %9.3g %6.3f %8.2f\n",
+                       eval_sampler_label(&opt), eval_sampler_k(&opt), g.gen_ppl, g.gen_ppl_lo,
+                       g.gen_ppl_hi, g.entropy, g.samples, g.cost.nfe, g.cost.idle_step_ratio,
+                       g.cost.flops, g.cost.flops_saved, g.seconds);
+            sb_free(&row);
             fflush(stdout);
         }
     }
@@ -407,8 +420,8 @@ static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Mode
 
 /* Without --gen-ppl, the ancestral sampler's cost on eval.samples generated sequences (what
  * MDM-Prime's idle steps are about); nothing for the policy decoder, whose steps all reveal. */
-static int eval_decode_cost(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task,
-                            long step, StrBuf *json, Err *err) {
+static int eval_decode_cost(const EvalCommand *ec, const Config *cfg, Model *m, Model *light,
+                            const Task *task, long step, StrBuf *json, Err *err) {
     SampleOptions opt = eval_sample_options(cfg, POLICY_TOPK, 1, step);
     if (!opt.ancestral_steps || cfg->eval.samples <= 0) return 0;
     int *tokens = malloc((size_t)cfg->eval.samples * task->seq_len * sizeof(int));
@@ -416,30 +429,35 @@ static int eval_decode_cost(const EvalCommand *ec, const Config *cfg, Model *m, 
     DecodeCost cost;
     double t0 = now_seconds();
     int rc =
-        eval_generate(m, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, tokens, &cost, err);
+        eval_generate(m, light, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, tokens, &cost,
+                      err);
     free(tokens);
     if (rc) return rc;
-    char row[256];
-    snprintf(row, sizeof row,
-             "{\"sampler\":\"ancestral\",\"steps\":%d,\"samples\":%d,\"model_calls\":%.1f,"
-             "\"nfe\":%.3f,\"idle_step_ratio\":%.6f,\"seconds\":%.3f}",
-             opt.ancestral_steps, cfg->eval.samples, cost.model_calls, cost.nfe,
-             cost.idle_step_ratio, now_seconds() - t0);
-    sb_printf(json, ",\"decode\":%s", row);
+    StrBuf row = {0};
+    sb_printf(&row,
+              "{\"sampler\":\"ancestral\",\"steps\":%d,\"samples\":%d,\"model_calls\":%.1f,"
+              "\"nfe\":%.3f,\"idle_step_ratio\":%.6f,\"flops\":%.6g,\"flops_saved\":%.6f,"
+              "\"seconds\":%.3f",
+              opt.ancestral_steps, cfg->eval.samples, cost.model_calls, cost.nfe,
+              cost.idle_step_ratio, cost.flops, cost.flops_saved, now_seconds() - t0);
+    schedule_field(&row, cfg, light);
+    sb_printf(&row, "}");
+    sb_printf(json, ",\"decode\":%s", row.data);
     if (ec->json)
-        printf("%s\n", row);
+        printf("%s\n", row.data);
     else
         printf("ancestral T=%d: %d samples, nfe %.2f, idle_step_ratio %.4f (%.2f s)\n",
                opt.ancestral_steps, cfg->eval.samples, cost.nfe, cost.idle_step_ratio,
                now_seconds() - t0);
+    sb_free(&row);
     fflush(stdout);
     return 0;
 }
 
 /* Tasks without answers (text): the validation ELBO, then --gen-ppl's table or the ancestral
  * sampler's cost. */
-static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const Task *task,
-                     long step, Err *err) {
+static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, Model *light,
+                     const Task *task, long step, Err *err) {
     ElboOptions eo = {.points = cfg->eval.elbo_points,
                       .count = cfg->eval.count,
                       .batch = cfg->eval.batch,
@@ -470,8 +488,8 @@ static int eval_text(const EvalCommand *ec, const Config *cfg, Model *m, const T
                e.autoregressive ? "" : " <=", e.ppl_bound, e.bits_per_byte, e.tokens, e.windows,
                e.seconds);
     fflush(stdout);
-    int rc = ec->gen_ppl ? eval_gen_ppl(ec, cfg, m, &ar, task, step, &json, err)
-                         : eval_decode_cost(ec, cfg, m, task, step, &json, err);
+    int rc = ec->gen_ppl ? eval_gen_ppl(ec, cfg, m, light, &ar, task, step, &json, err)
+                         : eval_decode_cost(ec, cfg, m, light, task, step, &json, err);
     model_free(&ar);
     if (rc == 0) rc = eval_json_finish(&json, ec, err);
     sb_free(&json);
@@ -507,18 +525,14 @@ static int cmd_eval(int argc, char **argv, Err *err) {
             rc = err_set(err, "--gen-ppl: task '%s' is scored by accuracy, not likelihood",
                          task.ops->name);
         int scheduled = cfg.eval.light_checkpoint[0] != '\0';
-        if (rc == 0 && scheduled && !task.ops->score)
-            rc = err_set(err,
-                         "eval.light_checkpoint: model scheduling is evaluated by accuracy; "
-                         "task '%s' has none",
-                         task.ops->name);
         if (rc == 0 && scheduled)
             rc =
                 eval_load_model(&light, &be, cfg.eval.light_checkpoint, &task, cfg.eval.batch, err);
+        Model *lightp = scheduled ? &light : NULL;
         if (rc == 0 && !task.ops->score)
-            rc = eval_text(&ec, &cfg, &m, &task, (long)ck.step, err);
+            rc = eval_text(&ec, &cfg, &m, lightp, &task, (long)ck.step, err);
         else if (rc == 0)
-            rc = eval_all(&ec, &cfg, &m, scheduled ? &light : NULL, &task, (long)ck.step, err);
+            rc = eval_all(&ec, &cfg, &m, lightp, &task, (long)ck.step, err);
     }
     model_free(&light);
     model_free(&m);

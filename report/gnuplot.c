@@ -503,19 +503,23 @@ void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const cha
     sb_free(&plot);
 }
 
-void gp_schedule_search_script(StrBuf *sb, const char *title) {
-    preamble(sb, "schedule_search",
-             "Model scheduling: accuracy of every schedule searched, with its 95% Wilson "
-             "interval over the eval examples (the FLOPs saved are in the TSV).",
-             title, "schedule (H heavy, L light steps, first step first)", "accuracy");
+void gp_schedule_search_script(StrBuf *sb, const char *title, const char *quality,
+                               const char *interval) {
+    char what[256];
+    snprintf(what, sizeof what,
+             "Model scheduling: %s of every schedule searched, with its 95%% %s (the FLOPs "
+             "saved are in the TSV).",
+             quality, interval);
+    preamble(sb, "schedule_search", what, title,
+             "schedule (H heavy, L light steps, first step first)", quality);
     sb_printf(sb, "set xtics rotate by 45 right font ',8'\n"
                   "set bmargin 9\n"
                   "set offsets 0.5, 0.5, graph 0.05, graph 0.05\n");
     StrBuf plot = {0};
     sb_printf(&plot,
               "plot 'schedule_search.tsv' using 0:4:5:6:xtic(1) with yerrorbars pt 7 "
-              "ps 0.8 lc rgb '%s' title 'accuracy, 95%% interval'\n",
-              gp_colour(0));
+              "ps 0.8 lc rgb '%s' title '%s, 95%% interval'\n",
+              gp_colour(0), quality);
     render(sb, "schedule_search", &plot);
     sb_free(&plot);
 }

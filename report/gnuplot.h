@@ -45,8 +45,10 @@ void gp_decode_script(StrBuf *sb, const char *title, const GpMethods *m);
 
 /* step_importance.gp over step_importance.tsv: 1 t, 2 heavy loss, 3 light loss, 4 KL. */
 void gp_step_importance_script(StrBuf *sb, const char *title);
-/* schedule_search.gp over schedule_search.tsv: 1 schedule, 4 accuracy, 5-6 its interval. */
-void gp_schedule_search_script(StrBuf *sb, const char *title);
+/* schedule_search.gp over schedule_search.tsv: 1 schedule, 4 the quality, 5-6 its interval
+ * (`interval` says which, for the caption). */
+void gp_schedule_search_script(StrBuf *sb, const char *title, const char *quality,
+                               const char *interval);
 /* pareto.gp over pareto.tsv (sorted by cost): 1 label, 2 cost, 3 quality, 4 on the front (0/1);
  * cost and quality are the axis labels. */
 void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const char *quality);

@@ -25,6 +25,11 @@ void pareto_free(ParetoSet *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* The quality fields where lower is better. */
+int pareto_lower_is_better(const char *quality) {
+    return strcmp(quality, "gen_ppl") == 0 || strcmp(quality, "nll") == 0;
+}
+
 static int by_cost_then_quality(const void *x, const void *y) {
     const ParetoPoint *a = x, *b = y;
     if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
@@ -32,11 +37,15 @@ static int by_cost_then_quality(const void *x, const void *y) {
 }
 
 void pareto_mark_front(ParetoSet *s) {
+    /* a lower-is-better quality is marked as its negation is */
+    double sign = s->lower_is_better ? -1.0 : 1.0;
+    for (int i = 0; i < s->n; i++) s->p[i].quality *= sign;
     if (s->n) qsort(s->p, (size_t)s->n, sizeof *s->p, by_cost_then_quality);
     double best = -INFINITY;
     for (int i = 0; i < s->n; i++) {
         s->p[i].front = s->p[i].quality > best;
         if (s->p[i].front) best = s->p[i].quality;
+        s->p[i].quality *= sign;
     }
 }
 

@@ -15,12 +15,17 @@ typedef struct ParetoPoint {
 typedef struct ParetoSet {
     ParetoPoint *p;
     int n, cap;
+    int lower_is_better; /* the quality is a cost too (generative perplexity) */
 } ParetoSet;
+
+/* Whether a quality field is better when lower (gen_ppl, nll). */
+int pareto_lower_is_better(const char *quality);
 
 /* Appends a point (the label is cut to fit). */
 void pareto_add(ParetoSet *s, const char *label, double cost, double quality);
 void pareto_free(ParetoSet *s);
-/* Sorts by cost (ties: better first) and marks each point that beats every cheaper one. */
+/* Sorts by cost (ties: better first) and marks each point that beats every cheaper one
+ * (s->lower_is_better: beats = lower quality). */
 void pareto_mark_front(ParetoSet *s);
 /* pareto.tsv: "# label, cost, quality, front" then one row per point (after marking). */
 void pareto_tsv(StrBuf *sb, const ParetoSet *s, const char *cost, const char *quality);

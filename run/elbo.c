@@ -200,25 +200,68 @@ int elbo_load_ar_model(Model *ar, Backend *be, const char *ckpt_path, const Task
                    ckpt_path);
 }
 
-int eval_gen_perplexity(Model *m, Model *ar, const Task *task, const SampleOptions *opt,
-                        int n_samples, uint64_t seed, GenPplResult *out, Err *err) {
+/* The entropy (nats) of the token frequencies of one sequence: low for repetitive samples, the
+ * failure a low generative perplexity can hide. */
+static double sequence_entropy(const int *tokens, int T, int V, int *counts) {
+    memset(counts, 0, (size_t)V * sizeof *counts);
+    for (int t = 0; t < T; t++)
+        if (tokens[t] >= 0 && tokens[t] < V) counts[tokens[t]]++;
+    double h = 0.0;
+    for (int v = 0; v < V; v++)
+        if (counts[v]) h -= (double)counts[v] / T * log((double)counts[v] / T);
+    return h;
+}
+
+/* Scores each sample alone (for the interval over samples) into out's nll, interval and
+ * entropy. */
+static int score_samples(Model *ar, const Task *task, const int *samples, int n,
+                         GenPplResult *out, Err *err) {
+    const int T = task->seq_len, V = task->vocab_size;
+    int *counts = malloc((size_t)V * sizeof *counts);
+    if (!counts) return err_set(err, "generative perplexity: out of memory");
+    double total = 0.0, sum = 0.0, sum_sq = 0.0, entropy = 0.0;
+    long scored = 0;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        double nll;
+        long k;
+        rc = elbo_ar_nll(ar, samples + (size_t)i * T, 1, &nll, &k, err);
+        if (rc == 0 && k == 0) rc = err_set(err, "generative perplexity: no token to score");
+        if (rc) break;
+        total += nll;
+        scored += k;
+        sum += nll / k;
+        sum_sq += (nll / k) * (nll / k);
+        entropy += sequence_entropy(samples + (size_t)i * T, T, V, counts);
+    }
+    free(counts);
+    if (rc) return -1;
+    double mean = sum / n, var = n > 1 ? (sum_sq - n * mean * mean) / (n - 1) : 0.0;
+    double half = 1.959964 * sqrt(var > 0 ? var / n : 0.0);
+    out->nll = total / (double)scored;
+    out->gen_ppl = exp(out->nll);
+    out->gen_ppl_lo = exp(mean - half);
+    out->gen_ppl_hi = exp(mean + half);
+    out->entropy = entropy / n;
+    out->tokens = scored;
+    return 0;
+}
+
+int eval_gen_perplexity(Model *m, Model *light, Model *ar, const Task *task,
+                        const SampleOptions *opt, int n_samples, uint64_t seed, GenPplResult *out,
+                        Err *err) {
     if (n_samples < 1)
         return err_set(err, "generative perplexity: eval.samples must be at least 1");
     if (check_model(ar, task, "generative perplexity: AR model", err) != 0) return -1;
     const int T = task->seq_len;
     int *samples = malloc((size_t)n_samples * T * sizeof(int));
     if (!samples) return err_set(err, "generative perplexity: out of memory");
-    double t0 = now_seconds(), nll = 0.0;
-    long scored = 0;
-    int rc = eval_generate(m, task, opt, n_samples, seed, samples, &out->cost, err);
-    if (rc == 0) rc = elbo_ar_nll(ar, samples, n_samples, &nll, &scored, err);
+    double t0 = now_seconds();
+    int rc = eval_generate(m, light, task, opt, n_samples, seed, samples, &out->cost, err);
+    if (rc == 0) rc = score_samples(ar, task, samples, n_samples, out, err);
     free(samples);
     if (rc != 0) return -1;
-    if (scored == 0) return err_set(err, "generative perplexity: no token to score");
-    out->nll = nll / (double)scored;
-    out->gen_ppl = exp(out->nll);
     out->samples = n_samples;
-    out->tokens = scored;
     out->seconds = now_seconds() - t0;
     return 0;
 }

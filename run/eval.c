@@ -17,31 +17,72 @@ static int model_logits(void *ctx, const int *tokens, int B, float *logits, Err 
     return backend_check(m->be, err);
 }
 
-/* Forward FLOPs of one model call on B sequences: a third of a training step's (bench's
+/* Forward FLOPs of one model pass over one sequence: a third of a training step's (bench's
  * accounting: the backward pass costs twice the forward). */
-static double forward_flops(const Model *m, int B) {
-    return model_step_flops(&m->cfg, B) / 3.0;
+static double sequence_flops(const Model *m) {
+    return model_step_flops(&m->cfg, 1) / 3.0;
 }
 
-int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions *opt, long count,
-                  uint64_t seed, EvalResult *out, Err *err) {
-    int T = task->seq_len, V = task->vocab_size, Bmax = m->max_batch;
-    if (light && (light->cfg.seq_len != T || light->cfg.vocab != V || light->max_batch < Bmax))
+/* A light model must decode the heavy model's states: the same length, vocabulary and
+ * sub-tokens, and room for its batches. */
+static int check_light(const Model *m, const Model *light, const Task *task, Err *err) {
+    int T = task->seq_len, V = task->vocab_size;
+    if (light->cfg.seq_len != T || light->cfg.vocab != V || light->max_batch < m->max_batch)
         return err_set(err,
                        "eval.light_checkpoint: its model has seq_len %d, vocab %d; the task "
                        "%d, %d",
                        light->cfg.seq_len, light->cfg.vocab, T, V);
-    const SubTokenizer *sub = model_sub_tokenizer(m);
-    if (light && !subtok_same(sub, model_sub_tokenizer(light)))
+    if (!subtok_same(model_sub_tokenizer(m), model_sub_tokenizer(light)))
         return err_set(err,
                        "eval.light_checkpoint: its model reads tokens as %d sub-tokens, the "
                        "heavy model as %d: they must decode the same states",
                        light->cfg.sub_tokens > 1 ? light->cfg.sub_tokens : 1,
                        m->cfg.sub_tokens > 1 ? m->cfg.sub_tokens : 1);
+    return 0;
+}
+
+/* The sampler options of m (and light, may be NULL) for opt. */
+static SampleOptions model_options(const SampleOptions *opt, const Model *m, Model *light) {
     SampleOptions o = *opt;
     o.light_fn = light ? model_logits : NULL;
     o.light_ctx = light;
-    o.sub = sub;
+    o.sub = model_sub_tokenizer(m);
+    return o;
+}
+
+/* Sums of the batches' SampleStats, per sequence where they are per sequence. */
+typedef struct CostSum {
+    long sequences, batches, calls;
+    double nfe, light_nfe, idle;
+} CostSum;
+
+static void cost_add(CostSum *c, const SampleStats *st, int B) {
+    c->sequences += B;
+    c->batches++;
+    c->calls += st->model_calls;
+    c->nfe += st->nfe * B;
+    c->light_nfe += st->light_nfe * B;
+    c->idle += st->idle_step_ratio * B;
+}
+
+/* Averages; each sequence's passes are charged by the model that made them. */
+static void cost_finish(const CostSum *c, const Model *m, const Model *light, DecodeCost *out) {
+    memset(out, 0, sizeof *out);
+    if (!c->sequences) return;
+    double n = (double)c->sequences, heavy = sequence_flops(m);
+    out->model_calls = (double)c->calls / (double)c->batches;
+    out->nfe = c->nfe / n;
+    out->idle_step_ratio = c->idle / n;
+    out->flops = ((c->nfe - c->light_nfe) * heavy + (light ? c->light_nfe * sequence_flops(light)
+                                                           : 0.0)) / n;
+    out->flops_saved = c->nfe > 0 ? 1.0 - out->flops / (out->nfe * heavy) : 0.0;
+}
+
+int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions *opt, long count,
+                  uint64_t seed, EvalResult *out, Err *err) {
+    int T = task->seq_len, V = task->vocab_size, Bmax = m->max_batch;
+    if (light && check_light(m, light, task, err)) return -1;
+    SampleOptions o = model_options(opt, m, light);
     long n = count > 0 && count < task->n_eval ? count : task->n_eval;
     int *tokens = malloc((size_t)Bmax * T * sizeof(int));
     unsigned char *is_prompt = malloc((size_t)T);
@@ -53,9 +94,8 @@ int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions 
         return err_set(err, "eval: out of memory");
     }
     double t0 = now_seconds();
-    long correct = 0, batches = 0, calls_total = 0;
-    double nfe_sum = 0.0, idle_sum = 0.0; /* per sequence, summed */
-    double flops = 0.0, flops_all_heavy = 0.0;
+    long correct = 0;
+    CostSum sum = {0};
     Rng rng;
     rng_seed(&rng, seed, 0x65766100);
     int rc = 0;
@@ -72,65 +112,52 @@ int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions 
                            err);
         for (int b = 0; b < B && rc == 0; b++)
             correct += task->ops->score(task, SPLIT_EVAL, start + b, tokens + (size_t)b * T);
-        int heavy_calls = st.model_calls - st.light_calls;
-        flops += heavy_calls * forward_flops(m, B) +
-                 (light ? st.light_calls * forward_flops(light, B) : 0);
-        flops_all_heavy += st.model_calls * forward_flops(m, B);
-        calls_total += st.model_calls;
-        nfe_sum += st.nfe * B;
-        idle_sum += st.idle_step_ratio * B;
-        batches++;
+        cost_add(&sum, &st, B);
         if (rc == 0 && opt->on_batch) opt->on_batch(opt->on_batch_ctx, start + B, n);
     }
     free(tokens);
     free(is_prompt);
     free(logits);
     if (rc) return rc;
+    DecodeCost cost;
+    cost_finish(&sum, m, light, &cost);
     out->correct = correct;
     out->total = n;
     out->accuracy = n ? (double)correct / (double)n : 0.0;
-    out->model_calls = batches ? (double)calls_total / (double)batches : 0.0;
-    out->nfe = n ? nfe_sum / (double)n : 0.0;
-    out->idle_step_ratio = n ? idle_sum / (double)n : 0.0;
-    out->flops = n ? flops / (double)n : 0.0;
-    out->flops_saved = flops_all_heavy > 0 ? 1.0 - flops / flops_all_heavy : 0.0;
+    out->model_calls = cost.model_calls;
+    out->nfe = cost.nfe;
+    out->idle_step_ratio = cost.idle_step_ratio;
+    out->flops = cost.flops;
+    out->flops_saved = cost.flops_saved;
     out->seconds = now_seconds() - t0;
     return 0;
 }
 
-int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, uint64_t seed,
-                  int *out, DecodeCost *cost, Err *err) {
+int eval_generate(Model *m, Model *light, const Task *task, const SampleOptions *opt, long n,
+                  uint64_t seed, int *out, DecodeCost *cost, Err *err) {
     int T = task->seq_len, V = task->vocab_size;
     int Bmax = (int)(n < m->max_batch ? n : m->max_batch);
     if (cost) memset(cost, 0, sizeof *cost);
     if (n <= 0) return 0;
+    if (light && check_light(m, light, task, err)) return -1;
     float *logits = malloc((size_t)Bmax * T * V * sizeof(float));
     if (!logits) return err_set(err, "generate: out of memory for %d x %d x %d logits", Bmax, T, V);
+    SampleOptions o = model_options(opt, m, light);
     Rng rng;
     rng_seed(&rng, seed, 0x67656e00);
-    long calls_total = 0, batches = 0;
-    double nfe_sum = 0.0, idle_sum = 0.0;
+    CostSum sum = {0};
     int rc = 0;
     for (long start = 0; start < n && rc == 0; start += Bmax) {
         int B = (int)(n - start < Bmax ? n - start : Bmax);
         int *tok = out + (size_t)start * T;
         for (size_t i = 0; i < (size_t)B * T; i++) tok[i] = task->mask_id;
         SampleStats st;
-        SampleOptions o = *opt;
-        o.sub = model_sub_tokenizer(m);
         rc =
             sample_decode(&o, model_logits, m, tok, B, T, V, task->mask_id, &rng, logits, &st, err);
-        calls_total += st.model_calls;
-        nfe_sum += st.nfe * B;
-        idle_sum += st.idle_step_ratio * B;
-        batches++;
+        cost_add(&sum, &st, B);
     }
     free(logits);
-    if (rc == 0 && cost) {
-        cost->model_calls = (double)calls_total / (double)batches;
-        cost->nfe = nfe_sum / (double)n;
-        cost->idle_step_ratio = idle_sum / (double)n;
-    }
+    if (rc == 0 && cost) cost_finish(&sum, m, light, cost);
     return rc;
 }
 
@@ -142,7 +169,8 @@ SampleOptions eval_sample_options(const Config *cfg, UnmaskPolicy policy, int k,
                          .block_size = eval_block_size(cfg, step),
                          .ancestral_steps =
                              strcmp(cfg->eval.sampler, "ancestral") == 0 ? cfg->eval.steps : 0,
-                         .schedule = cfg->eval.schedule};
+                         .schedule = cfg->eval.schedule,
+                         .schedule_steps = cfg->eval.steps};
     return opt;
 }
 

@@ -14,8 +14,8 @@ typedef struct EvalResult {
     double model_calls;     /* forward passes per batch, averaged */
     double nfe;             /* forward passes per sequence, averaged (SampleStats) */
     double idle_step_ratio; /* ancestral sampler: steps revealing nothing / T, averaged */
-    double flops;           /* forward FLOPs per example (each call charged by its model) */
-    double flops_saved;     /* 1 - flops / (the same calls all by the heavy model) */
+    double flops;           /* forward FLOPs per example (DecodeCost) */
+    double flops_saved;     /* 1 - flops / (the same passes all by the heavy model) */
     double seconds;
 } EvalResult;
 
@@ -33,16 +33,19 @@ int eval_load_model(Model *m, Backend *be, const char *ckpt_path, const Task *ta
                     Err *err);
 
 /* What a generation cost, averaged: model calls per batch, nfe and idle_step_ratio per
- * sequence (SampleStats). */
+ * sequence (SampleStats), and forward FLOPs per sequence: each of its passes charged by the
+ * shape of the model that made it (a third of bench's training-step accounting), so the cost
+ * of decoding it alone; flops_saved = 1 - flops / (the same passes by the heavy model). */
 typedef struct DecodeCost {
-    double model_calls, nfe, idle_step_ratio;
+    double model_calls, nfe, idle_step_ratio, flops, flops_saved;
 } DecodeCost;
 
 /* Generates n sequences of task->seq_len tokens into out[n * seq_len]: each starts all MASK
  * and is decoded under opt in batches of at most m->max_batch (seed drives random policies
- * and Gumbel sampling). Its cost in *cost (may be NULL). */
-int eval_generate(Model *m, const Task *task, const SampleOptions *opt, long n, uint64_t seed,
-                  int *out, DecodeCost *cost, Err *err);
+ * and Gumbel sampling); light (may be NULL) makes opt->schedule's L steps. Its cost in *cost
+ * (may be NULL). */
+int eval_generate(Model *m, Model *light, const Task *task, const SampleOptions *opt, long n,
+                  uint64_t seed, int *out, DecodeCost *cost, Err *err);
 
 /* The decoding block size for an evaluation at training step `step`: eval.block_size when
  * set, else the block process's size in force at that step (so a block-trained model is

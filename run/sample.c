@@ -241,31 +241,87 @@ static int unmask_sequence(const SampleOptions *opt, int *tokens, const int *blo
     return 0;
 }
 
+/* The model schedule of opt over `steps` steps into a new light[steps] (1 = light, first step
+ * first); light steps need a light model. Free *light also on failure. */
+static int load_schedule(const SampleOptions *opt, int steps, unsigned char **light, Err *err) {
+    *light = malloc(steps > 0 ? (size_t)steps : 1);
+    if (!*light) return err_set(err, "sample: out of memory");
+    if (sample_parse_schedule(opt->schedule, steps, *light, err)) return -1;
+    for (int i = 0; i < steps; i++)
+        if ((*light)[i] && !opt->light_fn)
+            return err_set(err, "key 'eval.schedule': names light steps, but there is no light "
+                                "model (eval.light_checkpoint)");
+    return 0;
+}
+
+/* A policy-decoded sequence that has revealed `revealed` of the `masked` positions it began
+ * with is at schedule step floor(revealed * steps / masked): its steps vary with its masked
+ * count, so the schedule is read as a share of the decoding. */
+static int schedule_step_of(int revealed, int masked, int steps) {
+    int j = masked > 0 ? (int)((long)revealed * steps / masked) : 0;
+    return j < steps ? j : steps - 1;
+}
+
 /* The policy decoder; every step of a sequence that still has masks reveals at least one, so
- * its passes are its steps. */
+ * its passes are its steps. With a schedule, each sequence takes its logits from the model of
+ * its schedule step; a step whose sequences need both models calls both. */
 static int policy_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *tokens, int B,
                          int T, int V, int mask_id, Rng *rng, float *logits_buf, SampleStats *st,
                          Err *err) {
     SampleWork w;
     if (work_alloc(&w, B, T, err) != 0) return -1;
     assign_blocks(tokens, B, T, mask_id, opt->block_size, w.block_of);
-    int rc = 0;
-    long seq_passes = 0;
+    const int scheduled = opt->schedule && opt->schedule[0], steps = opt->schedule_steps;
+    size_t nb = B > 0 ? (size_t)B : 1;
+    unsigned char *light = NULL, *uses_light = calloc(nb, 1);
+    int *masked = malloc(nb * sizeof *masked); /* per sequence, on entry */
+    float *light_logits = NULL;                /* when a step needs both models */
+    int rc = uses_light && masked ? 0 : err_set(err, "sample: out of memory");
+    if (rc == 0 && scheduled && steps < 1)
+        rc = err_set(err, "key 'eval.schedule': the policy decoder needs eval.steps, the "
+                          "schedule's length");
+    if (rc == 0 && scheduled) rc = load_schedule(opt, steps, &light, err);
+    for (int b = 0; b < B && rc == 0; b++)
+        masked[b] = count_masked(tokens + (size_t)b * T, T, mask_id);
+    long seq_passes = 0, light_passes = 0;
     while (rc == 0 && count_masked(tokens, B * T, mask_id) > 0) {
-        st->model_calls++;
-        if (fn(ctx, tokens, B, logits_buf, err) != 0) {
+        int need[2] = {0, 0};
+        for (int b = 0; b < B; b++) {
+            int left = count_masked(tokens + (size_t)b * T, T, mask_id);
+            uses_light[b] = scheduled && left && light[schedule_step_of(masked[b] - left, masked[b],
+                                                                        steps)];
+            need[uses_light[b]] |= left > 0;
+        }
+        if (need[0] && need[1] && !light_logits &&
+            !(light_logits = malloc((size_t)B * T * V * sizeof *light_logits))) {
+            rc = err_set(err, "sample: out of memory");
+            break;
+        }
+        float *light_out = need[0] ? light_logits : logits_buf;
+        st->model_calls += need[0] + need[1];
+        st->light_calls += need[1];
+        if ((need[0] && fn(ctx, tokens, B, logits_buf, err) != 0) ||
+            (need[1] && opt->light_fn(opt->light_ctx, tokens, B, light_out, err) != 0)) {
             rc = -1;
             break;
         }
         for (int b = 0; b < B && rc == 0; b++) {
             size_t row = (size_t)b * T;
-            seq_passes += count_masked(tokens + row, T, mask_id) > 0;
-            rc = unmask_sequence(opt, tokens + row, w.block_of + row, logits_buf + row * V, b, T, V,
+            int active = count_masked(tokens + row, T, mask_id) > 0;
+            seq_passes += active;
+            light_passes += active && uses_light[b];
+            rc = unmask_sequence(opt, tokens + row, w.block_of + row,
+                                 (uses_light[b] ? light_out : logits_buf) + row * V, b, T, V,
                                  mask_id, rng, w.cand, err);
         }
     }
     work_free(&w);
+    free(light);
+    free(uses_light);
+    free(masked);
+    free(light_logits);
     st->nfe = B ? (double)seq_passes / B : 0.0;
+    st->light_nfe = B ? (double)light_passes / B : 0.0;
     return rc;
 }
 
@@ -373,26 +429,23 @@ static int ancestral_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, in
                             Err *err) {
     const int steps = opt->ancestral_steps;
     size_t nb = B > 0 ? (size_t)B : 1;
-    unsigned char *stale = malloc(nb);            /* changed since the model saw it */
-    int *left = malloc(nb * sizeof *left);        /* masked positions per sequence */
-    unsigned char *light = malloc((size_t)steps); /* the schedule, first step first */
-    int rc = stale && left && light ? 0 : err_set(err, "sample: out of memory");
-    if (rc == 0) rc = sample_parse_schedule(opt->schedule, steps, light, err);
-    for (int i = 0; i < steps && rc == 0 && !opt->light_fn; i++)
-        if (light[i])
-            rc = err_set(err, "key 'eval.schedule': names light steps, but there is no light "
-                              "model (eval.light_checkpoint)");
+    unsigned char *stale = malloc(nb);     /* changed since the model saw it */
+    int *left = malloc(nb * sizeof *left); /* masked positions per sequence */
+    unsigned char *light = NULL;           /* the schedule, first step first */
+    int rc = stale && left ? 0 : err_set(err, "sample: out of memory");
+    if (rc == 0) rc = load_schedule(opt, steps, &light, err);
     for (int b = 0; b < B && rc == 0; b++) {
         stale[b] = 1;
         left[b] = count_hidden_units(opt, tokens + (size_t)b * T, T, mask_id);
     }
-    long seq_passes = 0, idle = 0;
+    long seq_passes = 0, light_passes = 0, idle = 0;
     int cached = -1; /* the model whose logits logits_buf holds: 0 heavy, 1 light */
     for (int i = steps; i >= 1 && rc == 0; i--) {
         int model = light[steps - i];
         long needing = sequences_needing_pass(left, stale, model != cached, B);
         if (needing) {
             seq_passes += needing;
+            light_passes += model ? needing : 0;
             st->model_calls++;
             st->light_calls += model;
             if ((model ? opt->light_fn(opt->light_ctx, tokens, B, logits_buf, err)
@@ -423,6 +476,7 @@ static int ancestral_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, in
     free(left);
     free(light);
     st->nfe = B ? (double)seq_passes / B : 0.0;
+    st->light_nfe = B ? (double)light_passes / B : 0.0;
     st->idle_step_ratio = B && steps ? (double)idle / ((double)B * steps) : 0.0;
     return rc;
 }

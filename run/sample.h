@@ -27,10 +27,13 @@ typedef struct SampleOptions {
     int block_size;      /* > 0: decode block by block, see sample_decode; 0: no blocks */
     int ancestral_steps; /* > 0: MDLM's ancestral sampler with T = this many steps (policy,
                             k, threshold and blocks unused), see sample_decode */
-    /* Model scheduling (ancestral only): "L4,H8,L4" names the model of each step, segments in
-     * order from the first step (t = 1); L calls light_fn, H the heavy model (fn). NULL or ""
-     * = every step heavy. The segments must sum to ancestral_steps. */
+    /* Model scheduling: "L4,H8,L4" names the model of each step, segments in order from the
+     * first step (t = 1); L calls light_fn, H the heavy model (fn). NULL or "" = every step
+     * heavy. The segments sum to the schedule's length: ancestral_steps for the ancestral
+     * sampler; schedule_steps for the policy decoder, where a sequence that has revealed r of
+     * the M positions it began with is at schedule step floor(r * schedule_steps / M). */
     const char *schedule;
+    int schedule_steps;
     LogitsFn light_fn;
     void *light_ctx;
     /* MDM-Prime (ancestral only): the units are sub-tokens of this sub-tokenizer (the model's),
@@ -48,6 +51,7 @@ typedef struct SampleStats {
     int light_calls;        /* of which by the light model (opt->schedule) */
     double nfe;             /* per sequence, mean over the batch: the passes a decoder of that
                                sequence alone makes (none while it is unchanged since the last) */
+    double light_nfe;       /* of nfe, the passes by the light model */
     double idle_step_ratio; /* ancestral: steps that reveal nothing in a sequence / T, mean
                                over the batch; 0 for the policy decoder, whose steps all reveal */
 } SampleStats;

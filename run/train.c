@@ -333,7 +333,7 @@ static int text_eval(Run *r, long step, double wall0, UnmaskPolicy policy, char 
     int rc = tokens && text ? 0 : err_set(err, "samples: out of memory");
     DecodeCost cost;
     if (rc == 0)
-        rc = eval_generate(&r->s.model, task, &opt, c->eval.samples,
+        rc = eval_generate(&r->s.model, NULL, task, &opt, c->eval.samples,
                            (uint64_t)c->seed ^ (uint64_t)step, tokens, &cost, err);
     for (int i = 0; i < c->eval.samples && rc == 0; i++) {
         task->ops->render(task, tokens + (size_t)i * task->seq_len, text, text_cap);
@@ -344,7 +344,7 @@ static int text_eval(Run *r, long step, double wall0, UnmaskPolicy policy, char 
     SampleOptions extra[EVAL_EXTRA_MAX];
     int n_extra = eval_extra_options(c, step, extra, EVAL_EXTRA_MAX);
     for (int e = 0; e < n_extra && rc == 0; e++) {
-        rc = eval_generate(&r->s.model, task, &extra[e], c->eval.samples,
+        rc = eval_generate(&r->s.model, NULL, task, &extra[e], c->eval.samples,
                            (uint64_t)c->seed ^ (uint64_t)step, tokens, &cost, err);
         if (rc == 0) log_decode_cost(r, step, wall0, &extra[e], &cost);
     }

@@ -240,10 +240,52 @@ expect_fail "pareto row without the cost" "nocost.jsonl:1: field 'nfe' missing" 
 # every placement of 1 light segment among 4: four schedules, a TSV row and a JSONL row each
 expect_ok "schedule-search" "$MDMLAB" schedule-search "$RUN" --light "$TMP/light/checkpoint.bin" \
     --segments 4 --light-segments 1 eval.steps=8 -o "$TMP/ss"
-[ "$(grep -vc '^#' "$TMP/ss/schedule_search.tsv")" -eq 4 ] && [ "$(wc -l <"$TMP/ss/rows.jsonl")" -eq 4 ] &&
+# (after the all-heavy and all-light references)
+[ "$(grep -vc '^#' "$TMP/ss/schedule_search.tsv")" -eq 6 ] && [ "$(wc -l <"$TMP/ss/rows.jsonl")" -eq 6 ] &&
+    [ "$(grep -v '^#' "$TMP/ss/schedule_search.tsv" | head -2 | cut -f1 | tr '\n' ,)" = "H8,L8," ] &&
     grep -q '^L2,H6	' "$TMP/ss/schedule_search.tsv" && grep -q '^H6,L2	' "$TMP/ss/schedule_search.tsv" &&
     ok || bad "schedule-search: $(cat "$TMP/ss/schedule_search.tsv")"
 [ -s "$TMP/ss/schedule_search.gp" ] && [ -s "$TMP/ss/pareto.gp" ] && ok || bad "schedule-search: no scripts"
+# the policy decoder under a schedule: light for the first and last quarter of each puzzle's cells
+expect_ok "eval margin scheduled" "$MDMLAB" eval "$RUN" --json --policy margin --k 1 eval.steps=4 \
+    "eval.light_checkpoint=$TMP/light/checkpoint.bin" eval.schedule=L1,H2,L1
+s=$(sed -n 's/.*"flops_saved":\([0-9.]*\),.*/\1/p' "$TMP/out")
+awk -v s="${s:-0}" 'BEGIN { exit !(s > 0 && s < 0.5) }' && grep -q '"schedule":"L1,H2,L1"' "$TMP/out" &&
+    ok || bad "margin with L1,H2,L1: $(cat "$TMP/out")"
+expect_ok "schedule-search --policy" "$MDMLAB" schedule-search "$RUN" --light "$TMP/light/checkpoint.bin" \
+    --policy margin --segments 4 --light-segments 2 eval.steps=4 -o "$TMP/ssp"
+[ "$(grep -vc '^#' "$TMP/ssp/schedule_search.tsv")" -eq 8 ] && grep -q '"policy":"margin","k":1,"schedule":"L2,H2"' "$TMP/ssp/rows.jsonl" &&
+    ok || bad "schedule-search --policy: $(cat "$TMP/ssp/rows.jsonl")"
+# text: the schedule's quality is the samples' generative perplexity under an AR model
+awk 'BEGIN { for (i = 0; i < 400; i++) printf "In the beginning %d was the word, and the word was %d.\n", i, i * 7 }' >"$TMP/corpus.txt"
+text_run() { # OUT_DIR key=value...: a tiny text model
+    out=$1; shift
+    "$MDMLAB" train backend=ref threads=2 task.name=text task.tokenizer=byte task.seq_len=32 \
+        "task.corpus=$TMP/corpus.txt" train.steps=4 train.batch=8 train.eval_every=0 \
+        eval.batch=8 "out_dir=$out" "$@" >"$TMP/out" 2>"$TMP/err"
+}
+text_run "$TMP/theavy" model.d=32 model.layers=2 model.heads=2 model.ffn=64 && ok || bad "text heavy: $(cat "$TMP/err")"
+text_run "$TMP/tlight" model.d=16 model.layers=1 model.heads=2 model.ffn=32 && ok || bad "text light: $(cat "$TMP/err")"
+text_run "$TMP/tar" process=ar model.causal=true model.shift_logits=true model.d=16 model.layers=1 \
+    model.heads=2 model.ffn=32 && ok || bad "text AR: $(cat "$TMP/err")"
+expect_ok "text eval scheduled" "$MDMLAB" eval "$TMP/theavy" --json --gen-ppl "$TMP/tar/checkpoint.bin" \
+    eval.sampler=ancestral eval.steps=8 eval.samples=4 "eval.light_checkpoint=$TMP/tlight/checkpoint.bin" \
+    eval.schedule=L2,H4,L2
+grep -qE '"gen_ppl":[0-9.e+]+,"gen_ppl_lo95":[0-9.e+]+,"gen_ppl_hi95":[0-9.e+]+,.*"entropy":[0-9.]+' "$TMP/out" &&
+    grep -q '"schedule":"L2,H4,L2"' "$TMP/out" && ok || bad "text eval scheduled: $(cat "$TMP/out")"
+expect_ok "text schedule-search" "$MDMLAB" schedule-search "$TMP/theavy" --light "$TMP/tlight/checkpoint.bin" \
+    --gen-ppl "$TMP/tar/checkpoint.bin" --segments 4 --light-segments 1 eval.steps=8 eval.samples=4 -o "$TMP/tss"
+[ "$(grep -vc '^#' "$TMP/tss/schedule_search.tsv")" -eq 6 ] && grep -q '^# schedule	flops	flops_saved	gen_ppl' "$TMP/tss/schedule_search.tsv" &&
+    grep -q '"gen_ppl":' "$TMP/tss/rows.jsonl" && [ -s "$TMP/tss/pareto.tsv" ] &&
+    ok || bad "text schedule-search: $(cat "$TMP/tss/schedule_search.tsv")"
+expect_fail "text schedule-search without a scorer" "has no accuracy to compare by; give --gen-ppl" \
+    "$MDMLAB" schedule-search "$TMP/theavy" --light "$TMP/tlight/checkpoint.bin"
+# a lower-is-better quality: the front is each point lower than every cheaper one
+printf '%s\n' '{"policy":"a","k":1,"nfe":1,"gen_ppl":50}' '{"policy":"b","k":1,"nfe":2,"gen_ppl":60}' \
+    '{"policy":"c","k":1,"nfe":3,"gen_ppl":20}' >"$TMP/ppl.jsonl"
+expect_ok "pareto gen_ppl" "$MDMLAB" pareto "$TMP/ppl.jsonl" --quality gen_ppl -o "$TMP/pppl"
+[ "$(grep -v '^#' "$TMP/pppl/pareto.tsv" | cut -f1,4 | tr '\t\n' ':,')" = "a:1:1,b:1:0,c:1:1," ] &&
+    ok || bad "pareto gen_ppl front: $(cat "$TMP/pppl/pareto.tsv")"
 # a sweep file given to train: the error says to run it with sweep
 printf 'seeds: [1, 2]\ntrain: {steps: 5}\n' >"$TMP/asweep.yaml"
 expect_fail "train on a sweep file" "asweep.yaml is a sweep file \(it has 'seeds:'\): run it with mdmlab sweep" \

@@ -549,6 +549,7 @@ static void test_ancestral_schedule(void) {
                   "%s: %d light, %d heavy calls; stats %d of %d", schedules[i], light.calls,
                   heavy.calls, st.light_calls, st.model_calls);
         CHECK(st.model_calls >= 1 && st.nfe == st.model_calls); /* one sequence: its own passes */
+        CHECK(st.light_nfe == st.light_calls);
     }
     /* all light and all heavy: nothing of the other model */
     o.schedule = "L16";
@@ -571,6 +572,46 @@ static void test_ancestral_schedule(void) {
     CHECK_MSG(strstr(err.msg, "no light model"), "%s", err.msg);
 }
 
+/* Model scheduling in the policy decoder: a sequence's schedule step is its share of revealed
+ * positions, so two sequences with 4 and 8 masked positions change model at different calls;
+ * a call where they disagree runs both models, and each takes its tokens from its own. */
+static void test_policy_schedule(void) {
+    enum { T = 8, V = 3, MASK = 2 };
+    Fake heavy, light;
+    int tokens[2 * T];
+    float logits[2 * T * V];
+    const double heavy_p[2] = {0.9, 0.1}, light_p[2] = {0.1, 0.9}; /* argmax 0 vs 1 */
+    fake_init(&heavy, 2, T, V, MASK);
+    fake_init(&light, 2, T, V, MASK);
+    for (int t = 0; t < T; t++) set_row(&heavy, t, heavy_p), set_row(&light, t, light_p);
+    SampleOptions o = options(POLICY_L2R, 1, 0, 0);
+    o.light_fn = fake_logits;
+    o.light_ctx = &light;
+    o.schedule = "L1,H1";
+    o.schedule_steps = 2;
+    for (int t = 0; t < T; t++) tokens[t] = t < 4 ? 0 : MASK, tokens[T + t] = MASK;
+    Err err;
+    SampleStats st;
+    CHECK_MSG(sample_decode(&o, fake_logits, &heavy, tokens, 2, T, V, MASK, NULL, logits, &st,
+                            &err) == 0,
+              "%s", err.msg);
+    static const int want[2 * T] = {0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0};
+    for (int i = 0; i < 2 * T; i++)
+        CHECK_MSG(tokens[i] == want[i], "sequence %d position %d: token %d, expected %d (from the "
+                  "%s model)", i / T, i % T, tokens[i], want[i], want[i] ? "light" : "heavy");
+    /* calls 1-2 light only, 3-4 both (sequence 0 is half done, 1 is not), 5-8 heavy only */
+    CHECK_MSG(light.calls == 4 && heavy.calls == 6 && st.model_calls == 10 && st.light_calls == 4,
+              "%d light and %d heavy calls; stats %d of %d", light.calls, heavy.calls,
+              st.light_calls, st.model_calls);
+    CHECK_MSG(st.nfe == 6.0 && st.light_nfe == 3.0, "nfe %g, light %g", st.nfe, st.light_nfe);
+    /* without the schedule's length the policy decoder cannot place its steps */
+    o.schedule_steps = 0;
+    for (int i = 0; i < 2 * T; i++) tokens[i] = MASK;
+    CHECK(sample_decode(&o, fake_logits, &heavy, tokens, 2, T, V, MASK, NULL, logits, &st, &err) ==
+          -1);
+    CHECK_MSG(strstr(err.msg, "eval.schedule") && strstr(err.msg, "eval.steps"), "%s", err.msg);
+}
+
 int main(void) {
     test_order_k1();
     test_tokens_per_step();
@@ -589,5 +630,6 @@ int main(void) {
     test_ancestral_one_step();
     test_ancestral_statistics();
     test_ancestral_schedule();
+    test_policy_schedule();
     return check_summary("sample");
 }

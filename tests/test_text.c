@@ -595,13 +595,13 @@ static void test_gen_perplexity(void) {
     }
     SampleOptions opt = {.policy = POLICY_TOPK, .tokens_per_step = 4, .temperature = 1.0};
     GenPplResult g;
-    CHECK(eval_gen_perplexity(&s.model, &ar, &s.task, &opt, 6, 99, &g, &err) == 0);
+    CHECK(eval_gen_perplexity(&s.model, NULL, &ar, &s.task, &opt, 6, 99, &g, &err) == 0);
     CHECK(g.samples == 6 && g.tokens == 6 * 31 && g.cost.model_calls == 8.0 && g.cost.nfe == 8.0);
     CHECK(isfinite(g.gen_ppl) && g.gen_ppl > 258.0); /* random bytes: worse than uniform */
     int samples[6 * 32];
     double nll;
     long scored;
-    CHECK(eval_generate(&s.model, &s.task, &opt, 6, 99, samples, NULL, &err) == 0);
+    CHECK(eval_generate(&s.model, NULL, &s.task, &opt, 6, 99, samples, NULL, &err) == 0);
     CHECK(elbo_ar_nll(&ar, samples, 6, &nll, &scored, &err) == 0);
     CHECK_CLOSE(g.gen_ppl, exp(nll / (double)scored), 1e-9, 0);
     int no_mask = 1;
