@@ -115,8 +115,9 @@ static const ConfigKey core_keys[] = {
                "topk:1,margin:2,ancestral:64"),
     CFG_INT(Config, "eval.block_size", eval.block_size, "0", 0, 1048576,
             "decode block by block (0 = the process's decode block size, else all at once)"),
-    CFG_INT(Config, "eval.elbo_points", eval.elbo_points, "8", 1, 4096,
-            "text task: time points of the validation ELBO estimate"),
+    CFG_INT(Config, "eval.elbo_points", eval.elbo_points, "8", 0, 4096,
+            "time points of the validation ELBO (elbo.csv: the loss under random masking with "
+            "the same masks for every method); 0: none (tasks with answers only)"),
     CFG_INT(Config, "eval.samples", eval.samples, "4", 0, 4096,
             "text task: samples generated and written at each evaluation"),
     CFG_CHOICE(Config, "eval.sampler", eval.sampler, "unmask", "unmask|ancestral",

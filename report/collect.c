@@ -15,6 +15,7 @@ void run_data_free(RunData *rd) {
     curve_free(&rd->eval);
     curve_free(&rd->loss);
     curve_free(&rd->speed);
+    curve_free(&rd->val);
 }
 
 static int check_order(Csv *c, const Curve *curve, double step, Err *err) {
@@ -88,8 +89,9 @@ static int read_train(RunData *rd, const char *dir, Err *err) {
     return rc;
 }
 
-/* elbo.csv as the run's curve (step, nelbo, train_s); its last row into the extras. */
-static int read_elbo(RunData *rd, const char *dir, Err *err) {
+/* elbo.csv as a curve of the run (step, nelbo, train_s) into `into`; its last row into the
+ * extras. */
+static int read_elbo(RunData *rd, const char *dir, Curve *into, Err *err) {
     Csv c;
     if (csv_open(&c, dir, "elbo.csv", err)) return -1;
     int c_step = csv_col(&c, "step", 1, err), c_nelbo = csv_col(&c, "nelbo", 1, err);
@@ -110,13 +112,13 @@ static int read_elbo(RunData *rd, const char *dir, Err *err) {
             rc = -1;
             break;
         }
-        rc = check_order(&c, &rd->eval, step, err);
-        if (rc == 0) rc = curve_push(&rd->eval, step, nelbo, ts, err);
+        rc = check_order(&c, into, step, err);
+        if (rc == 0) rc = curve_push(into, step, nelbo, ts, err);
         x->has_elbo = 1;
         x->elbo_step = step;
         x->nelbo = nelbo;
     }
-    if (rc == 0 && rd->eval.n == 0) rc = err_set(err, "%s: no rows", c.path);
+    if (rc == 0 && into->n == 0) rc = err_set(err, "%s: no rows", c.path);
     csv_close(&c);
     return rc;
 }
@@ -185,11 +187,22 @@ int run_has_elbo_rows(const char *dir) {
     return has;
 }
 
+int run_has_accuracy_rows(const char *dir) {
+    LastEvalRow *rows;
+    int n, has = 0;
+    Err ignored;
+    if (run_last_eval_rows(dir, &rows, &n, NULL, &ignored) == 0)
+        for (int i = 0; i < n; i++) has |= !isnan(rows[i].accuracy);
+    free(rows);
+    return has;
+}
+
 int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step,
                   int likelihood, Err *err) {
     memset(rd, 0, sizeof *rd);
-    int rc =
-        likelihood ? read_elbo(rd, dir, err) : read_eval(rd, dir, policy, tokens_per_step, err);
+    int rc = likelihood ? read_elbo(rd, dir, &rd->eval, err)
+                        : read_eval(rd, dir, policy, tokens_per_step, err);
+    if (rc == 0 && !likelihood && run_has_elbo_rows(dir)) rc = read_elbo(rd, dir, &rd->val, err);
     if (rc == 0) rc = read_train(rd, dir, err);
     if (rc == 0) rc = read_decode_rows(&rd->extras, dir, err);
     if (rc) run_data_free(rd);
@@ -257,12 +270,12 @@ static int add_train_rows(const ReportRun *run, MetricsFile *out, Err *err) {
     return rc;
 }
 
-/* nelbo@<last step>/<method>/seed=<s> for a language model's run. */
+/* nelbo@<last step>/<method>/seed=<s> for a run with a validation bound. */
 static int add_nelbo_row(const ReportRun *run, MetricsFile *out, Err *err) {
     if (!run_has_elbo_rows(run->dir)) return 0;
     RunData rd;
     memset(&rd, 0, sizeof rd);
-    int rc = read_elbo(&rd, run->dir, err);
+    int rc = read_elbo(&rd, run->dir, &rd.eval, err);
     if (rc == 0)
         rc = add_row(out, &nelbo_row, rd.extras.nelbo, err, "nelbo@%.0f/%s/seed=%ld",
                      rd.extras.elbo_step, run->method, run->seed);

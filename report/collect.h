@@ -29,13 +29,16 @@ typedef struct RunData {
     Curve eval;  /* the eval.csv rows of one policy and k: step, accuracy, train_s; or, for a
                     language model (likelihood), elbo.csv: step, nelbo, train_s */
     Curve loss;  /* train.csv: step, loss, train_s */
+    Curve val;   /* a scored task's elbo.csv: its validation bound under random masking, the
+                    same masks for every method (step, nelbo, train_s); empty without one */
     Curve speed; /* train.csv: step, tokens_per_s (NAN without that column), train_s */
     RunExtras extras;
 } RunData;
 
 /* Reads DIR/eval.csv (rows with the given policy and tokens_per_step, or with policy "" those
  * of the run's first row; at least one must exist), or with likelihood DIR/elbo.csv (at least one
- * row), and DIR/train.csv (at least one row), and the run's extras. */
+ * row), and DIR/train.csv (at least one row), and the run's extras; without likelihood, also
+ * DIR/elbo.csv when it has rows (into val). */
 int run_data_read(RunData *rd, const char *dir, const char *policy, int tokens_per_step,
                   int likelihood, Err *err);
 /* One eval.csv row of a run's last eval step. */
@@ -47,8 +50,10 @@ typedef struct LastEvalRow {
 /* The rows of DIR/eval.csv at its last step (into *step, NAN when none), malloc'ed into *rows
  * (n may be 0). */
 int run_last_eval_rows(const char *dir, LastEvalRow **rows, int *n, double *step, Err *err);
-/* Whether DIR/elbo.csv holds rows: a language model's run, reported by its NELBO. */
+/* Whether DIR/elbo.csv holds rows (a validation bound). */
 int run_has_elbo_rows(const char *dir);
+/* Whether DIR/eval.csv holds an accuracy (a scored task; text runs' rows have none). */
+int run_has_accuracy_rows(const char *dir);
 void run_data_free(RunData *rd);
 
 /* Appends, per run in state "done", the rows the regression gate compares (metrics_file.h):

@@ -24,8 +24,11 @@ typedef struct GpMethods {
  * (accuracy); else it spans the data (a NELBO). */
 void gp_curves_script(StrBuf *sb, const char *title, const char *ylabel, const GpMethods *m,
                       const double *target, int show_smoothed, int from_zero);
-/* loss.gp over loss.tsv: column 1 step; per method i, columns 2+3i .. 4+3i = mean, min, max. */
-void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m);
+/* loss.gp over loss.tsv: column 1 step; per method i, columns 2+3i .. 4+3i = mean, min, max;
+ * with validation, val_loss.gp over val_loss.tsv (the validation bound), the same columns.
+ * [ylo, yhi]: the data's range (a log axis when it spans 5x or more). */
+void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m, int validation, double ylo,
+                    double yhi);
 /* speedup.gp over speedup.tsv: one row per compared method: 1 row index, 2 method index,
  * 3 label, 4-6 step speedup and its interval, 7-9 wall-clock speedup and its interval.
  * has_step / has_wall: whether any row has that speedup (a series with no value is left out). */

@@ -25,6 +25,8 @@ typedef struct Method {
     int has_curves;    /* n_done > 0: acc and loss are built */
     MethodCurves acc;  /* accuracy of the report's policy and k */
     MethodCurves loss; /* training loss */
+    int has_val;       /* every done run has a validation bound: val is built */
+    MethodCurves val;  /* validation bound under random masking (scored tasks' elbo.csv) */
     int compared;      /* a non-baseline method with curves, compared with a baseline with curves */
     SpeedupResult sp;
 } Method;
@@ -38,6 +40,7 @@ typedef struct Report {
     int decoding;   /* the methods differ in decoding (eval.*) only: each curve is its method's
                        own decoding, and pareto.tsv and its figure are drawn */
     int has_pareto;
+    int has_val; /* some method has validation curves: val_loss.tsv and its figure */
     StrBuf warnings; /* warnings.h: one per line */
     int n_warnings;
     char axis_keys[AXIS_MAX_KEYS][AXIS_KEY_LEN]; /* numeric grid axes: axis_KEY.tsv/.gp */
@@ -58,6 +61,7 @@ static void report_free(Report *r) {
         free(m->seeds);
         method_curves_free(&m->acc);
         method_curves_free(&m->loss);
+        method_curves_free(&m->val);
     }
     free(r->m);
     sb_free(&r->warnings);
@@ -112,6 +116,21 @@ static int read_runs(Report *r, Err *err) {
     return 0;
 }
 
+/* The validation-bound curves of a method whose done runs all have them. */
+static int build_val_curves(Method *m, Err *err) {
+    for (int s = 0; s < m->n_done; s++)
+        if (m->data[s].val.n == 0) return 0;
+    const Curve **val = malloc((size_t)m->n_done * sizeof *val);
+    if (!val) return err_set(err, "report: out of memory");
+    for (int s = 0; s < m->n_done; s++) val[s] = &m->data[s].val;
+    Err why;
+    int rc = method_curves_build(&m->val, val, m->n_done, 0.0, &why);
+    free(val);
+    if (rc) return err_set(err, "report: method '%s': validation curves: %s", m->label, why.msg);
+    m->has_val = 1;
+    return 0;
+}
+
 static int build_curves(Report *r, Err *err) {
     for (int i = 0; i < r->n; i++) {
         Method *m = &r->m[i];
@@ -134,6 +153,8 @@ static int build_curves(Report *r, Err *err) {
         free(loss);
         if (rc) return -1;
         m->has_curves = 1;
+        if (build_val_curves(m, err)) return -1;
+        r->has_val |= m->has_val;
     }
     return 0;
 }
@@ -216,24 +237,32 @@ static int write_out(const Report *r, const char *name, const StrBuf *sb, Err *e
     return write_file_atomic(path, sb->data ? sb->data : "", sb->len, err);
 }
 
-/* ---- curves.tsv, loss.tsv ------------------------------------------------------------------- */
+/* ---- curves.tsv, loss.tsv, val_loss.tsv ----------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-/* The sorted union of the steps of every method's curves (acc or loss). */
-static double *step_union(const Report *r, int loss, int *n_out) {
+typedef enum { CURVES_ACC, CURVES_LOSS, CURVES_VAL } CurveKind;
+
+/* A method's curves of one kind; NULL when it has none. */
+static const MethodCurves *curves_of(const Method *m, CurveKind kind) {
+    if (!m->has_curves || (kind == CURVES_VAL && !m->has_val)) return NULL;
+    return kind == CURVES_ACC ? &m->acc : kind == CURVES_LOSS ? &m->loss : &m->val;
+}
+
+/* The sorted union of the steps of every method's curves of one kind. */
+static double *step_union(const Report *r, CurveKind kind, int *n_out) {
     int total = 0;
     for (int i = 0; i < r->n; i++)
-        if (r->m[i].has_curves) total += loss ? r->m[i].loss.n_steps : r->m[i].acc.n_steps;
+        if (curves_of(&r->m[i], kind)) total += curves_of(&r->m[i], kind)->n_steps;
     double *u = malloc((size_t)(total > 0 ? total : 1) * sizeof *u);
     if (!u) return NULL;
     int n = 0;
     for (int i = 0; i < r->n; i++) {
-        if (!r->m[i].has_curves) continue;
-        const MethodCurves *mc = loss ? &r->m[i].loss : &r->m[i].acc;
+        const MethodCurves *mc = curves_of(&r->m[i], kind);
+        if (!mc) continue;
         memcpy(u + n, mc->step, (size_t)mc->n_steps * sizeof *u);
         n += mc->n_steps;
     }
@@ -243,6 +272,18 @@ static double *step_union(const Report *r, int loss, int *n_out) {
         if (k == 0 || u[j] != u[k - 1]) u[k++] = u[j];
     *n_out = k;
     return u;
+}
+
+/* The range of the min-max bands of every method's curves of one kind (NaN when empty). */
+static void curves_range(const Report *r, CurveKind kind, double *lo, double *hi) {
+    *lo = *hi = NAN;
+    for (int i = 0; i < r->n; i++) {
+        const MethodCurves *mc = curves_of(&r->m[i], kind);
+        for (int j = 0; mc && j < mc->n_steps; j++) {
+            if (isfinite(mc->min_raw[j]) && !(mc->min_raw[j] >= *lo)) *lo = mc->min_raw[j];
+            if (isfinite(mc->max_raw[j]) && !(mc->max_raw[j] <= *hi)) *hi = mc->max_raw[j];
+        }
+    }
 }
 
 static int index_of_step(const MethodCurves *mc, double step) {
@@ -258,10 +299,11 @@ static int index_of_step(const MethodCurves *mc, double step) {
     return -1;
 }
 
-/* curves.tsv (loss = 0): per method mean, min, max, smoothed mean; loss.tsv: mean, min, max. */
-static int write_curve_tsv(const Report *r, int loss, Err *err) {
-    int n_steps;
-    double *steps = step_union(r, loss, &n_steps);
+/* curves.tsv: per method mean, min, max, smoothed mean; loss.tsv and val_loss.tsv: mean, min,
+ * max. */
+static int write_curve_tsv(const Report *r, CurveKind kind, Err *err) {
+    int n_steps, loss = kind != CURVES_ACC;
+    double *steps = step_union(r, kind, &n_steps);
     if (!steps) return err_set(err, "report: out of memory");
     StrBuf sb = {0};
     sb_printf(&sb, "# step");
@@ -277,8 +319,8 @@ static int write_curve_tsv(const Report *r, int loss, Err *err) {
     for (int j = 0; j < n_steps; j++) {
         num(&sb, steps[j], "NaN");
         for (int i = 0; i < r->n; i++) {
-            const MethodCurves *mc = loss ? &r->m[i].loss : &r->m[i].acc;
-            int k = r->m[i].has_curves ? index_of_step(mc, steps[j]) : -1;
+            const MethodCurves *mc = curves_of(&r->m[i], kind);
+            int k = mc ? index_of_step(mc, steps[j]) : -1;
             double v[4] = {NAN, NAN, NAN, NAN};
             if (k >= 0) {
                 v[0] = mc->mean_raw[k];
@@ -294,7 +336,8 @@ static int write_curve_tsv(const Report *r, int loss, Err *err) {
         sb_append(&sb, "\n", 1);
     }
     free(steps);
-    int rc = write_out(r, loss ? "loss.tsv" : "curves.tsv", &sb, err);
+    static const char *const names[] = {"curves.tsv", "loss.tsv", "val_loss.tsv"};
+    int rc = write_out(r, names[kind], &sb, err);
     sb_free(&sb);
     return rc;
 }
@@ -387,8 +430,18 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
                      !r->likelihood);
     int rc = write_out(r, "curves.gp", &sb, err);
     sb.len = 0;
-    gp_loss_script(&sb, title, &gm);
+    double lo, hi;
+    curves_range(r, CURVES_LOSS, &lo, &hi);
+    gp_loss_script(&sb, title, &gm, 0, lo, hi);
     if (rc == 0) rc = write_out(r, "loss.gp", &sb, err);
+    if (r->has_val) {
+        for (int i = 0; i < r->n; i++) n_seeds[i] = r->m[i].has_val ? r->m[i].n_done : 0;
+        sb.len = 0;
+        curves_range(r, CURVES_VAL, &lo, &hi);
+        gp_loss_script(&sb, title, &gm, 1, lo, hi);
+        if (rc == 0) rc = write_out(r, "val_loss.gp", &sb, err);
+        for (int i = 0; i < r->n; i++) n_seeds[i] = r->m[i].has_curves ? r->m[i].n_done : 0;
+    }
     sb.len = 0;
     gp_footnote(&sb, r->warnings.data ? r->warnings.data : "");
     gp_speedup_script(&sb, title, r->n ? r->m[r->baseline].label : "", n_rows, has_step, has_wall);
@@ -745,10 +798,13 @@ static int render_figures(const Report *r, int *gnuplot_missing, Err *err) {
         if (gnuplot_missing) *gnuplot_missing = 1;
         return 0;
     }
-    const char *scripts[] = {"curves.gp", "loss.gp", r->likelihood ? NULL : "speedup.gp",
+    const char *scripts[] = {"curves.gp",
+                             "loss.gp",
+                             r->has_val ? "val_loss.gp" : NULL,
+                             r->likelihood ? NULL : "speedup.gp",
                              r->has_decode ? "decode.gp" : NULL,
                              r->has_pareto ? "pareto.gp" : NULL};
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (scripts[i] && gnuplot_run(gnuplot, r->spec->out_dir, scripts[i], err)) return -1;
     for (int k = 0; k < r->n_axes; k++) {
         char name[AXIS_KEY_LEN + 16];
@@ -834,10 +890,13 @@ static int write_axis_files(Report *r, Err *err) {
     return rc;
 }
 
-/* Language-model sweeps are reported by their NELBO: when the first done run logged one. */
+/* Language-model sweeps are reported by their NELBO: when the first done run logged one and
+ * no accuracy (a scored task's bound is its validation loss beside the accuracy). */
 static int is_likelihood_sweep(const ReportSpec *spec) {
     for (int i = 0; i < spec->n_runs; i++)
-        if (is_done(&spec->runs[i])) return run_has_elbo_rows(spec->runs[i].dir);
+        if (is_done(&spec->runs[i]))
+            return run_has_elbo_rows(spec->runs[i].dir) &&
+                   !run_has_accuracy_rows(spec->runs[i].dir);
     return 0;
 }
 
@@ -858,8 +917,9 @@ int report_write(const ReportSpec *spec, int *gnuplot_missing, Err *err) {
     if (rc == 0) rc = collect_warnings(&r, err);
     if (rc == 0) rc = extras_build(&r, &x, err);
     if (rc == 0) rc = make_dirs(spec->out_dir, err);
-    if (rc == 0) rc = write_curve_tsv(&r, 0, err);
-    if (rc == 0) rc = write_curve_tsv(&r, 1, err);
+    if (rc == 0) rc = write_curve_tsv(&r, CURVES_ACC, err);
+    if (rc == 0) rc = write_curve_tsv(&r, CURVES_LOSS, err);
+    if (rc == 0 && r.has_val) rc = write_curve_tsv(&r, CURVES_VAL, err);
     if (rc == 0) rc = write_speedup_tsv(&r, &n_rows, &has_step, &has_wall, err);
     if (rc == 0) rc = write_decode_tsv(&r, &x, err);
     if (rc == 0) rc = write_pareto_files(&r, err);

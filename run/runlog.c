@@ -65,7 +65,7 @@ static FILE *open_table(const char *dir, const char *name, const char *header, l
     return f;
 }
 
-int runlog_open(RunLog *rl, const char *dir, long resume_step, int language_model, Err *err) {
+int runlog_open(RunLog *rl, const char *dir, long resume_step, int tables, Err *err) {
     memset(rl, 0, sizeof(*rl));
     if (make_dirs(dir, err) != 0) return -1;
     rl->jsonl = open_table(dir, "metrics.jsonl", NULL, resume_step, err);
@@ -81,12 +81,13 @@ int runlog_open(RunLog *rl, const char *dir, long resume_step, int language_mode
                          resume_step, err)
             : NULL;
     int ok = rl->eval_csv != NULL;
-    if (ok && language_model) {
+    if (ok && (tables & RUNLOG_ELBO)) {
         rl->elbo_csv = open_table(
             dir, "elbo.csv", "step,nelbo,ppl_bound,bits_per_byte,tokens,train_s", resume_step, err);
-        rl->samples = rl->elbo_csv
-                          ? open_table(dir, "samples.txt", "step\tindex\ttext", resume_step, err)
-                          : NULL;
+        ok = rl->elbo_csv != NULL;
+    }
+    if (ok && (tables & RUNLOG_SAMPLES)) {
+        rl->samples = open_table(dir, "samples.txt", "step\tindex\ttext", resume_step, err);
         ok = rl->samples != NULL;
     }
     if (ok) {

@@ -39,9 +39,15 @@ typedef struct ElboRow {
     double train_s;
 } ElboRow;
 
+/* The optional tables of runlog_open. */
+enum {
+    RUNLOG_ELBO = 1,   /* elbo.csv: a validation bound (every task, unless eval.elbo_points 0) */
+    RUNLOG_SAMPLES = 2 /* samples.txt: generated sequences (tasks without answers: text) */
+};
+
 /* resume_step < 0: start fresh (files truncated); else keep rows with step <= resume_step.
- * language_model: the task has no answers (text): elbo.csv and samples.txt too. */
-int runlog_open(RunLog *rl, const char *dir, long resume_step, int language_model, Err *err);
+ * tables: RUNLOG_* flags of the optional tables to open too. */
+int runlog_open(RunLog *rl, const char *dir, long resume_step, int tables, Err *err);
 /* A log whose rows go nowhere (/dev/null): the ranks of a data-parallel run other than 0,
  * which write no run directory. */
 int runlog_open_discard(RunLog *rl, Err *err);

@@ -250,8 +250,10 @@ static int run_setup(Run *r, const Config *cfg, Parallel *par, Err *err) {
     int rc = write_file_atomic(path, yaml.data, yaml.len, err);
     sb_free(&yaml);
     if (rc != 0) return -1;
-    if (runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, !r->s.task.ops->score,
-                    err) != 0)
+    int language_model = !r->s.task.ops->score;
+    int tables = (language_model || r->cfg.eval.elbo_points > 0 ? RUNLOG_ELBO : 0) |
+                 (language_model ? RUNLOG_SAMPLES : 0);
+    if (runlog_open(&r->log, r->dir, r->have_resume ? r->start_step : -1, tables, err) != 0)
         return -1;
     if (init_step >= 0)
         runlog_line(&r->log, "initialised from %s (step %ld)", r->cfg.train.init_from, init_step);
@@ -305,22 +307,31 @@ static void log_decode_cost(Run *r, long step, double wall0, const SampleOptions
 /* Tasks without answers (text): the validation ELBO (elbo.csv) and eval.samples sequences
  * generated from all-MASK with eval.policy (samples.txt). The ELBO's masks depend on
  * task.data_seed only, so it is comparable across steps and runs; samples on seed and step. */
-static int text_eval(Run *r, long step, double wall0, UnmaskPolicy policy, char *summary, size_t n,
-                     Err *err) {
+/* The validation ELBO of the eval examples into elbo.csv (masks fixed by task.data_seed: the
+ * same for every step, run and training process, so it compares methods that train under
+ * different masking distributions). */
+static int log_validation_bound(Run *r, long step, ElboResult *res, Err *err) {
     const Config *c = &r->cfg;
     ElboOptions eo = {.points = c->eval.elbo_points,
                       .count = c->eval.count,
                       .batch = c->eval.batch,
                       .seed = (uint64_t)c->task.data_seed};
-    ElboResult res;
-    if (eval_elbo(&r->s.model, &r->s.task, &eo, &res, err) != 0) return -1;
+    if (eval_elbo(&r->s.model, &r->s.task, &eo, res, err) != 0) return -1;
     ElboRow row = {.step = step,
-                   .nelbo = res.nelbo,
-                   .ppl_bound = res.ppl_bound,
-                   .bits_per_byte = res.bits_per_byte,
-                   .tokens = res.tokens,
+                   .nelbo = res->nelbo,
+                   .ppl_bound = res->ppl_bound,
+                   .bits_per_byte = res->bits_per_byte,
+                   .tokens = res->tokens,
                    .train_s = r->train_s};
     runlog_elbo(&r->log, &row);
+    return 0;
+}
+
+static int text_eval(Run *r, long step, double wall0, UnmaskPolicy policy, char *summary, size_t n,
+                     Err *err) {
+    const Config *c = &r->cfg;
+    ElboResult res;
+    if (log_validation_bound(r, step, &res, err) != 0) return -1;
     snprintf(summary, n, "%s %.4f nats/token  ppl%s %.2f  %.4f bits/byte",
              res.autoregressive ? "nll" : "nelbo", res.nelbo,
              res.autoregressive ? "" : "<=", res.ppl_bound, res.bits_per_byte);
@@ -380,6 +391,13 @@ static int run_eval(Run *r, long step, double wall0, char *summary, size_t n, Er
     for (int e = 0; e < n_extra && rc == 0; e++) {
         double ignored;
         rc = eval_pair(r, step, wall0, &extra[e], &ignored, err);
+    }
+    ElboResult bound;
+    if (rc == 0 && r->cfg.eval.elbo_points > 0) {
+        rc = log_validation_bound(r, step, &bound, err);
+        size_t len = strlen(summary);
+        if (rc == 0 && len < n)
+            snprintf(summary + len, n - len, "  val nelbo %.4f", bound.nelbo);
     }
     if (use_ema) model_swap_ema(&r->s.model);
     return rc;

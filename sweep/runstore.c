@@ -147,9 +147,14 @@ void runstore_log_tail(const char *run_dir, int lines, StrBuf *out) {
     free(text);
 }
 
-void runstore_label_alias(const SweepRun *run, char *out, size_t n) {
+void runstore_label_alias(const Sweep *sw, const SweepRun *run, char *out, size_t n) {
     StrBuf sb = {0};
     const char *item = run->method;
+    for (int i = 0; i < sw->report.n_labels; i++) /* the sweep file's own name of the method */
+        if (strcmp(sw->report.label_method[i], run->method) == 0) {
+            sb_printf(&sb, "%s", sw->report.label_text[i]);
+            item = "";
+        }
     while (*item) { /* "puma.K=4": "K4"; "process=puma": "puma" */
         size_t len = strcspn(item, ",");
         const char *eq = memchr(item, '=', len);
@@ -179,7 +184,7 @@ static void link_labels(const char *sweep_dir, const Sweep *sw) {
     for (int i = 0; i < sw->n_runs; i++) {
         char alias[SWEEP_LABEL_LEN + 32], link[CFG_PATH + SWEEP_LABEL_LEN + 96],
             target[SWEEP_ID_LEN + 16], old[SWEEP_ID_LEN + 16];
-        runstore_label_alias(&sw->runs[i], alias, sizeof alias);
+        runstore_label_alias(sw, &sw->runs[i], alias, sizeof alias);
         snprintf(target, sizeof target, "../runs/%s", sw->runs[i].id);
         snprintf(link, sizeof link, "%s/%s", dir, alias);
         ssize_t got = readlink(link, old, sizeof old - 1);
@@ -187,7 +192,7 @@ static void link_labels(const char *sweep_dir, const Sweep *sw) {
         if (got >= 0 && strcmp(old, target) == 0) continue;
         for (int j = 0; j < i; j++) { /* taken by an earlier run of this plan */
             char other[SWEEP_LABEL_LEN + 32];
-            runstore_label_alias(&sw->runs[j], other, sizeof other);
+            runstore_label_alias(sw, &sw->runs[j], other, sizeof other);
             if (strcmp(other, alias) == 0) {
                 snprintf(link, sizeof link, "%s/%s-%d", dir, alias, sw->runs[i].index);
                 break;

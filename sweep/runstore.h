@@ -43,8 +43,9 @@ void runstore_log_tail(const char *run_dir, int lines, StrBuf *out);
 /* plan.tsv: index, id, seed, method of every run of the expansion. */
 int runstore_write_plan(const char *sweep_dir, const Sweep *sw, Err *err);
 /* A run's readable alias, its method's values and seed: "process=puma,puma.K=4" seed 3 is
- * "puma_K4-s3" (runstore_write_plan links SWEEP/by-label/ALIAS to runs/ID). */
-void runstore_label_alias(const SweepRun *run, char *out, size_t n);
+ * "puma_K4-s3", or the sweep file's report.labels name of the method and the seed ("PUMA
+ * K=4" gives "PUMA_K_4-s3"); runstore_write_plan links SWEEP/by-label/ALIAS to runs/ID. */
+void runstore_label_alias(const Sweep *sw, const SweepRun *run, char *out, size_t n);
 /* 1 if sweep_dir has a plan whose runs differ from sw's (0 if same or no plan). Describes the
  * difference in `why`. */
 int runstore_plan_differs(const char *sweep_dir, const Sweep *sw, char *why, size_t n);

@@ -45,12 +45,18 @@ check "plan counts 4 runs" grep -q "^4 runs" "$TMP/plan.out"
 rc=$?
 check "full sweep exits 0 (rc $rc: $(tail -3 "$TMP/full.out"))" [ "$rc" -eq 0 ]
 check "every run done" [ "$(count_state "$TMP/full" done)" -eq 4 ]
-for f in summary.md summary.json curves.tsv curves.gp speedup.gp loss.gp; do
+for f in summary.md summary.json curves.tsv curves.gp speedup.gp loss.gp val_loss.tsv val_loss.gp; do
     check "report has $f" [ -s "$TMP/full/report/$f" ]
 done
+# the validation bound under random masking: logged by every run, drawn per method beside the
+# training losses, and the sweep is still reported by accuracy and speedup
+check "runs log the validation bound" [ "$(grep -c '^[0-9]' "$TMP/full/by-label/puma-s2/elbo.csv")" -ge 2 ]
+check "no samples.txt in a Sudoku run" [ ! -e "$TMP/full/by-label/puma-s2/samples.txt" ]
+check "val_loss.gp draws both methods" [ "$(grep -c "title 'puma\|title 'random" "$TMP/full/report/val_loss.gp")" -eq 2 ]
 if command -v gnuplot >/dev/null 2>&1; then
     check "curves.png rendered" [ -s "$TMP/full/report/curves.png" ]
     check "speedup.svg rendered" [ -s "$TMP/full/report/speedup.svg" ]
+    check "val_loss.png rendered" [ -s "$TMP/full/report/val_loss.png" ]
 fi
 first=$(ids "$TMP/full" | head -1)
 for f in run.yaml meta.json status.json config.yaml train.csv eval.csv checkpoint.bin output.log; do
@@ -115,6 +121,7 @@ fi
 check "summary.json warns of 2 seeds" grep -q '"train.lr=0.001: 2 seeds: an interval over seeds needs at least 3"' "$TMP/lr/report/summary.json"
 check "report prints its warnings" grep -q 'report: warning: train.lr=0.003: 2 seeds' "$TMP/lr_report.out"
 check "report.labels names a method in the legends" grep -q "title 'slow lr (2 seeds)'" "$TMP/lr/report/curves.gp"
+check "report.labels names its runs' aliases" [ -f "$TMP/lr/by-label/slow_lr-s2/train.csv" ]
 check "other methods get short legends" grep -q "title 'lr=0.003 (2 seeds)'" "$TMP/lr/report/curves.gp"
 printf 'seeds: [1]\nreport:\n  labels: [a, b]\n' >"$TMP/badlabels.yaml"
 "$MDMLAB" plan "$TMP/badlabels.yaml" >"$TMP/badlabels.out" 2>&1
