@@ -175,8 +175,8 @@ static int heavy_light_open(HeavyLight *h, HeavyLightArgs *a, const char *comman
                      "(generative perplexity of the samples)",
                      command, h->task.ops->name);
     if (rc == 0 && a->scorer && h->task.ops->score)
-        rc = err_set(err, "%s: --gen-ppl: task '%s' is scored by accuracy, not likelihood",
-                     command, h->task.ops->name);
+        rc = err_set(err, "%s: --gen-ppl: task '%s' is scored by accuracy, not likelihood", command,
+                     h->task.ops->name);
     if (rc == 0)
         rc = eval_load_model(&h->heavy, &h->be, a->heavy_ckpt, &h->task, c->eval.batch, err);
     if (rc == 0) rc = eval_load_model(&h->light, &h->be, a->light, &h->task, c->eval.batch, err);
@@ -295,8 +295,8 @@ static int evaluate_schedule(const HeavyLightArgs *a, const Config *cfg, HeavyLi
     opt.schedule_steps = cfg->eval.steps;
     if (a->scorer) {
         GenPplResult g;
-        if (eval_gen_perplexity(&h->heavy, &h->light, &h->scorer, &h->task, &opt,
-                                cfg->eval.samples, (uint64_t)cfg->seed, &g, err))
+        if (eval_gen_perplexity(&h->heavy, &h->light, &h->scorer, &h->task, &opt, cfg->eval.samples,
+                                (uint64_t)cfg->seed, &g, err))
             return -1;
         *row = (ScheduleRow){g.gen_ppl, g.gen_ppl_lo, g.gen_ppl_hi, g.entropy, g.cost};
         return 0;

@@ -372,8 +372,8 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
 }
 
 /* Generative perplexity of each (policy, k) under ar, the AR model of ec->gen_ppl. */
-static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Model *light,
-                        Model *ar, const Task *task, long step, StrBuf *json, Err *err) {
+static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Model *light, Model *ar,
+                        const Task *task, long step, StrBuf *json, Err *err) {
     sb_printf(json, ",\"gen_ppl_model\":");
     sb_json_string(json, ec->gen_ppl);
     sb_printf(json, ",\"gen_ppl\":[");
@@ -406,10 +406,11 @@ static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Mode
             if (ec->json)
                 printf("%s\n", row.data);
             else
-                printf("%-9s %4d %10.3f   [%6.3f, %6.3f] %8.4f %8ld %8.2f %8.3f %9.3g %6.3f %8.2f\n",
-                       eval_sampler_label(&opt), eval_sampler_k(&opt), g.gen_ppl, g.gen_ppl_lo,
-                       g.gen_ppl_hi, g.entropy, g.samples, g.cost.nfe, g.cost.idle_step_ratio,
-                       g.cost.flops, g.cost.flops_saved, g.seconds);
+                printf(
+                    "%-9s %4d %10.3f   [%6.3f, %6.3f] %8.4f %8ld %8.2f %8.3f %9.3g %6.3f %8.2f\n",
+                    eval_sampler_label(&opt), eval_sampler_k(&opt), g.gen_ppl, g.gen_ppl_lo,
+                    g.gen_ppl_hi, g.entropy, g.samples, g.cost.nfe, g.cost.idle_step_ratio,
+                    g.cost.flops, g.cost.flops_saved, g.seconds);
             sb_free(&row);
             fflush(stdout);
         }
@@ -428,9 +429,8 @@ static int eval_decode_cost(const EvalCommand *ec, const Config *cfg, Model *m, 
     if (!tokens) return err_set(err, "eval: out of memory for %d samples", cfg->eval.samples);
     DecodeCost cost;
     double t0 = now_seconds();
-    int rc =
-        eval_generate(m, light, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, tokens, &cost,
-                      err);
+    int rc = eval_generate(m, light, task, &opt, cfg->eval.samples, (uint64_t)cfg->seed, tokens,
+                           &cost, err);
     free(tokens);
     if (rc) return rc;
     StrBuf row = {0};

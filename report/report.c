@@ -40,7 +40,7 @@ typedef struct Report {
     int decoding;   /* the methods differ in decoding (eval.*) only: each curve is its method's
                        own decoding, and pareto.tsv and its figure are drawn */
     int has_pareto;
-    int has_val; /* some method has validation curves: val_loss.tsv and its figure */
+    int has_val;     /* some method has validation curves: val_loss.tsv and its figure */
     StrBuf warnings; /* warnings.h: one per line */
     int n_warnings;
     char axis_keys[AXIS_MAX_KEYS][AXIS_KEY_LEN]; /* numeric grid axes: axis_KEY.tsv/.gp */

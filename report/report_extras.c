@@ -139,11 +139,12 @@ static int any_elbo(const ExtrasMethod *m, int n) {
 
 void extras_summary_md(StrBuf *sb, const ExtrasMethod *m, int n) {
     if (any_elbo(m, n)) {
-        sb_printf(sb, "\n## Likelihood\n\nThe validation bound at each run's last evaluation "
-                      "(elbo.csv: random masking with the same masks for every method), mean [min, max] "
-                      "over seeds.\n\n"
-                      "| method | seeds | NELBO (nats/token) | perplexity bound | bits per byte |\n"
-                      "|---|---|---|---|---|\n");
+        sb_printf(
+            sb, "\n## Likelihood\n\nThe validation bound at each run's last evaluation "
+                "(elbo.csv: random masking with the same masks for every method), mean [min, max] "
+                "over seeds.\n\n"
+                "| method | seeds | NELBO (nats/token) | perplexity bound | bits per byte |\n"
+                "|---|---|---|---|---|\n");
         for (int i = 0; i < n; i++) {
             sb_printf(sb, "| %s | %d | ", m[i].label, m[i].n_runs);
             md_spread(sb, method_elbo(&m[i], F_NELBO));

@@ -214,8 +214,8 @@ static double sequence_entropy(const int *tokens, int T, int V, int *counts) {
 
 /* Scores each sample alone (for the interval over samples) into out's nll, interval and
  * entropy. */
-static int score_samples(Model *ar, const Task *task, const int *samples, int n,
-                         GenPplResult *out, Err *err) {
+static int score_samples(Model *ar, const Task *task, const int *samples, int n, GenPplResult *out,
+                         Err *err) {
     const int T = task->seq_len, V = task->vocab_size;
     int *counts = malloc((size_t)V * sizeof *counts);
     if (!counts) return err_set(err, "generative perplexity: out of memory");

@@ -73,8 +73,9 @@ static void cost_finish(const CostSum *c, const Model *m, const Model *light, De
     out->model_calls = (double)c->calls / (double)c->batches;
     out->nfe = c->nfe / n;
     out->idle_step_ratio = c->idle / n;
-    out->flops = ((c->nfe - c->light_nfe) * heavy + (light ? c->light_nfe * sequence_flops(light)
-                                                           : 0.0)) / n;
+    out->flops =
+        ((c->nfe - c->light_nfe) * heavy + (light ? c->light_nfe * sequence_flops(light) : 0.0)) /
+        n;
     out->flops_saved = c->nfe > 0 ? 1.0 - out->flops / (out->nfe * heavy) : 0.0;
 }
 

@@ -288,8 +288,8 @@ static int policy_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *
         int need[2] = {0, 0};
         for (int b = 0; b < B; b++) {
             int left = count_masked(tokens + (size_t)b * T, T, mask_id);
-            uses_light[b] = scheduled && left && light[schedule_step_of(masked[b] - left, masked[b],
-                                                                        steps)];
+            uses_light[b] =
+                scheduled && left && light[schedule_step_of(masked[b] - left, masked[b], steps)];
             need[uses_light[b]] |= left > 0;
         }
         if (need[0] && need[1] && !light_logits &&

@@ -396,8 +396,7 @@ static int run_eval(Run *r, long step, double wall0, char *summary, size_t n, Er
     if (rc == 0 && r->cfg.eval.elbo_points > 0) {
         rc = log_validation_bound(r, step, &bound, err);
         size_t len = strlen(summary);
-        if (rc == 0 && len < n)
-            snprintf(summary + len, n - len, "  val nelbo %.4f", bound.nelbo);
+        if (rc == 0 && len < n) snprintf(summary + len, n - len, "  val nelbo %.4f", bound.nelbo);
     }
     if (use_ema) model_swap_ema(&r->s.model);
     return rc;

@@ -592,13 +592,15 @@ static void test_policy_schedule(void) {
     for (int t = 0; t < T; t++) tokens[t] = t < 4 ? 0 : MASK, tokens[T + t] = MASK;
     Err err;
     SampleStats st;
-    CHECK_MSG(sample_decode(&o, fake_logits, &heavy, tokens, 2, T, V, MASK, NULL, logits, &st,
-                            &err) == 0,
-              "%s", err.msg);
+    CHECK_MSG(
+        sample_decode(&o, fake_logits, &heavy, tokens, 2, T, V, MASK, NULL, logits, &st, &err) == 0,
+        "%s", err.msg);
     static const int want[2 * T] = {0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0};
     for (int i = 0; i < 2 * T; i++)
-        CHECK_MSG(tokens[i] == want[i], "sequence %d position %d: token %d, expected %d (from the "
-                  "%s model)", i / T, i % T, tokens[i], want[i], want[i] ? "light" : "heavy");
+        CHECK_MSG(tokens[i] == want[i],
+                  "sequence %d position %d: token %d, expected %d (from the "
+                  "%s model)",
+                  i / T, i % T, tokens[i], want[i], want[i] ? "light" : "heavy");
     /* calls 1-2 light only, 3-4 both (sequence 0 is half done, 1 is not), 5-8 heavy only */
     CHECK_MSG(light.calls == 4 && heavy.calls == 6 && st.model_calls == 10 && st.light_calls == 4,
               "%d light and %d heavy calls; stats %d of %d", light.calls, heavy.calls,
