@@ -327,8 +327,8 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
     eval_json_begin(&json, ec, m, step);
     sb_printf(&json, ",\"results\":[");
     if (!ec->json)
-        printf("%-9s %4s %9s %9s %8s %8s %6s %8s\n", "policy", "k", "accuracy", "solved", "calls",
-               "nfe", "idle", "seconds");
+        printf("%-9s %4s %9s %9s %8s %8s %6s %8s%s\n", "policy", "k", "accuracy", "solved", "calls",
+               "nfe", "idle", "seconds", light ? "     flops  saved" : "");
     /* the ancestral sampler has no policy or k: one row (k is its T) */
     int ancestral = strcmp(cfg->eval.sampler, "ancestral") == 0;
     int n_policies = ancestral ? 1 : ec->n_policies, n_ks = ancestral ? 1 : ec->n_ks;
@@ -357,10 +357,13 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
             sb_printf(&json, "%s%s", p + k ? "," : "", row.data);
             if (ec->json)
                 printf("%s\n", row.data);
-            else
-                printf("%-9s %4d %9.4f %4ld/%-4ld %8.1f %8.2f %6.3f %8.2f\n", label,
+            else {
+                printf("%-9s %4d %9.4f %4ld/%-4ld %8.1f %8.2f %6.3f %8.2f", label,
                        eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls, r.nfe,
                        r.idle_step_ratio, r.seconds);
+                if (light) printf(" %9.3g %6.3f", r.flops, r.flops_saved);
+                printf("\n");
+            }
             sb_free(&row);
             fflush(stdout);
         }
