@@ -186,6 +186,15 @@ static int heavy_light_open(HeavyLight *h, HeavyLightArgs *a, const char *comman
     return rc;
 }
 
+/* The end of a path that fits in n bytes, "..." in front when cut (figure titles). */
+static void path_tail(const char *path, char *out, size_t n) {
+    size_t len = strlen(path);
+    if (len < n)
+        snprintf(out, n, "%s", path);
+    else
+        snprintf(out, n, "...%s", path + len - (n - 4));
+}
+
 static void step_importance_table(const StepImportanceRow *rows, int J, StrBuf *tsv) {
     sb_printf(tsv, "# t\tloss_heavy\tloss_light\tkl\tmasked\n");
     printf("%6s %11s %11s %9s %8s\n", "t", "loss_heavy", "loss_light", "kl", "masked");
@@ -217,8 +226,10 @@ int cmd_step_importance(int argc, char **argv, Err *err) {
     if (rc == 0) {
         StrBuf tsv = {0}, gp = {0};
         step_importance_table(rows, a.points, &tsv);
-        char title[CFG_PATH * 2 + 32];
-        snprintf(title, sizeof title, "step importance: %s vs light %s", a.heavy, a.light);
+        char title[256], heavy[64], light[64];
+        path_tail(a.heavy, heavy, sizeof heavy);
+        path_tail(a.light, light, sizeof light);
+        snprintf(title, sizeof title, "step importance: heavy %s, light %s", heavy, light);
         gp_step_importance_script(&gp, title);
         rc = write_figure(a.out_dir, "step_importance", &tsv, &gp, err);
         sb_free(&tsv);
@@ -321,8 +332,8 @@ static int search_schedules(const HeavyLightArgs *a, const Config *cfg, HeavyLig
     const int n = a->segments, steps = cfg->eval.steps;
     if (steps < n) return err_set(err, "--segments %d: more than eval.steps = %d", n, steps);
     sb_printf(tsv, "# schedule\tflops\tflops_saved\t%s\tlo95\thi95\tnfe\tentropy\n", quality);
-    printf("%-28s %10s %8s %9s %17s %8s\n", "schedule", "flops", "saved", quality, "95% interval",
-           "entropy");
+    printf("%-28s %10s %8s %9s %17s%s\n", "schedule", "flops", "saved", quality, "95% interval",
+           a->scorer ? "  entropy" : "");
     const char *label = a->policy ? a->policy : "ancestral";
     int k = a->policy ? cfg->eval.tokens_per_step : steps;
     int rc = 0;
@@ -342,8 +353,10 @@ static int search_schedules(const HeavyLightArgs *a, const Config *cfg, HeavyLig
                   r.cost.nfe);
         if (a->scorer) sb_printf(rows, ",\"entropy\":%.6f", r.entropy);
         sb_printf(rows, "}\n");
-        printf("%-28s %10.3g %8.3f %9.4f   [%.4f, %.4f] %8.4f\n", schedule, r.cost.flops,
-               r.cost.flops_saved, r.quality, r.lo, r.hi, r.entropy);
+        printf("%-28s %10.3g %8.3f %9.4f   [%.4f, %.4f]", schedule, r.cost.flops,
+               r.cost.flops_saved, r.quality, r.lo, r.hi);
+        if (a->scorer) printf(" %8.4f", r.entropy);
+        printf("\n");
         fflush(stdout);
         /* with all segments light (or none), the references are the whole search */
         if (i == -1 && (a->light_segments == 0 || a->light_segments == n)) break;
@@ -351,7 +364,8 @@ static int search_schedules(const HeavyLightArgs *a, const Config *cfg, HeavyLig
     return rc;
 }
 
-static int pareto_from_rows(const char *dir, const char *cost, const char *quality, Err *err);
+static int pareto_from_rows(const char *dir, const char *cost, const char *quality,
+                            const char *title, Err *err);
 
 int cmd_schedule_search(int argc, char **argv, Err *err) {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -376,7 +390,9 @@ int cmd_schedule_search(int argc, char **argv, Err *err) {
     sb_free(&gp);
     snprintf(path, sizeof path, "%s/rows.jsonl", a.out_dir);
     if (rc == 0) rc = write_file_atomic(path, rows.data, rows.len, err);
-    if (rc == 0) rc = pareto_from_rows(a.out_dir, "flops", quality, err);
+    snprintf(title, sizeof title, "Pareto front of the schedules: FLOPs vs %s, %s decoding, T = %d",
+             quality, a.policy ? a.policy : "ancestral", h.cfg.eval.steps);
+    if (rc == 0) rc = pareto_from_rows(a.out_dir, "flops", quality, title, err);
     sb_free(&tsv);
     sb_free(&rows);
     heavy_light_close(&h);
@@ -456,8 +472,8 @@ static int is_directory(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int write_pareto(const char *out, const char *cost, const char *quality, ParetoSet *s,
-                        Err *err);
+static int write_pareto(const char *out, const char *cost, const char *quality, const char *title,
+                        ParetoSet *s, Err *err);
 
 int cmd_pareto(int argc, char **argv, Err *err) {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -486,13 +502,15 @@ int cmd_pareto(int argc, char **argv, Err *err) {
         rc = is_directory(argv[i]) ? read_sweep_points(argv[i], cost, quality, &pts, err)
                                    : read_points(argv[i], cost, quality, &pts, err);
     }
-    if (rc == 0) rc = write_pareto(out, cost, quality, &pts, err);
+    char title[160];
+    snprintf(title, sizeof title, "Pareto front: %s vs %s", cost, quality);
+    if (rc == 0) rc = write_pareto(out, cost, quality, title, &pts, err);
     pareto_free(&pts);
     return rc == 0 ? 0 : 1;
 }
 
-static int write_pareto(const char *out, const char *cost, const char *quality, ParetoSet *s,
-                        Err *err) {
+static int write_pareto(const char *out, const char *cost, const char *quality, const char *title,
+                        ParetoSet *s, Err *err) {
     int rc = s->n ? 0 : err_set(err, "pareto: the inputs hold no rows");
     if (rc == 0) {
         s->lower_is_better = pareto_lower_is_better(quality);
@@ -503,7 +521,7 @@ static int write_pareto(const char *out, const char *cost, const char *quality, 
             if (s->p[i].front)
                 printf("front: %-28s %s %.6g  %s %.6g\n", s->p[i].label, cost, s->p[i].cost,
                        quality, s->p[i].quality);
-        gp_pareto_script(&gp, "cost vs quality", cost, quality);
+        gp_pareto_script(&gp, title, cost, quality);
         rc = write_figure(out, "pareto", &tsv, &gp, err);
         sb_free(&tsv);
         sb_free(&gp);
@@ -511,12 +529,13 @@ static int write_pareto(const char *out, const char *cost, const char *quality, 
     return rc;
 }
 
-static int pareto_from_rows(const char *dir, const char *cost, const char *quality, Err *err) {
+static int pareto_from_rows(const char *dir, const char *cost, const char *quality,
+                            const char *title, Err *err) {
     char path[CFG_PATH + 32];
     snprintf(path, sizeof path, "%s/rows.jsonl", dir);
     ParetoSet pts = {0};
     int rc = read_points(path, cost, quality, &pts, err);
-    if (rc == 0) rc = write_pareto(dir, cost, quality, &pts, err);
+    if (rc == 0) rc = write_pareto(dir, cost, quality, title, &pts, err);
     pareto_free(&pts);
     return rc;
 }

@@ -501,7 +501,8 @@ void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const cha
              "cheaper and at least as good) joined and labelled.",
              title, cost, quality);
     sb_printf(sb, "set offsets graph 0.03, graph 0.12, graph 0.06, graph 0.03\n" /* labels */
-                  "set format x '%%.3g'\n");
+                  "set format x '%%.3g'\n"
+                  "set rmargin 7\n");
     StrBuf plot = {0};
     int count = 0;
     next_element(&plot, &count);
@@ -513,8 +514,13 @@ void gp_pareto_script(StrBuf *sb, const char *title, const char *cost, const cha
               "ps 1 lc rgb '%s' title 'Pareto front'",
               gp_colour(0));
     next_element(&plot, &count);
-    sb_printf(&plot, "'pareto.tsv' using 2:($4 > 0 ? $3 : NaN):1 with labels offset 0.8,0.8 "
-                     "left font ',9' notitle\n");
+    /* neighbours on the front take turns above and below their point, so close points'
+     * labels do not print over each other */
+    sb_printf(&plot, "'pareto.tsv' using 2:($5 > 0 && int($5) %% 2 ? $3 : NaN):1 with labels "
+                     "offset 0.8,0.8 left font ',9' notitle");
+    next_element(&plot, &count);
+    sb_printf(&plot, "'pareto.tsv' using 2:($5 > 0 && int($5) %% 2 == 0 ? $3 : NaN):1 with labels "
+                     "offset 0.8,-0.9 left font ',9' notitle\n");
     render(sb, "pareto", &plot);
     sb_free(&plot);
 }
@@ -527,8 +533,11 @@ void gp_schedule_search_script(StrBuf *sb, const char *title, const char *qualit
              "saved are in the TSV).",
              quality, interval);
     preamble(sb, "schedule_search", what, title,
-             "schedule (H heavy, L light steps, first step first)", quality);
-    sb_printf(sb, "set xtics rotate by 45 right font ',8'\n"
+             "schedule (H heavy, L light steps, first step first)",
+             strcmp(quality, "gen_ppl") == 0 ? "generative perplexity (AR scorer; lower is better)"
+                                             : quality);
+    sb_printf(sb, "set key inside top right opaque box\n"
+                  "set xtics rotate by 45 right font ',8'\n"
                   "set bmargin 9\n"
                   "set offsets 0.5, 0.5, graph 0.05, graph 0.05\n");
     StrBuf plot = {0};

@@ -50,10 +50,10 @@ void pareto_mark_front(ParetoSet *s) {
 }
 
 void pareto_tsv(StrBuf *sb, const ParetoSet *s, const char *cost, const char *quality) {
-    sb_printf(sb, "# label\t%s\t%s\tfront\n", cost, quality);
-    for (int i = 0; i < s->n; i++)
-        sb_printf(sb, "%s\t%.6g\t%.6g\t%d\n", s->p[i].label, s->p[i].cost, s->p[i].quality,
-                  s->p[i].front);
+    sb_printf(sb, "# label\t%s\t%s\tfront\tfront_rank\n", cost, quality);
+    for (int i = 0, rank = 0; i < s->n; i++)
+        sb_printf(sb, "%s\t%.6g\t%.6g\t%d\t%d\n", s->p[i].label, s->p[i].cost, s->p[i].quality,
+                  s->p[i].front, s->p[i].front ? ++rank : 0);
 }
 
 /* Running sums of one (method, policy:k) point over seeds. */

@@ -27,7 +27,8 @@ void pareto_free(ParetoSet *s);
 /* Sorts by cost (ties: better first) and marks each point that beats every cheaper one
  * (s->lower_is_better: beats = lower quality). */
 void pareto_mark_front(ParetoSet *s);
-/* pareto.tsv: "# label, cost, quality, front" then one row per point (after marking). */
+/* pareto.tsv: "# label, cost, quality, front, front_rank" then one row per point (after
+ * marking; front_rank counts the front's points from the cheapest, 0 off the front). */
 void pareto_tsv(StrBuf *sb, const ParetoSet *s, const char *cost, const char *quality);
 
 /* Per method of spec's done runs and per (policy, k) of their eval.csv rows at each run's last
