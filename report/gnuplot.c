@@ -205,8 +205,8 @@ void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m, int valid
         sb_printf(sb, "set logscale y\n"
                       "set autoscale yfix\n"
                       "set offsets 0, 0, graph 0.03, graph 0.03\n"
-                      "set ytics add (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.5, "
-                      "2, 3, 5, 7, 20, 50)\n"
+                      "set ytics add (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 2, 3, 5, 7, "
+                      "20, 50)\n"
                       "set mytics 10\n");
     StrBuf plot = {0};
     int count = 0;
