@@ -226,7 +226,7 @@ int cmd_step_importance(int argc, char **argv, Err *err) {
     if (rc == 0) {
         StrBuf tsv = {0}, gp = {0};
         step_importance_table(rows, a.points, &tsv);
-        char title[256], heavy[64], light[64];
+        char title[256], heavy[40], light[40];
         path_tail(a.heavy, heavy, sizeof heavy);
         path_tail(a.light, light, sizeof light);
         snprintf(title, sizeof title, "step importance: heavy %s, light %s", heavy, light);
