@@ -202,12 +202,13 @@ void gp_loss_script(StrBuf *sb, const char *title, const GpMethods *m, int valid
     /* Cross-entropy falls by orders of magnitude; a log axis keeps the late differences (a
      * range under 5x reads better on a linear axis, with gnuplot's own tics). */
     if (any_data(m) && ylo > 0 && yhi / ylo >= 5)
-        sb_printf(sb, "set logscale y\n"
-                      "set autoscale yfix\n"
-                      "set offsets 0, 0, graph 0.03, graph 0.03\n"
-                      "set ytics add (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 2, 3, 5, 7, "
-                      "20, 50)\n"
-                      "set mytics 10\n");
+        sb_printf(
+            sb, "set logscale y\n"
+                "set autoscale yfix\n"
+                "set offsets 0, 0, graph 0.03, graph 0.03\n"
+                "set ytics add (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 2, 3, 5, 7, "
+                "20, 50)\n"
+                "set mytics 10\n");
     StrBuf plot = {0};
     int count = 0;
     if (!any_data(m)) empty_plot(&plot, "no finished runs");
