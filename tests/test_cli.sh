@@ -246,6 +246,13 @@ expect_ok "schedule-search" "$MDMLAB" schedule-search "$RUN" --light "$TMP/light
     grep -q '^L2,H6	' "$TMP/ss/schedule_search.tsv" && grep -q '^H6,L2	' "$TMP/ss/schedule_search.tsv" &&
     ok || bad "schedule-search: $(cat "$TMP/ss/schedule_search.tsv")"
 [ -s "$TMP/ss/schedule_search.gp" ] && [ -s "$TMP/ss/pareto.gp" ] && ok || bad "schedule-search: no scripts"
+# pareto reads the search's TSV by its header's column names, and names a bad cell's line
+expect_ok "pareto of a TSV" "$MDMLAB" pareto "$TMP/ss/schedule_search.tsv" --cost flops -o "$TMP/pss"
+[ "$(grep -vc '^#' "$TMP/pss/pareto.tsv")" -eq 6 ] && grep -q '^H8	' "$TMP/pss/pareto.tsv" &&
+    ok || bad "pareto of a TSV: $(cat "$TMP/pss/pareto.tsv")"
+printf '# schedule\tflops\taccuracy\nH8\t10\t0.5\nL8\tmany\t0.1\n' >"$TMP/bad.tsv"
+expect_fail "pareto of a bad TSV" "bad.tsv:3: column 'flops': expected a number, got 'many'" \
+    "$MDMLAB" pareto "$TMP/bad.tsv" --cost flops
 # the policy decoder under a schedule: light for the first and last quarter of each puzzle's cells
 expect_ok "eval margin scheduled" "$MDMLAB" eval "$RUN" --json --policy margin --k 1 eval.steps=4 \
     "eval.light_checkpoint=$TMP/light/checkpoint.bin" eval.schedule=L1,H2,L1
