@@ -275,8 +275,9 @@ static int policy_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *
     size_t nb = B > 0 ? (size_t)B : 1;
     unsigned char *light = NULL, *uses_light = calloc(nb, 1);
     int *masked = malloc(nb * sizeof *masked); /* per sequence, on entry */
+    int *left = malloc(nb * sizeof *left);     /* per sequence, before this step */
     float *light_logits = NULL;                /* when a step needs both models */
-    int rc = uses_light && masked ? 0 : err_set(err, "sample: out of memory");
+    int rc = uses_light && masked && left ? 0 : err_set(err, "sample: out of memory");
     if (rc == 0 && scheduled && steps < 1)
         rc = err_set(err, "key 'eval.schedule': the policy decoder needs eval.steps, the "
                           "schedule's length");
@@ -284,14 +285,15 @@ static int policy_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *
     for (int b = 0; b < B && rc == 0; b++)
         masked[b] = count_masked(tokens + (size_t)b * T, T, mask_id);
     long seq_passes = 0, light_passes = 0;
-    while (rc == 0 && count_masked(tokens, B * T, mask_id) > 0) {
+    while (rc == 0) {
         int need[2] = {0, 0};
         for (int b = 0; b < B; b++) {
-            int left = count_masked(tokens + (size_t)b * T, T, mask_id);
-            uses_light[b] =
-                scheduled && left && light[schedule_step_of(masked[b] - left, masked[b], steps)];
-            need[uses_light[b]] |= left > 0;
+            left[b] = count_masked(tokens + (size_t)b * T, T, mask_id);
+            uses_light[b] = scheduled && left[b] &&
+                            light[schedule_step_of(masked[b] - left[b], masked[b], steps)];
+            need[uses_light[b]] |= left[b] > 0;
         }
+        if (!need[0] && !need[1]) break; /* every sequence is decoded */
         if (need[0] && need[1] && !light_logits &&
             !(light_logits = malloc((size_t)B * T * V * sizeof *light_logits))) {
             rc = err_set(err, "sample: out of memory");
@@ -307,9 +309,8 @@ static int policy_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *
         }
         for (int b = 0; b < B && rc == 0; b++) {
             size_t row = (size_t)b * T;
-            int active = count_masked(tokens + row, T, mask_id) > 0;
-            seq_passes += active;
-            light_passes += active && uses_light[b];
+            seq_passes += left[b] > 0;
+            light_passes += left[b] > 0 && uses_light[b];
             rc = unmask_sequence(opt, tokens + row, w.block_of + row,
                                  (uses_light[b] ? light_out : logits_buf) + row * V, b, T, V,
                                  mask_id, rng, w.cand, err);
@@ -319,6 +320,7 @@ static int policy_decode(const SampleOptions *opt, LogitsFn fn, void *ctx, int *
     free(light);
     free(uses_light);
     free(masked);
+    free(left);
     free(light_logits);
     st->nfe = B ? (double)seq_passes / B : 0.0;
     st->light_nfe = B ? (double)light_passes / B : 0.0;
