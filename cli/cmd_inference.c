@@ -320,9 +320,7 @@ static int evaluate_schedule(const HeavyLightArgs *a, const Config *cfg, HeavyLi
     row->quality = r.accuracy;
     wilson_interval(r.correct, r.total, &row->lo, &row->hi);
     row->entropy = NAN;
-    row->cost.nfe = r.nfe;
-    row->cost.flops = r.flops;
-    row->cost.flops_saved = r.flops_saved;
+    row->cost = r.cost;
     return 0;
 }
 

@@ -350,8 +350,9 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
                       "{\"policy\":\"%s\",\"k\":%d,\"accuracy\":%.6f,\"correct\":%ld,"
                       "\"total\":%ld,\"model_calls\":%.1f,\"nfe\":%.3f,\"idle_step_ratio\":%.6f,"
                       "\"flops\":%.6g,\"flops_saved\":%.6f,\"seconds\":%.3f",
-                      label, eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls,
-                      r.nfe, r.idle_step_ratio, r.flops, r.flops_saved, r.seconds);
+                      label, eval_sampler_k(&opt), r.accuracy, r.correct, r.total,
+                      r.cost.model_calls, r.cost.nfe, r.cost.idle_step_ratio, r.cost.flops,
+                      r.cost.flops_saved, r.seconds);
             schedule_field(&row, cfg, light);
             sb_printf(&row, "}");
             sb_printf(&json, "%s%s", p + k ? "," : "", row.data);
@@ -359,9 +360,9 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
                 printf("%s\n", row.data);
             else {
                 printf("%-9s %4d %9.4f %4ld/%-4ld %8.1f %8.2f %6.3f %8.2f", label,
-                       eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.model_calls, r.nfe,
-                       r.idle_step_ratio, r.seconds);
-                if (light) printf(" %9.3g %6.3f", r.flops, r.flops_saved);
+                       eval_sampler_k(&opt), r.accuracy, r.correct, r.total, r.cost.model_calls,
+                       r.cost.nfe, r.cost.idle_step_ratio, r.seconds);
+                if (light) printf(" %9.3g %6.3f", r.cost.flops, r.cost.flops_saved);
                 printf("\n");
             }
             sb_free(&row);

@@ -120,16 +120,10 @@ int eval_accuracy(Model *m, Model *light, const Task *task, const SampleOptions 
     free(is_prompt);
     free(logits);
     if (rc) return rc;
-    DecodeCost cost;
-    cost_finish(&sum, m, light, &cost);
+    cost_finish(&sum, m, light, &out->cost);
     out->correct = correct;
     out->total = n;
     out->accuracy = n ? (double)correct / (double)n : 0.0;
-    out->model_calls = cost.model_calls;
-    out->nfe = cost.nfe;
-    out->idle_step_ratio = cost.idle_step_ratio;
-    out->flops = cost.flops;
-    out->flops_saved = cost.flops_saved;
     out->seconds = now_seconds() - t0;
     return 0;
 }

@@ -8,14 +8,18 @@
 #include "model/model.h"
 #include "sample.h"
 
+/* What a decoding cost, averaged: model calls per batch, nfe and idle_step_ratio per
+ * sequence (SampleStats), and forward FLOPs per sequence: each of its passes charged by the
+ * shape of the model that made it (a third of bench's training-step accounting), so the cost
+ * of decoding it alone; flops_saved = 1 - flops / (the same passes by the heavy model). */
+typedef struct DecodeCost {
+    double model_calls, nfe, idle_step_ratio, flops, flops_saved;
+} DecodeCost;
+
 typedef struct EvalResult {
     long correct, total;
     double accuracy;
-    double model_calls;     /* forward passes per batch, averaged */
-    double nfe;             /* forward passes per sequence, averaged (SampleStats) */
-    double idle_step_ratio; /* ancestral sampler: steps revealing nothing / T, averaged */
-    double flops;           /* forward FLOPs per example (DecodeCost) */
-    double flops_saved;     /* 1 - flops / (the same passes all by the heavy model) */
+    DecodeCost cost; /* per example (nfe, idle_step_ratio, flops) or per batch (model_calls) */
     double seconds;
 } EvalResult;
 
@@ -31,14 +35,6 @@ int eval_checkpoint_path(const char *target, char *ckpt, size_t n, int *is_dir, 
  * when it has them). */
 int eval_load_model(Model *m, Backend *be, const char *ckpt_path, const Task *task, int max_batch,
                     Err *err);
-
-/* What a generation cost, averaged: model calls per batch, nfe and idle_step_ratio per
- * sequence (SampleStats), and forward FLOPs per sequence: each of its passes charged by the
- * shape of the model that made it (a third of bench's training-step accounting), so the cost
- * of decoding it alone; flops_saved = 1 - flops / (the same passes by the heavy model). */
-typedef struct DecodeCost {
-    double model_calls, nfe, idle_step_ratio, flops, flops_saved;
-} DecodeCost;
 
 /* Generates n sequences of task->seq_len tokens into out[n * seq_len]: each starts all MASK
  * and is decoded under opt in batches of at most m->max_batch (seed drives random policies

@@ -215,10 +215,10 @@ static void check_ell1_is_mdm(const char *tmp) {
     CHECK_MSG(na == nb && memcmp(la, lb, sizeof(double) * (na > 0 ? na : 0)) == 0,
               "prime.ell=1 loss curve differs from random masking's");
     EvalResult ra = ancestral_eval(&ca, a, 16), rb = ancestral_eval(&cb, b, 16);
-    CHECK_MSG(ra.correct == rb.correct && ra.nfe == rb.nfe &&
-                  ra.idle_step_ratio == rb.idle_step_ratio,
-              "ancestral decoding differs: %ld/%g/%g vs %ld/%g/%g", ra.correct, ra.nfe,
-              ra.idle_step_ratio, rb.correct, rb.nfe, rb.idle_step_ratio);
+    CHECK_MSG(ra.correct == rb.correct && ra.cost.nfe == rb.cost.nfe &&
+                  ra.cost.idle_step_ratio == rb.cost.idle_step_ratio,
+              "ancestral decoding differs: %ld/%g/%g vs %ld/%g/%g", ra.correct, ra.cost.nfe,
+              ra.cost.idle_step_ratio, rb.correct, rb.cost.nfe, rb.cost.idle_step_ratio);
 }
 
 static void check_prime_learns(const char *tmp) {
@@ -242,11 +242,11 @@ static void check_prime_learns(const char *tmp) {
     EvalResult mdm = ancestral_eval(&ca, a, 16), prime = ancestral_eval(&cb, b, 16);
     printf("ancestral T=16: MDM accuracy %.3f idle %.3f nfe %.2f; Prime accuracy %.3f idle %.3f "
            "nfe %.2f\n",
-           mdm.accuracy, mdm.idle_step_ratio, mdm.nfe, prime.accuracy, prime.idle_step_ratio,
-           prime.nfe);
+           mdm.accuracy, mdm.cost.idle_step_ratio, mdm.cost.nfe, prime.accuracy,
+           prime.cost.idle_step_ratio, prime.cost.nfe);
     CHECK_MSG(prime.accuracy > 0.05, "prime solved %ld of %ld", prime.correct, prime.total);
-    CHECK_MSG(prime.idle_step_ratio < mdm.idle_step_ratio, "idle steps: prime %g, mdm %g",
-              prime.idle_step_ratio, mdm.idle_step_ratio);
+    CHECK_MSG(prime.cost.idle_step_ratio < mdm.cost.idle_step_ratio, "idle steps: prime %g, mdm %g",
+              prime.cost.idle_step_ratio, mdm.cost.idle_step_ratio);
     /* the checkpoint says how it reads tokens: loading it into a plain model is refused */
     Session s;
     Err err = {{0}};
