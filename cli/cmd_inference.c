@@ -63,8 +63,9 @@ static void step_importance_usage(FILE *f) {
 /* The arguments of the heavy-vs-light commands (step-importance, schedule-search). */
 typedef struct HeavyLightArgs {
     const char *heavy, *light, *out;
-    const char *scorer; /* schedule-search --gen-ppl: the AR checkpoint of text quality */
-    const char *policy; /* schedule-search --policy: the policy decoder instead of ancestral */
+    const char *scorer;     /* schedule-search --gen-ppl: the AR checkpoint of text quality */
+    const char *policy;     /* schedule-search --policy: the policy decoder instead of ancestral */
+    UnmaskPolicy policy_id; /* its policy (margin without --policy) */
     char heavy_ckpt[CFG_PATH], out_dir[CFG_PATH];
     int points;                   /* step-importance: time points */
     int segments, light_segments; /* schedule-search */
@@ -89,6 +90,7 @@ static int heavy_light_args(HeavyLightArgs *a, const char *command, const char *
     a->points = 16;
     a->segments = 8;
     a->light_segments = 2;
+    a->policy_id = POLICY_MARGIN;
     a->overrides = argv + argc;
     a->heavy = argv[1];
     for (int i = 2; i < argc; i++) {
@@ -99,9 +101,12 @@ static int heavy_light_args(HeavyLightArgs *a, const char *command, const char *
             a->out = argv[++i];
         else if (strcmp(opt, "--gen-ppl") == 0 && val)
             a->scorer = argv[++i];
-        else if (strcmp(opt, "--policy") == 0 && val)
+        else if (strcmp(opt, "--policy") == 0 && val) {
             a->policy = argv[++i];
-        else if (strcmp(opt, "--points") == 0 && val) {
+            if (policy_from_name(a->policy, &a->policy_id) != 0)
+                return err_set(err, "--policy '%s': expected topk, margin, entropy, random or l2r",
+                               a->policy);
+        } else if (strcmp(opt, "--points") == 0 && val) {
             if (int_option(opt, argv[++i], 2, 4096, &a->points, err)) return -1;
         } else if (strcmp(opt, "--segments") == 0 && val) {
             if (int_option(opt, argv[++i], 1, 20, &a->segments, err)) return -1;
@@ -296,11 +301,7 @@ typedef struct ScheduleRow {
 
 static int evaluate_schedule(const HeavyLightArgs *a, const Config *cfg, HeavyLight *h,
                              const char *schedule, ScheduleRow *row, Err *err) {
-    UnmaskPolicy policy = POLICY_MARGIN;
-    if (a->policy && policy_from_name(a->policy, &policy) != 0)
-        return err_set(err, "--policy '%s': expected topk, margin, entropy, random or l2r",
-                       a->policy);
-    SampleOptions opt = eval_sample_options(cfg, policy, cfg->eval.tokens_per_step, 0);
+    SampleOptions opt = eval_sample_options(cfg, a->policy_id, cfg->eval.tokens_per_step, 0);
     opt.ancestral_steps = a->policy ? 0 : cfg->eval.steps;
     opt.schedule = schedule;
     opt.schedule_steps = cfg->eval.steps;
