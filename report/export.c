@@ -168,13 +168,18 @@ static void jnum(StrBuf *sb, double x) {
         sb_printf(sb, "null");
 }
 
+/* The CSV header's columns head_cells fills: run_id, method, seed and an axis each. */
+static void head_header(StrBuf *sb, const Table *t) {
+    sb_printf(sb, "run_id,method,seed");
+    for (int a = 0; a < t->axes.n; a++) {
+        sb_append(sb, ",", 1);
+        csv_field(sb, t->axes.name[a]);
+    }
+}
+
 static void write_long(StrBuf *sb, const Table *t, const ReportRun *runs, int json) {
     if (!json) {
-        sb_printf(sb, "run_id,method,seed");
-        for (int a = 0; a < t->axes.n; a++) {
-            sb_append(sb, ",", 1);
-            csv_field(sb, t->axes.name[a]);
-        }
+        head_header(sb, t);
         sb_printf(sb, ",step,metric,value,train_s\n");
     }
     for (long i = 0; i < t->n; i++) {
@@ -214,11 +219,7 @@ static int by_run_step(const void *a, const void *b) {
 static long write_wide(StrBuf *sb, Table *t, const ReportRun *runs, int json) {
     qsort(t->rows, (size_t)t->n, sizeof *t->rows, by_run_step); /* stable enough: keys unique */
     if (!json) {
-        sb_printf(sb, "run_id,method,seed");
-        for (int a = 0; a < t->axes.n; a++) {
-            sb_append(sb, ",", 1);
-            csv_field(sb, t->axes.name[a]);
-        }
+        head_header(sb, t);
         sb_printf(sb, ",step,train_s");
         for (int m = 0; m < t->metrics.n; m++) {
             sb_append(sb, ",", 1);
