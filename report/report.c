@@ -394,7 +394,8 @@ static int write_speedup_tsv(const Report *r, int *n_rows, int *has_step, int *h
 static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall, Err *err) {
     const ReportSpec *spec = r->spec;
     const char **labels = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *labels);
-    int *n_seeds = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *n_seeds);
+    /* n_seeds[0, n): runs with curves per method; [n, 2n): runs with validation curves */
+    int *n_seeds = malloc((size_t)(r->n > 0 ? 2 * r->n : 1) * sizeof *n_seeds);
     double *target = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *target);
     char(*readable)[512] = calloc(r->n > 0 ? (size_t)r->n : 1, sizeof *readable); /* legends */
     if (!labels || !n_seeds || !target || !readable) {
@@ -411,6 +412,7 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
                 snprintf(readable[i], sizeof readable[i], "%s", spec->label_text[k]);
         labels[i] = readable[i];
         n_seeds[i] = r->m[i].has_curves ? r->m[i].n_done : 0;
+        n_seeds[r->n + i] = r->m[i].has_val ? r->m[i].n_done : 0;
         target[i] = r->m[i].compared ? r->m[i].sp.target : NAN;
     }
     GpMethods gm = {r->n, labels, n_seeds};
@@ -435,12 +437,11 @@ static int write_scripts(const Report *r, int n_rows, int has_step, int has_wall
     gp_loss_script(&sb, title, &gm, 0, lo, hi);
     if (rc == 0) rc = write_out(r, "loss.gp", &sb, err);
     if (r->has_val) {
-        for (int i = 0; i < r->n; i++) n_seeds[i] = r->m[i].has_val ? r->m[i].n_done : 0;
+        GpMethods gv = {r->n, labels, n_seeds + r->n};
         sb.len = 0;
         curves_range(r, CURVES_VAL, &lo, &hi);
-        gp_loss_script(&sb, title, &gm, 1, lo, hi);
+        gp_loss_script(&sb, title, &gv, 1, lo, hi);
         if (rc == 0) rc = write_out(r, "val_loss.gp", &sb, err);
-        for (int i = 0; i < r->n; i++) n_seeds[i] = r->m[i].has_curves ? r->m[i].n_done : 0;
     }
     sb.len = 0;
     gp_footnote(&sb, r->warnings.data ? r->warnings.data : "");

@@ -1,6 +1,6 @@
-/* A run directory's append-only record: metrics.jsonl (every row), train.csv, eval.csv and,
- * for language models only, elbo.csv (the same rows as tables) and samples.txt (generated
- * text); log.txt (the progress lines). Rows are written whole and
+/* A run directory's append-only record: metrics.jsonl (every row), train.csv, eval.csv,
+ * elbo.csv (the validation bound; the same rows as tables), for language models only
+ * samples.txt (generated text), and log.txt (the progress lines). Rows are written whole and
  * flushed, so a crash loses at most the row being written; on resume the files are cut
  * back (atomically) to the checkpoint's step, so a resumed run's record matches an
  * uninterrupted one. */

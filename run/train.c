@@ -304,9 +304,6 @@ static void log_decode_cost(Run *r, long step, double wall0, const SampleOptions
     runlog_eval(&r->log, &row);
 }
 
-/* Tasks without answers (text): the validation ELBO (elbo.csv) and eval.samples sequences
- * generated from all-MASK with eval.policy (samples.txt). The ELBO's masks depend on
- * task.data_seed only, so it is comparable across steps and runs; samples on seed and step. */
 /* The validation ELBO of the eval examples into elbo.csv (masks fixed by task.data_seed: the
  * same for every step, run and training process, so it compares methods that train under
  * different masking distributions). */
@@ -327,6 +324,8 @@ static int log_validation_bound(Run *r, long step, ElboResult *res, Err *err) {
     return 0;
 }
 
+/* Tasks without answers (text): the validation ELBO (elbo.csv) and eval.samples sequences
+ * generated from all-MASK with eval.policy (samples.txt); samples depend on seed and step. */
 static int text_eval(Run *r, long step, double wall0, UnmaskPolicy policy, char *summary, size_t n,
                      Err *err) {
     const Config *c = &r->cfg;
