@@ -321,6 +321,14 @@ static void schedule_field(StrBuf *row, const Config *cfg, const Model *light) {
     sb_json_string(row, cfg->eval.schedule);
 }
 
+/* How many policies and ks an evaluation crosses: the ancestral sampler has no policy or k,
+ * so one row (its k is its T). */
+static void decodings(const EvalCommand *ec, const Config *cfg, int *n_policies, int *n_ks) {
+    int ancestral = strcmp(cfg->eval.sampler, "ancestral") == 0;
+    *n_policies = ancestral ? 1 : ec->n_policies;
+    *n_ks = ancestral ? 1 : ec->n_ks;
+}
+
 static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *light,
                     const Task *task, long step, Err *err) {
     StrBuf json = {0};
@@ -329,9 +337,8 @@ static int eval_all(const EvalCommand *ec, const Config *cfg, Model *m, Model *l
     if (!ec->json)
         printf("%-9s %4s %9s %9s %8s %8s %6s %8s%s\n", "policy", "k", "accuracy", "solved", "calls",
                "nfe", "idle", "seconds", light ? "     flops  saved" : "");
-    /* the ancestral sampler has no policy or k: one row (k is its T) */
-    int ancestral = strcmp(cfg->eval.sampler, "ancestral") == 0;
-    int n_policies = ancestral ? 1 : ec->n_policies, n_ks = ancestral ? 1 : ec->n_ks;
+    int n_policies, n_ks;
+    decodings(ec, cfg, &n_policies, &n_ks);
     int rc = 0;
     for (int p = 0; p < n_policies && rc == 0; p++) {
         for (int k = 0; k < n_ks && rc == 0; k++) {
@@ -384,8 +391,8 @@ static int eval_gen_ppl(const EvalCommand *ec, const Config *cfg, Model *m, Mode
     if (!ec->json)
         printf("%-9s %4s %10s %17s %8s %8s %8s %8s %9s %6s %8s\n", "policy", "k", "gen_ppl",
                "95% interval", "entropy", "samples", "nfe", "idle", "flops", "saved", "seconds");
-    int ancestral = strcmp(cfg->eval.sampler, "ancestral") == 0;
-    int n_policies = ancestral ? 1 : ec->n_policies, n_ks = ancestral ? 1 : ec->n_ks;
+    int n_policies, n_ks;
+    decodings(ec, cfg, &n_policies, &n_ks);
     int rc = 0;
     for (int p = 0; p < n_policies && rc == 0; p++) {
         for (int k = 0; k < n_ks && rc == 0; k++) {
