@@ -14,6 +14,7 @@
 #include "base/config.h"
 #include "forward/config_schema.h"
 #include "model/checkpoint.h"
+#include "report/csv.h"
 #include "report/gnuplot.h"
 #include "report/pareto.h"
 #include "run/elbo.h"
@@ -450,58 +451,22 @@ static int read_points(const char *path, const char *cost, const char *quality, 
     return rc || got < 0 ? -1 : 0;
 }
 
-/* The index of `name` among the tab-separated fields of header (its "# " stripped), or -1. */
-static int tsv_column(const char *header, const char *name) {
-    int col = 0;
-    for (const char *f = header;; col++) {
-        size_t len = strcspn(f, "\t");
-        if (len == strlen(name) && strncmp(f, name, len) == 0) return col;
-        if (!f[len]) return -1;
-        f += len + 1;
-    }
-}
-
-/* Field `col` of a tab-separated line (cut at the next tab into out). */
-static void tsv_field(const char *line, int col, char *out, size_t n) {
-    for (int i = 0; i < col && line; i++) line = (line = strchr(line, '\t')) ? line + 1 : NULL;
-    size_t len = line ? strcspn(line, "\t") : 0;
-    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), line ? line : "");
-}
-
-/* A schedule_search.tsv (its "# schedule\tflops\t..." header names the columns): one point per
+/* A TSV whose "# NAME\tNAME..." header names its columns (schedule_search.tsv): one point per
  * row, labelled by its first column. */
 static int read_tsv_points(const char *path, const char *cost, const char *quality, ParetoSet *s,
                            Err *err) {
-    char *text;
-    size_t len;
-    if (read_file_all(path, &text, &len, err)) return -1;
-    char *save = NULL, *header = strtok_r(text, "\n", &save);
-    int rc = header && strncmp(header, "# ", 2) == 0
-                 ? 0
-                 : err_set(err, "%s:1: expected a header line '# NAME\tNAME...'", path);
-    int c_cost = rc ? -1 : tsv_column(header + 2, cost);
-    int c_quality = rc ? -1 : tsv_column(header + 2, quality);
-    if (rc == 0 && (c_cost < 0 || c_quality < 0))
-        rc = err_set(err, "%s:1: no column '%s'", path, c_cost < 0 ? cost : quality);
-    long line = 1;
-    for (char *row = rc ? NULL : strtok_r(NULL, "\n", &save); row && rc == 0;
-         row = strtok_r(NULL, "\n", &save)) {
-        line++; /* strtok_r skips empty lines, which the files do not have */
-        if (row[0] == '#') continue;
-        char label[160], field[64], *end;
-        double v[2];
-        tsv_field(row, 0, label, sizeof label);
-        for (int k = 0; k < 2 && rc == 0; k++) {
-            tsv_field(row, k ? c_quality : c_cost, field, sizeof field);
-            v[k] = strtod(field, &end);
-            if (end == field || *end)
-                rc = err_set(err, "%s:%ld: column '%s': expected a number, got '%s'", path, line,
-                             k ? quality : cost, field);
-        }
-        if (rc == 0) pareto_add(s, label, v[0], v[1]);
+    Csv c;
+    if (csv_open_file(&c, path, '\t', err)) return -1;
+    int c_cost = csv_col(&c, cost, 1, err);
+    int c_quality = c_cost < 0 ? -1 : csv_col(&c, quality, 1, err);
+    int rc = c_quality < 0 ? -1 : 0, got = 0;
+    while (rc == 0 && (got = csv_next(&c, err)) == 1) {
+        double x, y;
+        if ((rc = csv_num(&c, c_cost, &x, err)) || (rc = csv_num(&c, c_quality, &y, err))) break;
+        pareto_add(s, c.field[0], x, y);
     }
-    free(text);
-    return rc;
+    csv_close(&c);
+    return rc || got < 0 ? -1 : 0;
 }
 
 /* A sweep directory's points (pareto_sweep_points). */

@@ -29,21 +29,22 @@ static char *next_line(Csv *c) {
     return NULL;
 }
 
-static int split(char *line, char **out) {
+static int split(char *line, char sep, char **out) {
     int n = 0;
     for (;;) {
         if (n == CSV_MAX_COLS) return n + 1;
         out[n++] = line;
-        char *comma = strchr(line, ',');
+        char *comma = strchr(line, sep);
         if (!comma) return n;
         *comma = '\0';
         line = comma + 1;
     }
 }
 
-int csv_open(Csv *c, const char *dir, const char *name, Err *err) {
+int csv_open_file(Csv *c, const char *path, char sep, Err *err) {
     memset(c, 0, sizeof *c);
-    snprintf(c->path, sizeof c->path, "%s/%s", dir, name);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    c->sep = sep;
     size_t len;
     if (read_file_all(c->path, &c->text, &len, err)) return -1;
     c->cursor = c->text;
@@ -52,12 +53,19 @@ int csv_open(Csv *c, const char *dir, const char *name, Err *err) {
         csv_close(c);
         return err_set(err, "%s: empty file, expected a header line", c->path);
     }
-    c->n_cols = split(header, c->cols);
+    if (strncmp(header, "# ", 2) == 0) header += 2;
+    c->n_cols = split(header, sep, c->cols);
     if (c->n_cols > CSV_MAX_COLS) {
         csv_close(c);
         return err_set(err, "%s:%d: more than %d columns", c->path, c->line, CSV_MAX_COLS);
     }
     return 0;
+}
+
+int csv_open(Csv *c, const char *dir, const char *name, Err *err) {
+    char path[sizeof c->path];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return csv_open_file(c, path, ',', err);
 }
 
 /* Index of a column; -1 if absent (an error when required). */
@@ -72,7 +80,7 @@ int csv_col(Csv *c, const char *name, int required, Err *err) {
 int csv_next(Csv *c, Err *err) {
     char *line = next_line(c);
     if (!line) return 0;
-    int n = split(line, c->field);
+    int n = split(line, c->sep, c->field);
     if (n != c->n_cols)
         return err_set(err, "%s:%d: expected %d fields, got %d", c->path, c->line, c->n_cols, n);
     return 1;
