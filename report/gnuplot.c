@@ -537,10 +537,13 @@ void gp_schedule_search_script(StrBuf *sb, const char *title, const char *qualit
              "schedule (H heavy, L light steps, first step first)",
              strcmp(quality, "gen_ppl") == 0 ? "generative perplexity (AR scorer; lower is better)"
                                              : quality);
-    sb_printf(sb, "set key inside top right opaque box\n"
-                  "set xtics rotate by 45 right font ',8'\n"
-                  "set bmargin 9\n"
-                  "set offsets 0.5, 0.5, graph 0.05, graph 0.05\n");
+    int accuracy = strcmp(quality, "accuracy") == 0; /* its axis starts at 0, not below */
+    sb_printf(sb,
+              "set key inside top right opaque box\n"
+              "set xtics rotate by 45 right font ',8'\n"
+              "set bmargin 9\n"
+              "set offsets 0.5, 0.5, graph 0.05, %s\n",
+              accuracy ? "0\nset yrange [0:*]" : "graph 0.05");
     StrBuf plot = {0};
     sb_printf(&plot,
               "plot 'schedule_search.tsv' using 0:4:5:6:xtic(1) with yerrorbars pt 7 "
